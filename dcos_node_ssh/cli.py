@@ -1,0 +1,302 @@
+"""`dcos node ssh`: the entry point the DC/OS CLI runs as `dcos-node node <args>`."""
+
+import os
+import sys
+from typing import List, Mapping, Optional, TextIO
+
+from . import __version__
+from .errors import ClusterDataError, ClusterError, ClusterAuthError, ClusterUnreachable
+from .errors import ConfigError, NodeSshError, UsageError
+
+USAGE = """\
+SSH to the leading master or to any agent of a DC/OS cluster.
+
+Usage:
+    dcos node --info
+    dcos node --version
+    dcos node --config-schema
+    dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
+                  [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--config-file=<path>] [--dry-run]
+                  [--] [<command>...]
+    dcos node (-h | --help)
+
+Targets (choose one):
+    --leader                  The leading master.
+    --master                  The same as --leader.
+    --mesos-id=<id>           The agent with this Mesos ID (the Mesos web UI lists them).
+    --slave=<id>              The same as --mesos-id.
+    --private-ip=<ip>         The node at this address; no cluster lookup.
+
+Proxies (the default is a direct connection, or core.ssh_proxy_ip when set):
+    --master-proxy            Hop through the master's public address, forwarding your
+                              ssh-agent so the master can reach private agents.
+    --proxy-ip=<host>         Hop through this bastion host instead.
+
+Options:
+    --user=<user>             Log in as this user on every hop [default from config: core].
+    --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
+    --config-file=<path>      An ssh config file (-F) for the first hop only.
+    --dry-run                 Print the ssh command line and exit without connecting.
+    --info                    Print a one-line description of this subcommand.
+    --version                 Print the version.
+    --config-schema           Print the JSON schema of the [node] config section.
+    -h --help                 Print this text.
+
+<command> runs on the target exactly as with `ssh host <command>`: its words are
+joined with spaces and run by the target's shell. Put `--` before a command
+whose words start with '-'.
+"""
+
+INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
+
+_TARGET_FLAGS = ("--leader", "--master", "--mesos-id", "--slave", "--private-ip")
+_PROXY_FLAGS = ("--master-proxy", "--proxy-ip")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run with the given arguments (without the program name); return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The DC/OS CLI repeats the noun (`dcos-node node ssh ...`); run by hand it may be absent.
+    if not args or args[0] != "node":
+        args.insert(0, "node")
+    try:
+        return _dispatch(args, os.environ, sys.stdin, sys.stdout, sys.stderr)
+    except UsageError as error:
+        sys.stderr.write(f"dcos node ssh: {error}\n\n{_usage_section()}\n")
+        return 1
+    except NodeSshError as error:
+        sys.stderr.write(f"dcos node ssh: {error}\n")
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return 130
+
+
+def _usage_section() -> str:
+    start = USAGE.index("Usage:")
+    return USAGE[start:USAGE.index("\n\n", start)]
+
+
+def _dispatch(args: List[str], env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from docopt import DocoptExit, docopt
+
+    words = args[: args.index("--")] if "--" in args else args
+    if "-h" in words or "--help" in words:
+        stdout.write(USAGE)
+        return 0
+    try:
+        opts = docopt(USAGE, argv=args, default_help=False)
+    except DocoptExit:
+        raise UsageError(_usage_problem(args)) from None
+    if opts["--info"]:
+        stdout.write(INFO + "\n")
+        return 0
+    if opts["--version"]:
+        stdout.write(f"dcos-node-ssh version {__version__}\n")
+        return 0
+    if opts["--config-schema"]:
+        import json
+
+        from .config import CONFIG_SCHEMA
+
+        stdout.write(json.dumps(CONFIG_SCHEMA, indent=2, sort_keys=True) + "\n")
+        return 0
+    return _ssh(opts, env, stdin, stdout, stderr)
+
+
+def _usage_problem(args: List[str]) -> str:
+    """Say what is wrong with a command line docopt refused, as precisely as we can."""
+    words = args[: args.index("--")] if "--" in args else args
+    if len(words) > 1 and words[1] == "ssh":
+        names = [word.split("=", 1)[0] for word in words[2:]]
+        targets = [name for name in names if name in _TARGET_FLAGS]
+        proxies = [name for name in names if name in _PROXY_FLAGS]
+        if not targets:
+            return (
+                "Say which node to reach: --leader, --mesos-id=<id> (alias --slave) or "
+                "--private-ip=<ip>."
+            )
+        if len(targets) > 1:
+            return f"Choose one target, not {' and '.join(targets)}."
+        if len(proxies) > 1:
+            return "Choose one proxy: --master-proxy or --proxy-ip=<host>, not both."
+        unknown = [word for word in words[2:] if word.startswith("-") and word.split("=", 1)[0] not in _KNOWN]
+        if unknown:
+            return (
+                f"Unknown option {unknown[0]!r}. To pass options to a remote command, put `--` "
+                "before the command."
+            )
+    return "The command line does not match the usage below."
+
+
+_KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--user", "--option", "--config-file", "--dry-run")
+
+
+def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from . import runner
+    from .config import load_settings
+    from .sshcmd import SshPlan, build_argv, check_option, display, merge_options
+    from .target import check_host_flag, check_user
+
+    settings, warning = load_settings(env, os.path.expanduser("~"))
+    if warning:
+        stderr.write(warning + "\n")
+
+    if opts["--user"] is not None:
+        user = check_user(opts["--user"], "--user")
+    else:
+        user = check_user(settings.ssh_user, _source(settings, "ssh_user"))
+    options = merge_options(
+        [check_option(option, "--option") for option in opts["--option"]],
+        [check_option(option, _source(settings, "ssh_options")) for option in settings.ssh_options],
+    )
+    config_file = opts["--config-file"]
+    if config_file is not None and not os.path.isfile(config_file):
+        raise UsageError(f"--config-file names {config_file!r}, which is not a file.")
+
+    lookups = _Lookups(settings, stderr)
+    if opts["--master-proxy"]:
+        proxy = lookups.master_public_address()
+    elif opts["--proxy-ip"] is not None:
+        proxy = check_host_flag("--proxy-ip", opts["--proxy-ip"])
+    elif settings.ssh_proxy_ip:
+        proxy = check_host_flag(_source(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
+    else:
+        proxy = None
+
+    if opts["--private-ip"] is not None:
+        target = check_host_flag("--private-ip", opts["--private-ip"])
+    elif opts["--leader"] or opts["--master"]:
+        target = lookups.leader_address()
+    else:
+        target = lookups.agent_address(opts["--mesos-id"] or opts["--slave"])
+
+    command = tuple(opts["<command>"])
+    plan = SshPlan(
+        target=target,
+        user=user,
+        proxy=proxy,
+        options=options,
+        config_file=config_file,
+        command=command,
+        # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
+        tty=not command or (_isatty(stdin) and _isatty(stdout)),
+    )
+    argv = build_argv(plan)
+    if proxy is None:
+        stderr.write(
+            f"Connecting directly to {target}. If it cannot be reached from here, add "
+            "--master-proxy to hop through the master, or --proxy-ip=<bastion>.\n"
+        )
+    stderr.write(f"Running `{display(argv)}`\n")
+    if opts["--dry-run"]:
+        return 0
+    ssh_path = runner.find_ssh(argv[0])
+    if proxy is not None:
+        runner.check_agent(env, ssh_path)
+    try:
+        return runner.run_ssh(argv)
+    except OSError as error:
+        raise NodeSshError(f"Could not run {ssh_path}: {error.strerror}.") from None
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _source(settings, key: str) -> str:
+    where = settings.config_path or "the environment"
+    return f"the {key} setting ({where} or DCOS_NODE_{key.upper()})"
+
+
+class _Lookups:
+    """The cluster requests each flag needs, made lazily and at most once each."""
+
+    def __init__(self, settings, stderr: TextIO):
+        self.settings = settings
+        self.stderr = stderr
+
+    def _api(self, setting: str):
+        from .cluster import ClusterApi
+
+        url = self.settings.mesos_master_url if setting == "core.mesos_master_url" else self.settings.dcos_url
+        if not url:
+            raise ConfigError(_no_cluster_message(self.settings))
+        token = self.settings.acs_token if setting == "core.dcos_url" else None
+        return ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout, setting)
+
+    def _mesos(self):
+        """Mesos itself: core.mesos_master_url, or the master's Admin Router under /mesos."""
+        if self.settings.mesos_master_url:
+            return self._api("core.mesos_master_url"), ""
+        return self._api("core.dcos_url"), "/mesos"
+
+    def master_public_address(self) -> str:
+        from .target import host_of_url, public_ip_from_metadata
+
+        api = self._api("core.dcos_url")
+        address = public_ip_from_metadata(api.get_json("/metadata"), api.url("/metadata"))
+        if address is None:
+            address = host_of_url(api.base_url)
+            if address is None:
+                raise ClusterDataError(
+                    "The cluster's /metadata has no PUBLIC_IPV4 and core.dcos_url has no host "
+                    "to use instead. Name the proxy with --proxy-ip=<host>."
+                )
+            self.stderr.write(
+                f"The cluster reports no public master address (PUBLIC_IPV4 in /metadata); "
+                f"hopping through {address}, the host of core.dcos_url.\n"
+            )
+        return address
+
+    def leader_address(self) -> str:
+        from .target import leader_from_master_info, leader_from_mesos_dns
+
+        if self.settings.dcos_url:
+            api = self._api("core.dcos_url")
+            path = "/mesos_dns/v1/hosts/leader.mesos"
+            try:
+                return leader_from_mesos_dns(api.get_json(path), api.url(path))
+            except (ClusterUnreachable, ClusterAuthError, ClusterDataError):
+                raise
+            except ClusterError as error:
+                self.stderr.write(f"Mesos DNS could not name the leader ({error}); asking Mesos.\n")
+        api, prefix = self._mesos()
+        path = prefix + "/api/v1"
+        return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+
+    def agent_address(self, agent_id: str) -> str:
+        from .cluster import agent_query
+        from .target import agent_address, find_agent
+
+        api, prefix = self._mesos()
+        path = prefix + agent_query(agent_id)
+        agent = find_agent(api.get_json(path), agent_id, api.url(path))
+        if agent is None:
+            raise ClusterError(
+                f"No agent with the ID {agent_id!r} is registered with the cluster at "
+                f"{api.base_url}. List the agents and their IDs with `dcos node`, or in the "
+                f"Mesos web UI at {api.base_url}{prefix}/#/agents."
+            )
+        return agent_address(agent)
+
+
+def _no_cluster_message(settings) -> str:
+    if settings.config_path:
+        where = f"The DC/OS config file {settings.config_path} has no core.dcos_url"
+    else:
+        where = "No DC/OS cluster is configured (no config file was found and DCOS_URL is not set)"
+    return (
+        f"{where}, so the cluster cannot be asked where the node is. Set a cluster up with "
+        "`dcos cluster setup <url>` (or `dcos config set core.dcos_url <url>`, or set DCOS_URL), "
+        "or name the node with --private-ip=<ip> and a proxy with --proxy-ip=<host>."
+    )
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

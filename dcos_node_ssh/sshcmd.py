@@ -1,0 +1,102 @@
+"""The ssh argument list: a pure function of hosts, user, options and command.
+
+No local shell ever sees these words: they go to `execvp` as a list. Only two
+shells interpret anything, both remote:
+
+* the proxy's login shell runs the second hop; each word of the second hop is
+  quoted for it, so it rebuilds exactly the argument list built here;
+* the target's shell runs the user's command, joined with spaces, exactly as
+  plain `ssh host <command>` does.
+"""
+
+import re
+import shlex
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+from .errors import UsageError
+
+_OPTION = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class SshPlan:
+    """What to run: the hosts are already validated addresses or names."""
+
+    target: str
+    user: str
+    proxy: Optional[str] = None
+    options: Tuple[str, ...] = ()  # "Key=Value", for every hop
+    config_file: Optional[str] = None  # -F, first hop only: the path is local
+    command: Tuple[str, ...] = ()
+    tty: bool = True
+
+
+def check_option(value: str, source: str) -> str:
+    """An ssh option must be Key=Value; the value is the user's own and may hold spaces."""
+    if not _OPTION.match(value) or "\n" in value or "\0" in value:
+        raise UsageError(
+            f"The ssh option {value!r} from {source} is not of the form Key=Value "
+            "(for example --option StrictHostKeyChecking=no)."
+        )
+    return value
+
+
+def merge_options(from_flags: Sequence[str], from_config: Sequence[str]) -> Tuple[str, ...]:
+    """Flag options first; a config option is dropped when a flag sets the same key.
+
+    ssh keeps the first value it sees for a key, so order alone would already make
+    flags win; dropping the shadowed ones keeps the command line readable.
+    """
+    flag_keys = {option.split("=", 1)[0].lower() for option in from_flags}
+    kept = [option for option in from_config if option.split("=", 1)[0].lower() not in flag_keys]
+    return tuple(from_flags) + tuple(kept)
+
+
+def remote_command(words: Sequence[str]) -> Optional[str]:
+    """The command as plain ssh would send it: its words joined with spaces."""
+    return " ".join(words) if words else None
+
+
+def _hop(ssh: str, plan: SshPlan, host: str, first: bool, command: Optional[str]) -> List[str]:
+    argv = [ssh, "-A", "-t" if plan.tty else "-T"]
+    if first and plan.config_file:
+        argv += ["-F", plan.config_file]
+    for option in plan.options:
+        argv += ["-o", option]
+    # OpenSSH reads options after the destination too; `--` keeps a command
+    # that starts with '-' a command.
+    if command is not None and command.startswith("-"):
+        argv.append("--")
+    argv.append(f"{plan.user}@{host}")
+    if command is not None:
+        argv.append(command)
+    return argv
+
+
+def build_argv(plan: SshPlan, ssh: str = "ssh") -> List[str]:
+    """The local argument list for `execvp`."""
+    command = remote_command(plan.command)
+    if plan.proxy is None:
+        return _hop(ssh, plan, plan.target, True, command)
+    second = _hop("ssh", plan, plan.target, False, command)
+    first = _hop(ssh, plan, plan.proxy, True, None)
+    return first + [shlex.quote(word) for word in second]
+
+
+def display_word(word: str) -> str:
+    """One word quoted for a POSIX shell, readably.
+
+    A word holding single quotes (every quoted second-hop word) reads better in
+    double quotes, which are safe unless it holds '!' (history expansion when
+    pasted into an interactive bash).
+    """
+    if "'" not in word or "!" in word:
+        return shlex.quote(word)
+    escaped = "".join("\\" + char if char in '\\$`"' else char for char in word)
+    return '"' + escaped + '"'
+
+
+def display(argv: Sequence[str]) -> str:
+    """The argument list as a POSIX shell line that runs the same thing when pasted."""
+    return " ".join(display_word(word) for word in argv)

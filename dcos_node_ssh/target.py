@@ -1,0 +1,152 @@
+"""Which host to reach: pure functions of flags and cluster API answers.
+
+Everything the cluster answers is untrusted: an agent chooses its own hostname
+and pid. A value is used only once it is a plain IP address or DNS name, so
+that it can never become an option or shell syntax on either hop.
+"""
+
+import ipaddress
+import re
+from typing import Any, Iterable, Optional
+from urllib.parse import urlsplit
+
+from .errors import ClusterDataError, UsageError
+
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+def normalize_host(value: Any) -> Optional[str]:
+    """The host as an IP address or DNS name, or None when it is neither."""
+    if not isinstance(value, str) or not value or len(value) > 253:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    name = value[:-1] if value.endswith(".") else value
+    labels = name.split(".")
+    if all(_LABEL.match(label) for label in labels) and not name.replace(".", "").isdigit():
+        return name
+    return None
+
+
+def check_host_flag(flag: str, value: str) -> str:
+    host = normalize_host(value)
+    if host is None:
+        raise UsageError(
+            f"{flag} must be an IP address or a host name, not {value!r}."
+        )
+    return host
+
+
+def check_user(value: str, source: str) -> str:
+    if not _USER.match(value or ""):
+        raise UsageError(
+            f"The SSH user from {source} must be a plain user name (letters, digits, "
+            f"'_', '.', '-'; not starting with '-'), not {value!r}."
+        )
+    return value
+
+
+def _shown(value: Any) -> str:
+    """An untrusted value made safe to print in one line."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def agent_address(agent: dict) -> str:
+    """The private address of an agent, from its Mesos pid: `slave(1)@10.0.1.23:5051`."""
+    agent_id = _shown(agent.get("id", "?"))
+    pid = agent.get("pid")
+    if not isinstance(pid, str) or "@" not in pid:
+        raise ClusterDataError(
+            f"The cluster describes agent {agent_id} without a usable pid "
+            f"(got {_shown(pid)}), so its address is unknown. Use --private-ip=<ip> instead."
+        )
+    endpoint = pid.rpartition("@")[2]
+    if endpoint.startswith("["):  # [IPv6]:port
+        host = endpoint[1:].partition("]")[0]
+    else:
+        host = endpoint.rpartition(":")[0] if ":" in endpoint else endpoint
+    address = normalize_host(host)
+    if address is None:
+        raise ClusterDataError(
+            f"The cluster gives agent {agent_id} the pid {_shown(pid)}, whose host part is not "
+            "an IP address or host name. Refusing to connect to it."
+        )
+    return address
+
+
+def find_agent(answer: Any, agent_id: str, source: str) -> Optional[dict]:
+    """The agent with exactly this ID in a `{"slaves": [...]}` answer, or None.
+
+    Masters before Mesos 1.1 ignore `?slave_id=` and return every agent, so the
+    ID is always matched here too.
+    """
+    slaves = answer.get("slaves") if isinstance(answer, dict) else None
+    if not isinstance(slaves, list):
+        raise ClusterDataError(
+            f"The cluster's answer to {source} is not the expected agent list "
+            "(no \"slaves\" array)."
+        )
+    for agent in slaves:
+        if isinstance(agent, dict) and agent.get("id") == agent_id:
+            return agent
+    return None
+
+
+def leader_from_mesos_dns(answer: Any, source: str) -> str:
+    """The leader's address from Mesos DNS: `[{"host": "leader.mesos.", "ip": "10.0.4.1"}]`."""
+    if not (isinstance(answer, list) and answer and isinstance(answer[0], dict) and "ip" in answer[0]):
+        raise ClusterDataError(f"Mesos DNS answered {source} without an \"ip\" for the leader.")
+    return _checked_address(answer[0]["ip"], source, "leading master")
+
+
+def leader_from_master_info(answer: Any, source: str) -> str:
+    """The leader's address from the operator API's GET_MASTER answer."""
+    info = answer.get("get_master", {}).get("master_info") if isinstance(answer, dict) else None
+    if not isinstance(info, dict):
+        raise ClusterDataError(f"The Mesos master answered {source} without master_info.")
+    address = info.get("address")
+    if isinstance(address, dict) and address.get("ip"):
+        return _checked_address(address["ip"], source, "leading master")
+    pid = info.get("pid")
+    if isinstance(pid, str) and "@" in pid:
+        return _checked_address(pid.rpartition("@")[2].rpartition(":")[0], source, "leading master")
+    raise ClusterDataError(f"The Mesos master answered {source} without the leader's address.")
+
+
+def public_ip_from_metadata(answer: Any, source: str) -> Optional[str]:
+    """PUBLIC_IPV4 from /metadata, or None when the cluster leaves it empty."""
+    if not isinstance(answer, dict):
+        raise ClusterDataError(f"The cluster's answer to {source} is not a JSON object.")
+    value = answer.get("PUBLIC_IPV4")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _checked_address(value, source, "master's public address (PUBLIC_IPV4)")
+
+
+def host_of_url(url: str) -> Optional[str]:
+    try:
+        return normalize_host(urlsplit(url).hostname or "")
+    except ValueError:
+        return None
+
+
+def _checked_address(value: Any, source: str, what: str) -> str:
+    address = normalize_host(value)
+    if address is None:
+        raise ClusterDataError(
+            f"The cluster's answer to {source} gives the {what} as {_shown(value)}, which is not "
+            "an IP address or host name. Refusing to connect to it."
+        )
+    return address
+
+
+def agent_ids(answer: Any) -> Iterable[str]:
+    slaves = answer.get("slaves") if isinstance(answer, dict) else None
+    for agent in slaves if isinstance(slaves, list) else ():
+        if isinstance(agent, dict) and isinstance(agent.get("id"), str):
+            yield agent["id"]

@@ -1,0 +1,194 @@
+"""A stand-in for a DC/OS cluster's HTTP API, for tests, the demo and the benchmark.
+
+It answers the endpoints `dcos node ssh` uses, shaped as ../shared/fixtures
+shows, from a scenario file that it reads again whenever the file changes, so
+a test can change the cluster's behaviour without restarting it. Every request
+is appended to a log as one JSON line.
+
+Run: python tests/clusterapi.py --listen HOST:PORT --scenario FILE --log FILE
+     [--cert PEM --key PEM]
+
+Scenario keys (all optional):
+  metadata        body of GET /metadata (null: 404)
+  leader_dns      body of GET /mesos_dns/v1/hosts/leader.mesos (null: 404)
+  master_info     master_info of the operator API's GET_MASTER (null: 404)
+  slaves          agent entries for /mesos/master/slaves and state-summary
+  filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
+  token           when set, requests must carry `Authorization: token=<token>`
+  overrides       {path: {"status", "body", "content_type", "headers", "hang",
+                  "raw"}}: a canned answer for that path (without query);
+                  "hang": seconds to hold the connection without answering;
+                  "raw": bytes (text) written as-is before closing.
+"""
+
+import argparse
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+class Scenario:
+    def __init__(self, path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp = None
+        self._data = {}
+
+    def get(self):
+        with self._lock:
+            stamp = os.stat(self.path).st_mtime_ns
+            if stamp != self._stamp:
+                with open(self.path, encoding="utf-8") as stream:
+                    self._data = json.load(stream)
+                self._stamp = stamp
+            return self._data
+
+
+def make_handler(scenario, log_path):
+    log_lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # the request log below replaces stderr chatter
+            pass
+
+        def _log(self, status, sent):
+            entry = {
+                "method": self.command,
+                "path": self.path,
+                "authorization": self.headers.get("Authorization"),
+                "status": status,
+                "bytes": sent,
+                "time": time.time(),
+            }
+            with log_lock, open(log_path, "a", encoding="utf-8") as stream:
+                stream.write(json.dumps(entry) + "\n")
+
+        def _send(self, status, body, content_type="application/json", headers=None):
+            data = body if isinstance(body, bytes) else body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+            self._log(status, len(data))
+
+        def _json(self, value):
+            if value is None:
+                self._send(404, "Not Found\n", "text/plain")
+            else:
+                self._send(200, json.dumps(value))
+
+        def do_GET(self):
+            self._answer(None)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self._answer(self.rfile.read(length))
+
+        def _answer(self, body):
+            state = scenario.get()
+            url = urlsplit(self.path)
+            path = url.path
+            override = state.get("overrides", {}).get(path)
+            if override is not None:
+                self._override(override)
+                return
+            token = state.get("token")
+            if token and self.headers.get("Authorization") != "token=" + token:
+                self._send(
+                    401,
+                    json.dumps({"title": "Unauthorized", "description": "Authentication required"}),
+                    headers={"WWW-Authenticate": "acsjwt"},
+                )
+                return
+            mesos = path[len("/mesos"):] if path.startswith("/mesos/") else path
+            if path == "/metadata":
+                self._json(state.get("metadata"))
+            elif path == "/mesos_dns/v1/hosts/leader.mesos":
+                self._json(state.get("leader_dns"))
+            elif mesos == "/api/v1" and self.command == "POST":
+                call = json.loads(body or b"{}").get("type")
+                info = state.get("master_info")
+                if call != "GET_MASTER" or info is None:
+                    self._send(400, "unsupported call\n", "text/plain")
+                else:
+                    self._json({"type": "GET_MASTER", "get_master": {"master_info": info}})
+            elif mesos in ("/master/slaves", "/slaves"):
+                slaves = state.get("slaves", [])
+                wanted = parse_qs(url.query).get("slave_id")
+                if wanted and state.get("filter_slave_id", True):
+                    slaves = [agent for agent in slaves if agent.get("id") in wanted]
+                self._json({"slaves": slaves, "recovered_slaves": []})
+            elif mesos in ("/master/state-summary", "/state-summary"):
+                self._json(
+                    {
+                        "hostname": state.get("master_hostname", "master"),
+                        "cluster": state.get("cluster", "simulated"),
+                        "slaves": state.get("slaves", []),
+                        "frameworks": [],
+                    }
+                )
+            else:
+                self._send(404, "Not Found\n", "text/plain")
+
+        def _override(self, override):
+            if override.get("hang"):
+                self._log("hang", 0)
+                time.sleep(float(override["hang"]))
+                self.close_connection = True
+                return
+            if "raw" in override:
+                data = override["raw"].encode("utf-8")
+                self.wfile.write(data)
+                self.wfile.flush()
+                self._log("raw", len(data))
+                self.close_connection = True
+                return
+            self._send(
+                int(override.get("status", 200)),
+                override.get("body", ""),
+                override.get("content_type", "application/json"),
+                override.get("headers"),
+            )
+
+    return Handler
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Stand-in DC/OS cluster API.")
+    parser.add_argument("--listen", required=True, help="HOST:PORT (port 0 picks one)")
+    parser.add_argument("--scenario", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--port-file", help="write the bound port here once listening")
+    options = parser.parse_args(argv)
+    host, _, port = options.listen.rpartition(":")
+    server = ThreadingHTTPServer((host.strip("[]"), int(port)), make_handler(Scenario(options.scenario), options.log))
+    server.daemon_threads = True
+    if options.cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(options.cert, options.key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    if options.port_file:
+        with open(options.port_file + ".tmp", "w", encoding="utf-8") as stream:
+            stream.write(str(server.server_address[1]))
+        os.replace(options.port_file + ".tmp", options.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

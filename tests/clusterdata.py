@@ -1,0 +1,43 @@
+"""Cluster API answers shaped as tests/fixtures (copied from ../shared/fixtures) shows."""
+
+import copy
+import json
+import os
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name), encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def agent_entry(agent_id, hostname, address, *, public=False, active=True, pid=None):
+    """One agent as /mesos/master/slaves lists it, modelled on the fixture's first agent."""
+    entry = copy.deepcopy(fixture("state-summary.json")["slaves"][0])
+    entry["id"] = agent_id
+    entry["hostname"] = hostname
+    host = f"[{address}]" if ":" in address else address
+    entry["pid"] = pid if pid is not None else f"slave(1)@{host}:5051"
+    entry["active"] = active
+    entry["attributes"] = {"public_ip": "true"} if public else {}
+    return entry
+
+
+def scenario(*, public_ip, leader_ip, agents, token=None, filter_slave_id=True, master_hostname="master"):
+    """A whole scenario for tests/clusterapi.py."""
+    return {
+        "metadata": {"PUBLIC_IPV4": public_ip, "CLUSTER_ID": fixture("metadata.json")["CLUSTER_ID"]},
+        "leader_dns": [{"host": "leader.mesos.", "ip": leader_ip}],
+        "master_info": {
+            "id": "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10",
+            "pid": f"master@{leader_ip}:5050",
+            "hostname": master_hostname,
+            "port": 5050,
+            "address": {"hostname": master_hostname, "ip": leader_ip, "port": 5050},
+        },
+        "slaves": agents,
+        "filter_slave_id": filter_slave_id,
+        "token": token,
+        "overrides": {},
+    }

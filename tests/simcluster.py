@@ -1,0 +1,443 @@
+"""A simulated DC/OS cluster on one Linux machine, with real OpenSSH servers.
+
+    this host --198.51.100.0/24--> master (198.51.100.10 public, 192.0.2.10 private)
+                                      |  192.0.2.0/24 (a bridge inside the master)
+                                      +--> agent 1 (192.0.2.20)
+                                      +--> agent 2 (192.0.2.21)   no route from this host
+
+Each node is a network namespace with its own host name (UTS namespace), its
+own /home (mount namespace) and its own sshd. The user `core` logs in with a
+test key that only a real ssh-agent on this host holds. The master also runs
+tests/clusterapi.py as the cluster API on http://198.51.100.10.
+
+The local ssh client runs in a private mount namespace in which ~/.ssh is the
+simulation's own folder, so the tests use a known_hosts of their own and never
+read or write the real ~/.ssh.
+
+Needs root, `ip` (iproute2), `unshare` (util-linux), sshd (openssh-server).
+Only documentation address ranges are used, and everything is removed by stop().
+
+Run the demo: python tests/simcluster.py demo
+"""
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import clusterdata  # noqa: E402
+
+PUBLIC_NET = "198.51.100"
+PRIVATE_NET = "192.0.2"
+HOST_ADDRESS = PUBLIC_NET + ".1"
+MASTER_PUBLIC = PUBLIC_NET + ".10"
+MASTER_PRIVATE = PRIVATE_NET + ".10"
+USER = "core"
+PREFIX = "dnssh"
+
+AGENTS = [
+    # (host name, private address, Mesos ID)
+    ("dcos-agent-1", PRIVATE_NET + ".20", "20151002-000353-1695027628-5050-1177-S0"),
+    ("dcos-agent-2", PRIVATE_NET + ".21", "20151002-000353-1695027628-5050-1177-S1"),
+]
+MASTER_NAME = "dcos-master-1"
+
+SSHD_CONFIG = """\
+Port 22
+HostKey {host_key}
+PidFile {pid_file}
+AuthorizedKeysFile .ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+UsePAM no
+StrictModes yes
+AllowAgentForwarding yes
+AllowTcpForwarding yes
+X11Forwarding no
+PrintMotd no
+PrintLastLog no
+LogLevel VERBOSE
+"""
+
+
+def unavailable_reason():
+    """Why the simulated cluster cannot be built here, or None when it can."""
+    if sys.platform != "linux":
+        return "network namespaces need Linux"
+    if os.geteuid() != 0:
+        return "building network namespaces needs root (run the tests with sudo)"
+    for tool in ("ip", "unshare", "ssh", "ssh-agent", "ssh-add", "ssh-keygen", "useradd"):
+        if shutil.which(tool) is None:
+            return f"`{tool}` is not installed"
+    if not os.path.exists("/usr/sbin/sshd"):
+        return "sshd is not installed (Debian package openssh-server)"
+    probe = f"{PREFIX}probe{os.getpid()}"
+    result = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if result.returncode != 0:
+        return "cannot create network namespaces: " + result.stderr.strip()
+    subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    return None
+
+
+def _run(*argv, **kwargs):
+    result = subprocess.run(list(argv), capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed ({result.returncode}): {result.stderr.strip()}")
+    return result.stdout
+
+
+def remove_stale_namespaces():
+    """Namespaces left by an earlier run that was killed before it could clean up."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ""
+        if name.startswith(PREFIX) and not name.startswith(PREFIX + "probe"):
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+class Node:
+    def __init__(self, name, namespace, addresses, workdir):
+        self.name = name
+        self.namespace = namespace
+        self.addresses = addresses
+        self.dir = os.path.join(workdir, name)
+        self.home = os.path.join(self.dir, "home")
+        self.log = os.path.join(self.dir, "sshd.log")
+        self.sshd = None
+        self.host_key_pub = None
+
+    def connections(self):
+        """How many SSH connections this node's sshd has accepted so far."""
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as stream:
+                return sum(1 for line in stream if "Connection from" in line)
+        except FileNotFoundError:
+            return 0
+
+
+class SimCluster:
+    def __init__(self, workdir=None):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="dcos-node-ssh-sim-")
+        os.chmod(self.workdir, 0o755)
+        token = secrets.token_hex(2)
+        self.ns_prefix = f"{PREFIX}{token}"
+        self.master = Node(MASTER_NAME, self.ns_prefix + "m", [MASTER_PUBLIC, MASTER_PRIVATE], self.workdir)
+        self.agents = [
+            Node(name, f"{self.ns_prefix}a{index}", [address], self.workdir)
+            for index, (name, address, _) in enumerate(AGENTS, 1)
+        ]
+        self.agent_ids = [agent_id for _, _, agent_id in AGENTS]
+        self.dcos_url = f"http://{MASTER_PUBLIC}"
+        self.scenario_path = os.path.join(self.workdir, "scenario.json")
+        self.request_log = os.path.join(self.workdir, "requests.jsonl")
+        self.client_ssh_dir = os.path.join(self.workdir, "client-ssh")
+        self.key = os.path.join(self.workdir, "id_ed25519")
+        self.agent_socket = os.path.join(self.workdir, "agent.sock")
+        self._processes = []
+        self._created_user = False
+        self._created_home_ssh = None
+        self._namespaces = []
+
+    # -- building -------------------------------------------------------
+
+    def start(self):
+        try:
+            remove_stale_namespaces()
+            self._ensure_user()
+            self._keys()
+            self._network()
+            for node in [self.master] + self.agents:
+                self._start_sshd(node)
+            self.write_scenario(self.default_scenario())
+            self._start_api()
+            self._start_agent()
+            self._client_ssh()
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _ensure_user(self):
+        try:
+            pwd.getpwnam(USER)
+        except KeyError:
+            _run("useradd", "--no-create-home", "--home-dir", f"/home/{USER}", "--shell", "/bin/bash",
+                 "--user-group", USER)
+            self._created_user = True
+        # An account with a locked password cannot log in with a key when PAM is off.
+        _run("usermod", "-p", "*", USER)
+        self.uid = pwd.getpwnam(USER).pw_uid
+        self.gid = pwd.getpwnam(USER).pw_gid
+
+    def _keys(self):
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "dcos-node-ssh-test", "-f", self.key)
+        with open(self.key + ".pub", encoding="utf-8") as stream:
+            public_key = stream.read()
+        for node in [self.master] + self.agents:
+            os.makedirs(node.dir)
+            host_key = os.path.join(node.dir, "ssh_host_ed25519_key")
+            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", node.name, "-f", host_key)
+            with open(host_key + ".pub", encoding="utf-8") as stream:
+                node.host_key_pub = " ".join(stream.read().split()[:2])
+            with open(os.path.join(node.dir, "sshd_config"), "w", encoding="utf-8") as stream:
+                stream.write(SSHD_CONFIG.format(host_key=host_key, pid_file=os.path.join(node.dir, "sshd.pid")))
+            dot_ssh = os.path.join(node.home, USER, ".ssh")
+            os.makedirs(dot_ssh)
+            self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key)
+        # The master knows its agents, as a cluster's master does after its first hops.
+        known = "".join(f"{agent.addresses[0]} {agent.host_key_pub}\n" for agent in self.agents)
+        known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
+        self._write_user_file(os.path.join(self.master.home, USER, ".ssh", "known_hosts"), known)
+        for node in [self.master] + self.agents:
+            for path in (os.path.join(node.home, USER), os.path.join(node.home, USER, ".ssh")):
+                os.chown(path, self.uid, self.gid)
+                os.chmod(path, 0o700)
+            os.chmod(node.home, 0o755)
+            os.chmod(node.dir, 0o755)
+
+    def _write_user_file(self, path, text):
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.chown(path, self.uid, self.gid)
+        os.chmod(path, 0o600)
+
+    def _network(self):
+        master_ns = self.master.namespace
+        for node in [self.master] + self.agents:
+            _run("ip", "netns", "add", node.namespace)
+            self._namespaces.append(node.namespace)
+            _run("ip", "-n", node.namespace, "link", "set", "lo", "up")
+        host_if, master_if = self.ns_prefix + "h", self.ns_prefix + "p"
+        _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", master_if, "netns", master_ns)
+        _run("ip", "addr", "add", HOST_ADDRESS + "/24", "dev", host_if)
+        _run("ip", "link", "set", host_if, "up")
+        _run("ip", "-n", master_ns, "addr", "add", MASTER_PUBLIC + "/24", "dev", master_if)
+        _run("ip", "-n", master_ns, "link", "set", master_if, "up")
+        _run("ip", "-n", master_ns, "link", "add", "br0", "type", "bridge")
+        _run("ip", "-n", master_ns, "addr", "add", MASTER_PRIVATE + "/24", "dev", "br0")
+        _run("ip", "-n", master_ns, "link", "set", "br0", "up")
+        for index, agent in enumerate(self.agents, 1):
+            inner, outer = f"{self.ns_prefix}a{index}", f"{self.ns_prefix}b{index}"
+            _run("ip", "-n", master_ns, "link", "add", outer, "type", "veth", "peer", "name", inner,
+                 "netns", agent.namespace)
+            _run("ip", "-n", master_ns, "link", "set", outer, "master", "br0")
+            _run("ip", "-n", master_ns, "link", "set", outer, "up")
+            _run("ip", "-n", agent.namespace, "addr", "add", agent.addresses[0] + "/24", "dev", inner)
+            _run("ip", "-n", agent.namespace, "link", "set", inner, "up")
+
+    def _in_node(self, node, argv, **popen):
+        """Start argv inside the node: its network, host name and /home."""
+        script = 'mount --bind "$1" /home && hostname "$2" && shift 2 && exec "$@"'
+        wrapped = ["ip", "netns", "exec", node.namespace, "unshare", "--mount", "--uts", "--",
+                   "sh", "-c", script, "sh", node.home, node.name] + list(argv)
+        process = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, **popen)
+        self._processes.append(process)
+        return process
+
+    def _start_sshd(self, node):
+        log = open(node.log, "ab")
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
+        node.sshd = self._in_node(
+            node, ["/usr/sbin/sshd", "-D", "-e", "-f", os.path.join(node.dir, "sshd_config")],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def _start_api(self):
+        log = open(os.path.join(self.workdir, "api.log"), "ab")
+        self.api = self._in_node(
+            self.master,
+            [sys.executable, os.path.join(HERE, "clusterapi.py"), "--listen", MASTER_PUBLIC + ":80",
+             "--scenario", self.scenario_path, "--log", self.request_log],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def _start_agent(self):
+        process = subprocess.Popen(["ssh-agent", "-D", "-a", self.agent_socket],
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        self._processes.append(process)
+        _wait(lambda: os.path.exists(self.agent_socket), "ssh-agent")
+        _run("ssh-add", "-q", self.key, env=dict(os.environ, SSH_AUTH_SOCK=self.agent_socket))
+
+    def _client_ssh(self):
+        os.makedirs(self.client_ssh_dir, mode=0o700)
+        known = f"{MASTER_PUBLIC} {self.master.host_key_pub}\n"
+        with open(os.path.join(self.client_ssh_dir, "known_hosts"), "w", encoding="utf-8") as stream:
+            stream.write(known)
+        home_ssh = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".ssh")
+        if not os.path.isdir(home_ssh):
+            os.makedirs(home_ssh, mode=0o700)
+            self._created_home_ssh = home_ssh
+        self.home_ssh = home_ssh
+
+    def _wait_ready(self):
+        for node in [self.master] + self.agents:
+            _wait(lambda: "Server listening" in _read(node.log) or node.sshd.poll() is not None,
+                  f"sshd on {node.name}")
+            if node.sshd.poll() is not None:
+                raise RuntimeError(f"sshd on {node.name} exited: {_read(node.log)[-2000:]}")
+        _wait(lambda: _port_open(MASTER_PUBLIC, 80) or self.api.poll() is not None, "cluster API")
+        if self.api.poll() is not None:
+            raise RuntimeError("the cluster API stand-in exited: "
+                               + _read(os.path.join(self.workdir, "api.log"))[-2000:])
+
+    # -- using ----------------------------------------------------------
+
+    def default_scenario(self, **changes):
+        agents = [clusterdata.agent_entry(agent_id, name, address) for name, address, agent_id in AGENTS]
+        result = clusterdata.scenario(public_ip=MASTER_PUBLIC, leader_ip=MASTER_PRIVATE, agents=agents,
+                                      master_hostname=MASTER_NAME)
+        result.update(changes)
+        return result
+
+    def write_scenario(self, scenario):
+        temporary = self.scenario_path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(scenario, stream)
+        os.replace(temporary, self.scenario_path)
+
+    def requests(self):
+        try:
+            with open(self.request_log, encoding="utf-8") as stream:
+                return [json.loads(line) for line in stream if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def connections(self):
+        return sum(node.connections() for node in [self.master] + self.agents)
+
+    def client_env(self, home, **extra):
+        """The environment of an operator's shell: HOME for the DC/OS config, the agent."""
+        env = {
+            "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+            "HOME": home,
+            "LANG": "C.UTF-8",
+            "SSH_AUTH_SOCK": self.agent_socket,
+        }
+        env.update(extra)
+        return {key: value for key, value in env.items() if value is not None}
+
+    def client_argv(self, argv):
+        """argv as the operator runs it: in the host's network, with the simulation's ~/.ssh."""
+        script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+        return ["unshare", "--mount", "--", "sh", "-c", script, "sh", self.client_ssh_dir, self.home_ssh] + list(argv)
+
+    def run(self, argv, env, input=None, timeout=60, **kwargs):
+        return subprocess.run(self.client_argv(argv), env=env, input=input, capture_output=True,
+                              timeout=timeout, **kwargs)
+
+    # -- tearing down ---------------------------------------------------
+
+    def stop(self):
+        for process in reversed(self._processes):
+            if process.poll() is None:
+                process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._processes = []
+        # sshd's session processes stay in the namespaces: end everything still in them.
+        for namespace in self._namespaces:
+            pids = subprocess.run(["ip", "netns", "pids", namespace], capture_output=True, text=True).stdout
+            for pid in pids.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
+        self._namespaces = []
+        if self._created_user:
+            subprocess.run(["userdel", USER], capture_output=True)
+            self._created_user = False
+        if self._created_home_ssh:
+            try:
+                os.rmdir(self._created_home_ssh)
+            except OSError:
+                pass
+            self._created_home_ssh = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _port_open(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(condition, what, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def demo():
+    """The README's main job: a real `dcos node ssh --master-proxy` hop on the simulated cluster."""
+    reason = unavailable_reason()
+    if reason:
+        print(f"Cannot build the simulated cluster: {reason}.", file=sys.stderr)
+        return 2
+    dcos_node = shutil.which("dcos-node", path=os.path.dirname(sys.executable)) or shutil.which("dcos-node")
+    if dcos_node is None:
+        print("dcos-node is not installed in this Python environment (pip install .).", file=sys.stderr)
+        return 2
+    cluster = SimCluster().start()
+    try:
+        home = tempfile.mkdtemp(prefix="dcos-node-ssh-home-")
+        config = os.path.join(home, ".dcos", "dcos.toml")
+        os.makedirs(os.path.dirname(config))
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(f'[core]\ndcos_url = "{cluster.dcos_url}"\n')
+        os.chmod(config, 0o600)
+        env = cluster.client_env(home)
+        print(f"Simulated cluster: master {MASTER_PUBLIC} (public) / {MASTER_PRIVATE} (private); agents "
+              + ", ".join(f"{name} {address}" for name, address, _ in AGENTS)
+              + f", not reachable from this host. Cluster API at {cluster.dcos_url}.\n", flush=True)
+        status = 0
+        for args in (["--master-proxy", "--leader"], ["--master-proxy", f"--slave={AGENTS[1][2]}"]):
+            argv = [dcos_node, "node", "ssh"] + args + ["--", "echo", "landed on $(hostname),",
+                                                            "connection: $SSH_CONNECTION"]
+            print("$ dcos node ssh " + " ".join(args[:2]) + " -- " + " ".join(argv[len(args) + 4:]), flush=True)
+            result = cluster.run(argv, env)
+            sys.stdout.write(result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace"))
+            print(f"(exit status {result.returncode})\n", flush=True)
+            status = status or result.returncode
+        shutil.rmtree(home, ignore_errors=True)
+        return status
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["demo"]:
+        sys.exit(demo())
+    print(__doc__)
+    sys.exit(2)
