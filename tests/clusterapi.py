@@ -41,7 +41,8 @@ class Scenario:
 
     def get(self):
         with self._lock:
-            stamp = os.stat(self.path).st_mtime_ns
+            info = os.stat(self.path)
+            stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
             if stamp != self._stamp:
                 with open(self.path, encoding="utf-8") as stream:
                     self._data = json.load(stream)

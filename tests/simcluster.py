@@ -69,6 +69,7 @@ X11Forwarding no
 PrintMotd no
 PrintLastLog no
 LogLevel VERBOSE
+AcceptEnv DCOS_TEST_*
 """
 
 

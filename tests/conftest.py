@@ -1,0 +1,163 @@
+"""Fixtures: the installed `dcos-node`, a loopback cluster API, the simulated cluster.
+
+With DCOS_NODE_SSH_REQUIRE_E2E=1 (set by .ci/run) a test that would be skipped
+fails instead, so CI cannot pass without running the end-to-end tests.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import clusterdata  # noqa: E402
+import simcluster  # noqa: E402
+
+REQUIRE_E2E = os.environ.get("DCOS_NODE_SSH_REQUIRE_E2E") == "1"
+
+AGENTS = [
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S0", "dcos-01", "10.0.1.20"),
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S1", "10.0.1.21", "10.0.1.21"),
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S2", "10.0.1.22", "10.0.1.22", public=True),
+]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if REQUIRE_E2E and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped, but DCOS_NODE_SSH_REQUIRE_E2E=1 forbids skips: {reason}"
+
+
+@pytest.fixture(scope="session")
+def dcos_node():
+    """The console script installed with the package, as the DC/OS CLI runs it."""
+    path = shutil.which("dcos-node", path=os.path.dirname(sys.executable))
+    if path is None:
+        pytest.fail("dcos-node is not installed next to this Python; run `pip install .` first")
+    return path
+
+
+def run_plugin(dcos_node, args, env, **kwargs):
+    kwargs.setdefault("timeout", 60)
+    return subprocess.run([dcos_node] + list(args), env=env, capture_output=True, text=True, **kwargs)
+
+
+@pytest.fixture
+def home(tmp_path):
+    """A fresh HOME, as a user with no DC/OS CLI configuration has."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def write_config(path, text, mode=0o600):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def base_env(home, **extra):
+    env = {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+    }
+    env.update(extra)
+    return {key: value for key, value in env.items() if value is not None}
+
+
+class LoopbackApi:
+    """tests/clusterapi.py on 127.0.0.1, optionally with TLS."""
+
+    def __init__(self, workdir, cert=None, key=None):
+        self.workdir = workdir
+        self.scenario_path = os.path.join(workdir, "scenario.json")
+        self.log = os.path.join(workdir, "requests.jsonl")
+        self.write_scenario(self.default_scenario())
+        port_file = os.path.join(workdir, "port")
+        argv = [sys.executable, os.path.join(HERE, "clusterapi.py"), "--listen", "127.0.0.1:0",
+                "--scenario", self.scenario_path, "--log", self.log, "--port-file", port_file]
+        if cert:
+            argv += ["--cert", cert, "--key", key]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while not os.path.exists(port_file):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the cluster API stand-in did not start")
+            time.sleep(0.02)
+        with open(port_file, encoding="utf-8") as stream:
+            self.port = int(stream.read())
+        self.url = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def default_scenario(**changes):
+        result = clusterdata.scenario(public_ip="52.34.108.176", leader_ip="10.0.4.1", agents=AGENTS)
+        result.update(changes)
+        return result
+
+    def write_scenario(self, scenario):
+        temporary = self.scenario_path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(scenario, stream)
+        os.replace(temporary, self.scenario_path)
+        # The stand-in notices changes by mtime; make sure two quick writes differ.
+        stamp = time.time_ns()
+        os.utime(self.scenario_path, ns=(stamp, stamp))
+
+    def requests(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log, encoding="utf-8") as stream:
+            return [json.loads(line) for line in stream if line.strip()]
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def loopback_api():
+    workdir = tempfile.mkdtemp(prefix="dcos-node-ssh-api-")
+    api = LoopbackApi(workdir)
+    yield api
+    api.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def api(loopback_api):
+    """The loopback API reset to the default scenario, with an empty request log."""
+    loopback_api.write_scenario(loopback_api.default_scenario())
+    if os.path.exists(loopback_api.log):
+        os.remove(loopback_api.log)
+    return loopback_api
+
+
+@pytest.fixture(scope="session")
+def sim_cluster():
+    reason = simcluster.unavailable_reason()
+    if reason:
+        pytest.skip(f"end-to-end tests need the simulated cluster, but {reason}")
+    cluster = simcluster.SimCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def sim(sim_cluster):
+    """The simulated cluster with its default scenario restored."""
+    sim_cluster.write_scenario(sim_cluster.default_scenario())
+    return sim_cluster

@@ -1,0 +1,393 @@
+"""The installed `dcos-node` against a real HTTP stand-in of the cluster API on loopback.
+
+These need no root: they stop at `--dry-run` or at an error before ssh connects.
+The end-to-end tests through real sshd hops are in test_e2e.py.
+"""
+
+import json
+import os
+import socket
+import subprocess
+
+import pytest
+
+from conftest import AGENTS, base_env, run_plugin, write_config
+
+S1 = AGENTS[1]["id"]
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-for-tests.c2lnbmF0dXJl"
+
+
+def running_line(stderr):
+    lines = [line for line in stderr.splitlines() if line.startswith("Running `")]
+    assert len(lines) == 1, stderr
+    return lines[0][len("Running `"):-1]
+
+
+def assert_clean_error(result, *fragments):
+    """One paragraph on stderr, exit 1, no traceback, nothing on stdout."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    first = result.stderr.split("\n\n")[0]
+    assert first.startswith("dcos node ssh: "), result.stderr
+    assert first.count("\n") <= 1, result.stderr
+    for fragment in fragments:
+        assert fragment in first, (fragment, result.stderr)
+
+
+def config_for(home, url, extra=""):
+    path = os.path.join(home, ".dcos", "dcos.toml")
+    write_config(path, f'[core]\ndcos_url = "{url}"\n{extra}')
+    return path
+
+
+# -- the plugin protocol ---------------------------------------------------
+
+
+@pytest.mark.parametrize("noun", [["node"], []])
+def test_info_is_one_line(dcos_node, home, noun):
+    result = run_plugin(dcos_node, noun + ["--info"], base_env(home))
+    assert result.returncode == 0
+    assert result.stdout.count("\n") == 1 and "SSH" in result.stdout
+
+
+def test_version(dcos_node, home):
+    from dcos_node_ssh import __version__
+
+    result = run_plugin(dcos_node, ["node", "--version"], base_env(home))
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"dcos-node-ssh version {__version__}"
+
+
+def test_config_schema_is_draft4_json_schema_of_the_node_section(dcos_node, home):
+    result = run_plugin(dcos_node, ["node", "--config-schema"], base_env(home))
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert schema["type"] == "object"
+    assert set(schema["properties"]) == {"ssh_user", "ssh_proxy_ip", "ssh_options"}
+    assert schema["properties"]["ssh_options"]["type"] == "array"
+
+
+@pytest.mark.parametrize("args", [["node", "--help"], ["node", "ssh", "--help"], ["ssh", "-h"]])
+def test_help_prints_the_usage(dcos_node, home, args):
+    result = run_plugin(dcos_node, args, base_env(home))
+    assert result.returncode == 0
+    assert "Usage:" in result.stdout
+    for flag in ("--leader", "--master", "--mesos-id", "--slave", "--private-ip", "--master-proxy",
+                 "--proxy-ip", "--user", "--option", "--config-file", "--dry-run"):
+        assert flag in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["node", "ssh"], "Say which node to reach"),
+        (["node", "ssh", "--master-proxy"], "Say which node to reach"),
+        (["node", "ssh", "--leader", f"--slave={S1}"], "Choose one target, not --leader and --slave"),
+        (["node", "ssh", "--master", "--private-ip=10.0.0.1"], "Choose one target"),
+        (["node", "ssh", "--leader", "--master-proxy", "--proxy-ip=10.0.0.1"], "Choose one proxy"),
+        (["node", "ssh", "--leader", "ls", "-la"], "put `--` before the command"),
+        (["node", "frobnicate"], "does not match the usage"),
+    ],
+)
+def test_usage_errors_say_what_is_wrong_and_print_the_usage(dcos_node, home, args, says):
+    result = run_plugin(dcos_node, args, base_env(home))
+    assert_clean_error(result, says)
+    assert "Usage:\n    dcos node --info" in result.stderr
+
+
+# -- what it runs (dry run, exact command lines) ----------------------------
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--master-proxy", f"--slave={S1}"], "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.1.21"),
+        (["--master-proxy", f"--mesos-id={S1}"], "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.1.21"),
+        (["--master-proxy", "--master"], "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.4.1"),
+        (["--master-proxy", "--leader"], "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.4.1"),
+        (["--leader"], "ssh -A -t core@10.0.4.1"),
+        (["--private-ip=10.0.9.9"], "ssh -A -t core@10.0.9.9"),
+        (["--proxy-ip=bastion.example.com", "--private-ip=10.0.9.9", "--user=centos"],
+         "ssh -A -t centos@bastion.example.com ssh -A -t centos@10.0.9.9"),
+        (["--master-proxy", f"--slave={S1}", "--option", "StrictHostKeyChecking=no",
+          "--option=ProxyCommand=nc %h %p"],
+         "ssh -A -t -o StrictHostKeyChecking=no -o 'ProxyCommand=nc %h %p' core@52.34.108.176 "
+         "ssh -A -t -o StrictHostKeyChecking=no -o \"'ProxyCommand=nc %h %p'\" core@10.0.1.21"),
+        # A command run without a terminal gets -T, so no pty rewrites its output.
+        (["--master-proxy", f"--slave={S1}", "--", "cat", "/etc/hostname"],
+         "ssh -A -T core@52.34.108.176 ssh -A -T core@10.0.1.21 \"'cat /etc/hostname'\""),
+        (["--leader", "--", "echo", "$HOME;", "uname", "-a"], "ssh -A -T core@10.0.4.1 'echo $HOME; uname -a'"),
+    ],
+)
+def test_dry_run_prints_the_exact_command_line(dcos_node, home, api, args, expected):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run"] + args, base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert running_line(result.stderr) == expected
+    assert result.stdout == ""
+
+
+def test_config_file_goes_to_the_first_hop_only(dcos_node, home, api, tmp_path):
+    config_for(home, api.url)
+    ssh_config = tmp_path / "ssh config"
+    ssh_config.write_text("Host *\n  ServerAliveInterval 30\n")
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}",
+                                    f"--config-file={ssh_config}"], base_env(home))
+    assert running_line(result.stderr) == (
+        f"ssh -A -t -F '{ssh_config}' core@52.34.108.176 ssh -A -t core@10.0.1.21")
+
+
+def test_missing_ssh_config_file_is_a_usage_error(dcos_node, home, api):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader", "--config-file=/nonexistent/ssh_config"],
+                        base_env(home))
+    assert_clean_error(result, "/nonexistent/ssh_config")
+
+
+def test_direct_mode_hints_at_master_proxy(dcos_node, home, api):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
+    hints = [line for line in result.stderr.splitlines() if "--master-proxy" in line]
+    assert len(hints) == 1
+
+
+def test_settings_from_config_file_and_their_precedence(dcos_node, home, api):
+    config_for(home, api.url, '\n[node]\nssh_user = "centos"\nssh_proxy_ip = "bastion.example.com"\n'
+                              'ssh_options = ["ServerAliveInterval=30", "StrictHostKeyChecking=no"]\n')
+    args = ["node", "ssh", "--dry-run", f"--slave={S1}"]
+    from_file = run_plugin(dcos_node, args, base_env(home))
+    assert running_line(from_file.stderr) == (
+        "ssh -A -t -o ServerAliveInterval=30 -o StrictHostKeyChecking=no centos@bastion.example.com "
+        "ssh -A -t -o ServerAliveInterval=30 -o StrictHostKeyChecking=no centos@10.0.1.21")
+    env = base_env(home, DCOS_NODE_SSH_USER="ubuntu", DCOS_NODE_SSH_PROXY_IP="198.51.100.7")
+    from_env = run_plugin(dcos_node, args, env)
+    assert "ubuntu@198.51.100.7" in running_line(from_env.stderr)
+    from_flags = run_plugin(dcos_node, args + ["--user=admin", "--master-proxy",
+                                               "--option=StrictHostKeyChecking=yes"], env)
+    assert running_line(from_flags.stderr) == (
+        "ssh -A -t -o StrictHostKeyChecking=yes -o ServerAliveInterval=30 admin@52.34.108.176 "
+        "ssh -A -t -o StrictHostKeyChecking=yes -o ServerAliveInterval=30 admin@10.0.1.21")
+
+
+def test_core_ssh_user_and_proxy_are_used_when_node_section_is_absent(dcos_node, home, api):
+    config_for(home, api.url, 'ssh_user = "centos"\nssh_proxy_ip = "203.0.113.5"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
+    assert running_line(result.stderr) == "ssh -A -t centos@203.0.113.5 ssh -A -t centos@10.0.4.1"
+
+
+def test_agent_is_found_when_the_master_ignores_slave_id(dcos_node, home, api):
+    """Masters before Mesos 1.1 answer ?slave_id= with every agent."""
+    api.write_scenario(api.default_scenario(filter_slave_id=False))
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={AGENTS[2]['id']}"], base_env(home))
+    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.22"
+
+
+def test_agent_lookup_asks_for_one_agent_only(dcos_node, home, api):
+    config_for(home, api.url)
+    run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
+    assert [request["path"] for request in api.requests()] == [f"/mesos/master/slaves?slave_id={S1}"]
+
+
+def test_leader_falls_back_to_the_mesos_operator_api_without_the_whole_state(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(leader_dns=None))
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
+    assert running_line(result.stderr) == "ssh -A -t core@10.0.4.1"
+    assert "Mesos DNS could not name the leader" in result.stderr
+    paths = [request["path"] for request in api.requests()]
+    assert paths == ["/mesos_dns/v1/hosts/leader.mesos", "/mesos/api/v1"]
+
+
+def test_empty_public_ipv4_hops_through_the_host_of_dcos_url(dcos_node, home, api):
+    scenario = api.default_scenario()
+    scenario["metadata"]["PUBLIC_IPV4"] = ""
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", "--leader"], base_env(home))
+    assert running_line(result.stderr) == "ssh -A -t core@127.0.0.1 ssh -A -t core@10.0.4.1"
+    assert "no public master address" in result.stderr and "core.dcos_url" in result.stderr
+
+
+def test_mesos_master_url_is_asked_directly(dcos_node, home, api):
+    path = os.path.join(home, ".dcos", "dcos.toml")
+    write_config(path, f'[core]\nmesos_master_url = "{api.url}"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
+    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.21"
+    assert [request["path"] for request in api.requests()] == [f"/master/slaves?slave_id={S1}"]
+
+
+def test_private_ip_with_proxy_ip_needs_no_configuration(dcos_node, home):
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--proxy-ip=203.0.113.9",
+                                    "--private-ip=10.0.7.7"], base_env(home))
+    assert result.returncode == 0
+    assert running_line(result.stderr) == "ssh -A -t core@203.0.113.9 ssh -A -t core@10.0.7.7"
+
+
+def test_token_is_sent_and_never_shown(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(token=TOKEN))
+    config_for(home, api.url, f'dcos_acs_token = "{TOKEN}"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}"],
+                        base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert {request["authorization"] for request in api.requests()} == {f"token={TOKEN}"}
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_token_from_the_1x_cli_environment_alone(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(token=TOKEN))
+    env = base_env(home, DCOS_URL=api.url, DCOS_ACS_TOKEN=TOKEN, DCOS_TLS_INSECURE="1")
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", "--leader"], env)
+    assert running_line(result.stderr) == "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.4.1"
+
+
+# -- errors -----------------------------------------------------------------
+
+
+def test_no_configuration_says_how_to_set_one_up(dcos_node, home):
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, "dcos cluster setup", "DCOS_URL")
+
+
+def test_config_without_dcos_url(dcos_node, home):
+    path = write_config(os.path.join(home, ".dcos", "dcos.toml"), '[core]\nssh_user = "core"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
+    assert_clean_error(result, path, "no core.dcos_url", "dcos cluster setup")
+
+
+def test_unreachable_cluster_names_the_url(dcos_node, home):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config_for(home, f"http://127.0.0.1:{port}")
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
+    assert_clean_error(result, f"http://127.0.0.1:{port}/mesos/master/slaves", "core.dcos_url")
+
+
+def test_silent_cluster_is_bounded_by_core_timeout(dcos_node, home, api):
+    scenario = api.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {"hang": 20}
+    api.write_scenario(scenario)
+    config_for(home, api.url, "timeout = 1\n")
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home), timeout=15)
+    assert_clean_error(result, "did not answer within 1 seconds", api.url + "/mesos/master/slaves",
+                       "core.timeout")
+
+
+def test_unauthenticated_cluster_says_dcos_auth_login(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(token=TOKEN))
+    config_for(home, api.url, 'dcos_acs_token = "expired-token-value"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--master-proxy", "--leader"], base_env(home))
+    assert_clean_error(result, "HTTP 401", "dcos auth login")
+    assert "expired-token-value" not in result.stderr
+
+
+def test_answer_that_is_not_json(dcos_node, home, api):
+    scenario = api.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {
+        "status": 200, "content_type": "text/html", "body": "<html><body>Welcome</body></html>"}
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
+    assert_clean_error(result, "not the JSON expected", "text/html")
+
+
+def test_unknown_agent_says_how_to_list_agents(dcos_node, home, api):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--slave=no-such-agent"], base_env(home))
+    assert_clean_error(result, "'no-such-agent'", "dcos node", "/mesos/#/agents")
+
+
+def test_no_ssh_on_path(dcos_node, home, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    env = base_env(home, PATH=str(empty))
+    result = run_plugin(dcos_node, ["node", "ssh", "--private-ip=10.0.0.1"], env)
+    assert result.returncode == 1
+    assert "No `ssh` program was found on PATH" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_proxy_mode_without_an_agent(dcos_node, home):
+    result = run_plugin(dcos_node, ["node", "ssh", "--proxy-ip=203.0.113.9", "--private-ip=10.0.0.1"],
+                        base_env(home))
+    assert result.returncode == 1
+    assert "SSH_AUTH_SOCK is not set" in result.stderr and "ssh-add ~/.ssh/<key>.pem" in result.stderr
+
+
+def test_proxy_mode_with_an_agent_that_holds_no_key(dcos_node, home, tmp_path):
+    socket_path = str(tmp_path / "agent.sock")
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", socket_path], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(socket_path):
+                break
+            subprocess.run(["sleep", "0.02"])
+        result = run_plugin(dcos_node, ["node", "ssh", "--proxy-ip=203.0.113.9", "--private-ip=10.0.0.1"],
+                            base_env(home, SSH_AUTH_SOCK=socket_path))
+    finally:
+        agent.terminate()
+        agent.wait()
+    assert result.returncode == 1
+    assert "holds no keys" in result.stderr and "ssh-add ~/.ssh/<key>.pem" in result.stderr
+
+
+def test_proxy_mode_with_a_dead_agent(dcos_node, home, tmp_path):
+    result = run_plugin(dcos_node, ["node", "ssh", "--proxy-ip=203.0.113.9", "--private-ip=10.0.0.1"],
+                        base_env(home, SSH_AUTH_SOCK=str(tmp_path / "gone.sock")))
+    assert result.returncode == 1
+    assert "Cannot talk to the ssh-agent" in result.stderr
+
+
+def test_malformed_config_file_names_file_and_line(dcos_node, home):
+    path = write_config(os.path.join(home, ".dcos", "dcos.toml"), '[core]\ndcos_url = "http://x\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, path, "line 2")
+
+
+# -- TLS ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_api(tmp_path_factory):
+    """The stand-in behind HTTPS with a certificate from a CA the system does not know."""
+    from conftest import LoopbackApi
+
+    workdir = tmp_path_factory.mktemp("tls-api")
+    cert, key = str(workdir / "cert.pem"), str(workdir / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=dcos-node-ssh test CA", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    server = LoopbackApi(str(workdir), cert=cert, key=key)
+    server.cert = cert
+    yield server
+    server.stop()
+
+
+def test_tls_with_an_unknown_ca_names_core_ssl_verify(dcos_node, home, tls_api):
+    config_for(home, tls_api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, "could not be verified", "core.ssl_verify")
+
+
+@pytest.mark.parametrize("setting", ["ssl_verify = \"{cert}\"", "ssl_verify = \"false\"", "ssl_verify = false"])
+def test_tls_with_the_ca_given_or_verification_off(dcos_node, home, tls_api, setting):
+    config_for(home, tls_api.url, setting.format(cert=tls_api.cert) + "\n")
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert running_line(result.stderr) == "ssh -A -t core@10.0.4.1"
+
+
+def test_tls_ca_from_the_1x_cli_environment(dcos_node, home, tls_api):
+    env = base_env(home, DCOS_URL=tls_api.url, DCOS_TLS_CA_PATH=tls_api.cert)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unusable_ca_bundle_path(dcos_node, home, tls_api, tmp_path):
+    config_for(home, tls_api.url, f'ssl_verify = "{tmp_path}/missing-ca.pem"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, "missing-ca.pem", "core.ssl_verify")

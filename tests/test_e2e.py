@@ -1,0 +1,187 @@
+"""End-to-end: the installed `dcos-node` through real OpenSSH hops on the simulated cluster.
+
+The agents are reachable only through the master; every run goes through the
+real sshd of each node, with the key held only by a real ssh-agent here.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+import simcluster
+from conftest import write_config
+
+MASTER = simcluster.MASTER_NAME
+PUBLIC = simcluster.MASTER_PUBLIC
+(AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.e2e-secret-token.c2lnbmF0dXJl"
+
+
+@pytest.fixture
+def home(tmp_path):
+    path = tmp_path / "home"
+    path.mkdir()
+    return str(path)
+
+
+def configure(sim, home, extra=""):
+    write_config(os.path.join(home, ".dcos", "dcos.toml"), f'[core]\ndcos_url = "{sim.dcos_url}"\n{extra}')
+
+
+def plugin(sim, dcos_node, home, args, env=None, **kwargs):
+    kwargs.setdefault("text", True)
+    return sim.run([dcos_node, "node", "ssh"] + list(args), env or sim.client_env(home), **kwargs)
+
+
+def test_agents_are_not_reachable_directly(sim, dcos_node, home):
+    """The network is what the tests claim: without a proxy, an agent cannot be reached."""
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, [f"--slave={AGENT1_ID}", "--option=ConnectTimeout=3", "--", "true"])
+    assert result.returncode == 255
+    assert "--master-proxy" in result.stderr
+
+
+def test_master_proxy_master_lands_on_the_leader(sim, dcos_node, home):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", "--master", "--", "hostname"])
+    assert (result.returncode, result.stdout) == (0, MASTER + "\n"), result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--slave", "--mesos-id"])
+@pytest.mark.parametrize("agent_id, name", [(AGENT1_ID, AGENT1), (AGENT2_ID, AGENT2)])
+def test_master_proxy_slave_lands_on_the_agent(sim, dcos_node, home, flag, agent_id, name):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"{flag}={agent_id}", "--", "hostname"])
+    assert (result.returncode, result.stdout) == (0, name + "\n"), result.stderr
+
+
+def test_without_a_command_the_design_cards_command_opens_a_login_shell(sim, dcos_node, home):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}"],
+                    input="hostname\nexit 7\n")
+    assert f"Running `ssh -A -t core@{PUBLIC} ssh -A -t core@{AGENT2_IP}`" in result.stderr
+    assert AGENT2 in result.stdout.splitlines()
+    assert result.returncode == 7
+
+
+def test_proxy_ip_with_private_ip(sim, dcos_node, home):
+    # No cluster configuration at all: nothing needs looking up.
+    result = plugin(sim, dcos_node, home, [f"--proxy-ip={PUBLIC}", f"--private-ip={AGENT1_IP}", "--", "hostname"])
+    assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr
+
+
+@pytest.mark.parametrize("words", [["hostname; echo $SSH_CONNECTION"], ["hostname;", "echo", "$SSH_CONNECTION"]])
+def test_command_runs_on_the_target_with_the_targets_address(sim, dcos_node, home, words):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--"] + words)
+    assert result.returncode == 0, result.stderr
+    name, connection = result.stdout.splitlines()
+    client, _, server, port = connection.split()
+    assert (name, client, server, port) == (AGENT2, simcluster.MASTER_PRIVATE, AGENT2_IP, "22")
+
+
+@pytest.mark.parametrize("status", [0, 1, 42])
+def test_remote_exit_status_comes_back_through_both_hops(sim, dcos_node, home, status):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", f"exit {status}"])
+    assert result.returncode == status, result.stderr
+
+
+def test_remote_exit_status_comes_back_directly(sim, dcos_node, home):
+    result = plugin(sim, dcos_node, home, [f"--private-ip={PUBLIC}", "--", "exit 42"])
+    assert result.returncode == 42, result.stderr
+
+
+def test_option_reaches_both_hops_with_spaces_intact(sim, dcos_node, home):
+    """SetEnv sends a variable to the server it is given to: only the second hop reaches the agent."""
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}",
+                                           "--option", "SetEnv=DCOS_TEST_VALUE=\"two  spaces and 'quotes' $HOME\"",
+                                           "--", 'echo "[$DCOS_TEST_VALUE]"'])
+    assert result.stdout == "[two  spaces and 'quotes' $HOME]\n", result.stderr
+
+
+def test_config_file_applies_to_the_first_hop_only(sim, dcos_node, home, tmp_path):
+    configure(sim, home)
+    first_hop_only = tmp_path / "ssh_config"
+    first_hop_only.write_text("Host *\n  SetEnv DCOS_TEST_FROM_F=seen\n")
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}",
+                                           f"--config-file={first_hop_only}", "--", 'echo "[$DCOS_TEST_FROM_F]"'])
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
+    strict = tmp_path / "strict_config"
+    strict.write_text("Host *\n  StrictHostKeyChecking yes\n  UserKnownHostsFile /dev/null\n")
+    refused = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}",
+                                            f"--config-file={strict}", "--", "true"])
+    assert refused.returncode == 255 and "Host key verification failed" in refused.stderr
+
+
+def _layout(sim, home, layout):
+    """Configure the cluster as one DC/OS CLI generation would; return extra environment."""
+    toml = f'[core]\ndcos_url = "{sim.dcos_url}"\n'
+    if layout == "DCOS_CONFIG (CLI 0.1-0.4)":
+        path = os.path.join(home, "elsewhere", "my-cluster.toml")
+        write_config(path, toml)
+        return {"DCOS_CONFIG": path}
+    if layout == "~/.dcos/dcos.toml (CLI 0.1-0.4)":
+        write_config(os.path.join(home, ".dcos", "dcos.toml"), toml)
+        return {}
+    if layout == "attached cluster (CLI 0.5+)":
+        clusters = os.path.join(home, ".dcos", "clusters")
+        write_config(os.path.join(clusters, "0f3b1c2d-attached", "dcos.toml"), toml)
+        write_config(os.path.join(clusters, "0f3b1c2d-attached", "attached"), "")
+        write_config(os.path.join(clusters, "9a8b7c6d-other", "dcos.toml"),
+                     '[core]\ndcos_url = "http://203.0.113.99"\n')
+        # The legacy file is ignored when a cluster is attached.
+        write_config(os.path.join(home, ".dcos", "dcos.toml"), '[core]\ndcos_url = "http://203.0.113.98"\n')
+        return {}
+    assert layout == "1.x environment only"
+    return {"DCOS_URL": sim.dcos_url, "DCOS_TLS_INSECURE": "1", "DCOS_CLI_VERSION": "1.2.0",
+            "DCOS_NODE_SSH_USER": "core"}
+
+
+@pytest.mark.parametrize("layout", ["DCOS_CONFIG (CLI 0.1-0.4)", "~/.dcos/dcos.toml (CLI 0.1-0.4)",
+                                    "attached cluster (CLI 0.5+)", "1.x environment only"])
+def test_each_config_layout(sim, dcos_node, home, layout):
+    env = sim.client_env(home, **_layout(sim, home, layout))
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--", "hostname"], env=env)
+    assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
+
+
+def test_auth_enabled_cluster_with_and_without_a_token(sim, dcos_node, home):
+    sim.write_scenario(sim.default_scenario(token=TOKEN))
+    configure(sim, home, f'dcos_acs_token = "{TOKEN}"\n')
+    with_token = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"])
+    assert (with_token.returncode, with_token.stdout) == (0, AGENT1 + "\n"), with_token.stderr
+    configure(sim, home)
+    without = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"])
+    assert without.returncode == 1
+    assert "HTTP 401" in without.stderr and "dcos auth login" in without.stderr
+    for result in (with_token, without):
+        assert TOKEN not in result.stdout + result.stderr
+
+
+def test_dry_run_opens_no_connection(sim, dcos_node, home):
+    configure(sim, home)
+    before = sim.connections()
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--dry-run"])
+    assert result.returncode == 0 and result.stdout == ""
+    assert f"Running `ssh -A -t core@{PUBLIC} ssh -A -t core@{AGENT1_IP}`" in result.stderr
+    assert sim.connections() == before
+    # The same run without --dry-run does connect: the count is a real measure.
+    plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "true"])
+    assert sim.connections() == before + 2
+
+
+def test_agent_without_the_key_is_refused_before_connecting(sim, dcos_node, home):
+    configure(sim, home)
+    env = sim.client_env(home)
+    subprocess.run(["ssh-add", "-D"], env=env, capture_output=True, check=True)
+    before = sim.connections()
+    try:
+        refused = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"])
+    finally:
+        subprocess.run(["ssh-add", "-q", sim.key], env=env, capture_output=True, check=True)
+    assert refused.returncode == 1 and "holds no keys" in refused.stderr
+    assert "ssh-add ~/.ssh/<key>.pem" in refused.stderr
+    assert sim.connections() == before
