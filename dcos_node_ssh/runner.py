@@ -25,9 +25,12 @@ def find_ssh(name: str = "ssh") -> str:
     return path
 
 
-def check_agent(env: Mapping[str, str], ssh_path: str) -> None:
+POSIX = os.name == "posix"
+
+
+def check_agent(env: Mapping[str, str], ssh_path: str, posix: bool = POSIX) -> None:
     """Proxy modes forward the agent: without a key in it the second hop asks for a password."""
-    if os.name != "posix":
+    if not posix:
         return  # Windows agents (Pageant, the OpenSSH service) do not set SSH_AUTH_SOCK.
     if not env.get("SSH_AUTH_SOCK"):
         raise SshSetupError(
@@ -63,10 +66,15 @@ def check_agent(env: Mapping[str, str], ssh_path: str) -> None:
         )
 
 
-def run_ssh(argv: Sequence[str]) -> int:
-    """Hand over to ssh. On POSIX ssh replaces this process, owning the terminal and signals."""
+def run_ssh(argv: Sequence[str], posix: bool = POSIX) -> int:
+    """Hand over to ssh: on POSIX it replaces this process, owning the terminal and signals;
+    on Windows, which has no exec, it runs as a child whose exit status is returned."""
     sys.stdout.flush()
     sys.stderr.flush()
-    if os.name == "posix":
+    if posix:
         os.execvp(argv[0], list(argv))
-    return subprocess.call(list(argv))  # pragma: no cover - Windows
+    try:
+        return subprocess.call(list(argv))
+    except KeyboardInterrupt:
+        # Ctrl-C reached ssh too; its exit status is what the user wants to see.
+        return 130
