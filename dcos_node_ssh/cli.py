@@ -142,6 +142,9 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     settings, warning = load_settings(env, os.path.expanduser("~"))
     if warning:
         stderr.write(warning + "\n")
+    debug = stderr if env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no") else None
+    if debug:
+        debug.write(f"debug: configuration from {settings.config_path or 'the environment only'}\n")
 
     if opts["--user"] is not None:
         user = check_user(opts["--user"], "--user")
@@ -155,7 +158,7 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     if config_file is not None and not os.path.isfile(config_file):
         raise UsageError(f"--config-file names {config_file!r}, which is not a file.")
 
-    lookups = _Lookups(settings, stderr)
+    lookups = _Lookups(settings, stderr, debug)
     if opts["--master-proxy"]:
         proxy = lookups.master_public_address()
     elif opts["--proxy-ip"] is not None:
@@ -216,9 +219,10 @@ def _source(settings, key: str) -> str:
 class _Lookups:
     """The cluster requests each flag needs, made lazily and at most once each."""
 
-    def __init__(self, settings, stderr: TextIO):
+    def __init__(self, settings, stderr: TextIO, debug: Optional[TextIO]):
         self.settings = settings
         self.stderr = stderr
+        self.debug = debug
 
     def _api(self, setting: str):
         from .cluster import ClusterApi
@@ -227,7 +231,7 @@ class _Lookups:
         if not url:
             raise ConfigError(_no_cluster_message(self.settings))
         token = self.settings.acs_token if setting == "core.dcos_url" else None
-        return ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout, setting)
+        return ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout, setting, self.debug)
 
     def _mesos(self):
         """Mesos itself: core.mesos_master_url, or the master's Admin Router under /mesos."""

@@ -8,10 +8,10 @@ import http.client
 import json
 import socket
 import ssl
-from typing import Any, Optional, Union
+from typing import Any, Optional, TextIO, Union
 from urllib.parse import quote, urlsplit
 
-from .errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError
+from .errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError, shown
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -26,12 +26,14 @@ class ClusterApi:
         ssl_verify: Union[bool, str] = True,
         timeout: float = 5.0,
         setting: str = "core.dcos_url",
+        debug: Optional[TextIO] = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.ssl_verify = ssl_verify
         self.timeout = timeout
         self.setting = setting
+        self.debug = debug  # where to describe each request (DCOS_DEBUG); never the token
         parts = _split(self.base_url, setting)
         self._scheme, self._host, self._port, self._prefix = parts
 
@@ -80,6 +82,8 @@ class ClusterApi:
             connection.request(method, self._prefix + path, body=body, headers=headers)
             response = connection.getresponse()
             data = response.read()
+            if self.debug:
+                self.debug.write(f"debug: {method} {url} -> HTTP {response.status}, {len(data)} bytes\n")
         except ssl.SSLCertVerificationError as error:
             raise ClusterUnreachable(
                 f"The TLS certificate of {self.base_url} could not be verified "
@@ -118,13 +122,13 @@ class ClusterApi:
         if status in _REDIRECTS:
             location = response.getheader("Location", "")
             raise ClusterError(
-                f"The cluster redirected {url} to {location[:200]} (HTTP {status}) instead of "
+                f"The cluster redirected {url} to {shown(location)} (HTTP {status}) instead of "
                 f"answering, which usually means a login page or a wrong {self.setting}. Check "
                 f"{self.setting} (with https:// where the cluster uses it)."
             )
         if status != 200:
             raise ClusterError(
-                f"The cluster answered {url} with HTTP {status} {response.reason}. "
+                f"The cluster answered {url} with HTTP {status} {shown(response.reason, 60)}. "
                 "The cluster may be starting or unhealthy; try again later."
             )
         try:
@@ -132,7 +136,7 @@ class ClusterApi:
         except ValueError:
             kind = response.getheader("Content-Type", "unknown content")
             raise ClusterError(
-                f"The cluster's answer to {url} is not the JSON expected (it sent {kind[:80]}, "
+                f"The cluster's answer to {url} is not the JSON expected (it sent {shown(kind, 80)}, "
                 f"{len(data)} bytes). Check that {self.setting} points at a DC/OS cluster."
             ) from None
 

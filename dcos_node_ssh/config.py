@@ -176,13 +176,15 @@ def _timeout(value, source: str) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
     try:
+        if isinstance(value, bool):
+            raise TypeError
         seconds = float(value)
     except (TypeError, ValueError):
         raise ConfigError(
             f"core.timeout in {source} must be a number of seconds, not {json.dumps(value)}."
         ) from None
-    if not seconds > 0:
-        raise ConfigError(f"core.timeout in {source} must be more than 0 seconds.")
+    if not 0 < seconds < 86400:
+        raise ConfigError(f"core.timeout in {source} must be more than 0 and less than 86400 seconds.")
     return seconds
 
 
@@ -226,7 +228,7 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
         if from_env:
             return from_env
         for value in file_values_in_order:
-            if value is not None:
+            if value is not None and value != "":
                 return value
         return None
 

@@ -5,6 +5,13 @@ anything else escaping is a bug and is still shown without a traceback.
 """
 
 
+def shown(value, limit: int = 120) -> str:
+    """An untrusted value made safe to print: one line, no control characters, bounded."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class NodeSshError(Exception):
     """A failure explained to the user in one paragraph."""
 

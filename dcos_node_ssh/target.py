@@ -10,7 +10,7 @@ import re
 from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
 
-from .errors import ClusterDataError, UsageError
+from .errors import ClusterDataError, UsageError, shown
 
 _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
@@ -18,7 +18,8 @@ _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 
 def normalize_host(value: Any) -> Optional[str]:
     """The host as an IP address or DNS name, or None when it is neither."""
-    if not isinstance(value, str) or not value or len(value) > 253:
+    # No IPv6 zone index (`fe80::1%eth0`): ipaddress accepts any text after '%'.
+    if not isinstance(value, str) or not value or len(value) > 253 or "%" in value:
         return None
     try:
         return str(ipaddress.ip_address(value))
@@ -26,9 +27,16 @@ def normalize_host(value: Any) -> Optional[str]:
         pass
     name = value[:-1] if value.endswith(".") else value
     labels = name.split(".")
-    if all(_LABEL.match(label) for label in labels) and not name.replace(".", "").isdigit():
+    if all(_LABEL.fullmatch(label) for label in labels) and not name.replace(".", "").isdigit():
         return name
     return None
+
+
+def endpoint_host(endpoint: str) -> str:
+    """The host of `host:port` or `[IPv6]:port`, as in a Mesos pid after the '@'."""
+    if endpoint.startswith("["):
+        return endpoint[1:].partition("]")[0]
+    return endpoint.rpartition(":")[0] if ":" in endpoint else endpoint
 
 
 def check_host_flag(flag: str, value: str) -> str:
@@ -41,7 +49,7 @@ def check_host_flag(flag: str, value: str) -> str:
 
 
 def check_user(value: str, source: str) -> str:
-    if not _USER.match(value or ""):
+    if not _USER.fullmatch(value or ""):
         raise UsageError(
             f"The SSH user from {source} must be a plain user name (letters, digits, "
             f"'_', '.', '-'; not starting with '-'), not {value!r}."
@@ -49,31 +57,26 @@ def check_user(value: str, source: str) -> str:
     return value
 
 
-def _shown(value: Any) -> str:
-    """An untrusted value made safe to print in one line."""
-    text = value if isinstance(value, str) else repr(value)
-    text = text.encode("unicode_escape").decode("ascii")
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 def agent_address(agent: dict) -> str:
     """The private address of an agent, from its Mesos pid: `slave(1)@10.0.1.23:5051`."""
-    agent_id = _shown(agent.get("id", "?"))
+    agent_id = shown(agent.get("id", "?"))
     pid = agent.get("pid")
     if not isinstance(pid, str) or "@" not in pid:
         raise ClusterDataError(
             f"The cluster describes agent {agent_id} without a usable pid "
-            f"(got {_shown(pid)}), so its address is unknown. Use --private-ip=<ip> instead."
+            f"(got {shown(pid)}), so its address is unknown. Use --private-ip=<ip> instead."
         )
-    endpoint = pid.rpartition("@")[2]
-    if endpoint.startswith("["):  # [IPv6]:port
-        host = endpoint[1:].partition("]")[0]
-    else:
-        host = endpoint.rpartition(":")[0] if ":" in endpoint else endpoint
-    address = normalize_host(host)
+    hostname = agent.get("hostname")
+    if hostname is not None and normalize_host(hostname) is None:
+        # Not used to connect, but a registration this malformed is not to be trusted.
+        raise ClusterDataError(
+            f"The cluster gives agent {agent_id} the hostname {shown(hostname)}, which is not an "
+            "IP address or host name. Refusing to connect to it."
+        )
+    address = normalize_host(endpoint_host(pid.rpartition("@")[2]))
     if address is None:
         raise ClusterDataError(
-            f"The cluster gives agent {agent_id} the pid {_shown(pid)}, whose host part is not "
+            f"The cluster gives agent {agent_id} the pid {shown(pid)}, whose host part is not "
             "an IP address or host name. Refusing to connect to it."
         )
     return address
@@ -106,7 +109,8 @@ def leader_from_mesos_dns(answer: Any, source: str) -> str:
 
 def leader_from_master_info(answer: Any, source: str) -> str:
     """The leader's address from the operator API's GET_MASTER answer."""
-    info = answer.get("get_master", {}).get("master_info") if isinstance(answer, dict) else None
+    get_master = answer.get("get_master") if isinstance(answer, dict) else None
+    info = get_master.get("master_info") if isinstance(get_master, dict) else None
     if not isinstance(info, dict):
         raise ClusterDataError(f"The Mesos master answered {source} without master_info.")
     address = info.get("address")
@@ -114,7 +118,7 @@ def leader_from_master_info(answer: Any, source: str) -> str:
         return _checked_address(address["ip"], source, "leading master")
     pid = info.get("pid")
     if isinstance(pid, str) and "@" in pid:
-        return _checked_address(pid.rpartition("@")[2].rpartition(":")[0], source, "leading master")
+        return _checked_address(endpoint_host(pid.rpartition("@")[2]), source, "leading master")
     raise ClusterDataError(f"The Mesos master answered {source} without the leader's address.")
 
 
@@ -136,10 +140,10 @@ def host_of_url(url: str) -> Optional[str]:
 
 
 def _checked_address(value: Any, source: str, what: str) -> str:
-    address = normalize_host(value)
+    address = normalize_host(value.strip() if isinstance(value, str) else value)
     if address is None:
         raise ClusterDataError(
-            f"The cluster's answer to {source} gives the {what} as {_shown(value)}, which is not "
+            f"The cluster's answer to {source} gives the {what} as {shown(value)}, which is not "
             "an IP address or host name. Refusing to connect to it."
         )
     return address

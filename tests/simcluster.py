@@ -42,6 +42,10 @@ PRIVATE_NET = "192.0.2"
 HOST_ADDRESS = PUBLIC_NET + ".1"
 MASTER_PUBLIC = PUBLIC_NET + ".10"
 MASTER_PRIVATE = PRIVATE_NET + ".10"
+# The private network carries IPv6 too (documentation prefix 2001:db8::/32).
+PRIVATE_NET6 = "2001:db8:2::"
+MASTER_PRIVATE6 = PRIVATE_NET6 + "10"
+AGENT_ADDRESSES6 = [PRIVATE_NET6 + "20", PRIVATE_NET6 + "21"]
 USER = "core"
 PREFIX = "dnssh"
 
@@ -79,7 +83,7 @@ def unavailable_reason():
         return "network namespaces need Linux"
     if os.geteuid() != 0:
         return "building network namespaces needs root (run the tests with sudo)"
-    for tool in ("ip", "unshare", "ssh", "ssh-agent", "ssh-add", "ssh-keygen", "useradd"):
+    for tool in ("ip", "unshare", "ssh", "ssh-agent", "ssh-add", "ssh-keygen", "useradd", "openssl"):
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed"
     if not os.path.exists("/usr/sbin/sshd"):
@@ -141,6 +145,7 @@ class SimCluster:
         ]
         self.agent_ids = [agent_id for _, _, agent_id in AGENTS]
         self.dcos_url = f"http://{MASTER_PUBLIC}"
+        self.tls_url = f"https://{MASTER_PUBLIC}"
         self.scenario_path = os.path.join(self.workdir, "scenario.json")
         self.request_log = os.path.join(self.workdir, "requests.jsonl")
         self.client_ssh_dir = os.path.join(self.workdir, "client-ssh")
@@ -200,6 +205,7 @@ class SimCluster:
             self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key)
         # The master knows its agents, as a cluster's master does after its first hops.
         known = "".join(f"{agent.addresses[0]} {agent.host_key_pub}\n" for agent in self.agents)
+        known += "".join(f"{address} {agent.host_key_pub}\n" for address, agent in zip(AGENT_ADDRESSES6, self.agents))
         known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
         self._write_user_file(os.path.join(self.master.home, USER, ".ssh", "known_hosts"), known)
         for node in [self.master] + self.agents:
@@ -229,6 +235,7 @@ class SimCluster:
         _run("ip", "-n", master_ns, "link", "set", master_if, "up")
         _run("ip", "-n", master_ns, "link", "add", "br0", "type", "bridge")
         _run("ip", "-n", master_ns, "addr", "add", MASTER_PRIVATE + "/24", "dev", "br0")
+        _run("ip", "-n", master_ns, "addr", "add", MASTER_PRIVATE6 + "/64", "dev", "br0", "nodad")
         _run("ip", "-n", master_ns, "link", "set", "br0", "up")
         for index, agent in enumerate(self.agents, 1):
             inner, outer = f"{self.ns_prefix}a{index}", f"{self.ns_prefix}b{index}"
@@ -237,6 +244,8 @@ class SimCluster:
             _run("ip", "-n", master_ns, "link", "set", outer, "master", "br0")
             _run("ip", "-n", master_ns, "link", "set", outer, "up")
             _run("ip", "-n", agent.namespace, "addr", "add", agent.addresses[0] + "/24", "dev", inner)
+            _run("ip", "-n", agent.namespace, "addr", "add", AGENT_ADDRESSES6[index - 1] + "/64", "dev", inner,
+                 "nodad")
             _run("ip", "-n", agent.namespace, "link", "set", inner, "up")
 
     def _in_node(self, node, argv, **popen):
@@ -257,11 +266,19 @@ class SimCluster:
         log.close()
 
     def _start_api(self):
+        """The cluster API on http://<master> and, with a CA of the simulation's own, https://."""
+        self.ca_cert = os.path.join(self.workdir, "dcos-ca.crt")
+        key = os.path.join(self.workdir, "dcos-ca.key")
+        _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=simulated DCOS cluster CA", "-addext", f"subjectAltName=IP:{MASTER_PUBLIC}",
+             "-keyout", key, "-out", self.ca_cert)
         log = open(os.path.join(self.workdir, "api.log"), "ab")
-        self.api = self._in_node(
-            self.master,
-            [sys.executable, os.path.join(HERE, "clusterapi.py"), "--listen", MASTER_PUBLIC + ":80",
-             "--scenario", self.scenario_path, "--log", self.request_log],
+        common = [sys.executable, os.path.join(HERE, "clusterapi.py"), "--scenario", self.scenario_path,
+                  "--log", self.request_log]
+        self.api = self._in_node(self.master, common + ["--listen", MASTER_PUBLIC + ":80"],
+                                 stdout=log, stderr=subprocess.STDOUT)
+        self.tls_api = self._in_node(
+            self.master, common + ["--listen", MASTER_PUBLIC + ":443", "--cert", self.ca_cert, "--key", key],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
@@ -290,8 +307,9 @@ class SimCluster:
                   f"sshd on {node.name}")
             if node.sshd.poll() is not None:
                 raise RuntimeError(f"sshd on {node.name} exited: {_read(node.log)[-2000:]}")
-        _wait(lambda: _port_open(MASTER_PUBLIC, 80) or self.api.poll() is not None, "cluster API")
-        if self.api.poll() is not None:
+        _wait(lambda: (_port_open(MASTER_PUBLIC, 80) and _port_open(MASTER_PUBLIC, 443))
+              or self.api.poll() is not None or self.tls_api.poll() is not None, "cluster API")
+        if self.api.poll() is not None or self.tls_api.poll() is not None:
             raise RuntimeError("the cluster API stand-in exited: "
                                + _read(os.path.join(self.workdir, "api.log"))[-2000:])
 

@@ -1,0 +1,521 @@
+"""Unit tests for dcos_node_ssh.target: which host to reach, from flags and cluster answers.
+
+Cluster answers are untrusted: every test with a hostile value checks that it is
+refused with an error the user can read, never passed on.
+"""
+
+import copy
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from clusterdata import agent_entry, fixture, scenario  # noqa: E402
+
+from dcos_node_ssh.errors import ClusterDataError, UsageError  # noqa: E402
+from dcos_node_ssh.target import (  # noqa: E402
+    agent_address,
+    agent_ids,
+    check_host_flag,
+    check_user,
+    find_agent,
+    host_of_url,
+    leader_from_master_info,
+    leader_from_mesos_dns,
+    normalize_host,
+    public_ip_from_metadata,
+)
+
+S0 = "20151002-000353-1695027628-5050-1177-S0"
+S1 = "20151002-000353-1695027628-5050-1177-S1"
+S2 = "20151002-000353-1695027628-5050-1177-S2"
+
+# --- normalize_host ---------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("10.0.1.23", "10.0.1.23"),
+        ("52.34.108.176", "52.34.108.176"),
+        ("2001:db8::5", "2001:db8::5"),
+        ("2001:DB8:0:0:0:0:0:5", "2001:db8::5"),
+        ("::1", "::1"),
+        ("dcos-01", "dcos-01"),
+        ("x", "x"),
+        ("ip-10-0-1-23.us-west-2.compute.internal", "ip-10-0-1-23.us-west-2.compute.internal"),
+        ("master.mesos.", "master.mesos"),
+        ("leader.mesos.", "leader.mesos"),
+        ("Bastion.Example.COM", "Bastion.Example.COM"),
+        ("a" * 63 + ".com", "a" * 63 + ".com"),
+        (".".join(["a" * 63] * 3 + ["b" * 61]), ".".join(["a" * 63] * 3 + ["b" * 61])),  # 253
+        ("1a.example.com", "1a.example.com"),
+    ],
+)
+def test_normalize_host_accepts(value, expected):
+    assert normalize_host(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "-oProxyCommand=x",
+        "-x",
+        "a b",
+        "a;b",
+        "a&b",
+        "a|b",
+        "$(x)",
+        "`x`",
+        "a/b",
+        "x" * 300,
+        ".".join(["a" * 63] * 3 + ["b" * 62]),  # 254 characters
+        "a" * 64 + ".com",  # a label of 64
+        "10.0.1",
+        "1.2.3.4.5",
+        "256.1.1.1",
+        "010.0.0.1",
+        "123",
+        ".",
+        "a..b",
+        ".a",
+        "-a.com",
+        "a-.com",
+        "host:22",
+        "[::1]",
+        "user@host",
+        "a\tb",
+        "a\nb",
+        "é.com",
+        "*.example.com",
+        "~",
+        " 10.0.0.1",
+        "10.0.0.1 ",
+        "a'b",
+        'a"b',
+        "a\\b",
+        "a\0b",
+        None,
+        5,
+        10.5,
+        b"10.0.0.1",
+        ["10.0.0.1"],
+        {"ip": "10.0.0.1"},
+        pytest.param("example.com\n"),
+        pytest.param("x\n.reboot"),
+        pytest.param("fe80::1%$(reboot)"),
+        pytest.param("fe80::1%a b;c"),
+    ],
+)
+def test_normalize_host_rejects(value):
+    assert normalize_host(value) is None
+
+
+# --- check_host_flag / check_user ---------------------------------------------------
+
+@pytest.mark.parametrize(
+    "flag, value, expected",
+    [
+        ("--private-ip", "10.0.1.23", "10.0.1.23"),
+        ("--private-ip", "2001:0db8::0005", "2001:db8::5"),
+        ("--proxy-ip", "bastion.example.com.", "bastion.example.com"),
+    ],
+)
+def test_check_host_flag_accepts(flag, value, expected):
+    assert check_host_flag(flag, value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "-oProxyCommand=touch /tmp/x", "a b", "$(id)", "10.0.1", "core@10.0.0.1"])
+def test_check_host_flag_rejects_naming_flag_and_value(value):
+    with pytest.raises(UsageError) as caught:
+        check_host_flag("--proxy-ip", value)
+    message = str(caught.value)
+    assert "--proxy-ip" in message
+    assert repr(value) in message
+
+
+@pytest.mark.parametrize("value", ["core", "centos", "ec2-user", "first.last", "_svc", "root", "u1", "a" * 64, "9user"])
+def test_check_user_accepts(value):
+    assert check_user(value, "--user") == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        None,
+        "-oProxyCommand=x",
+        "-l",
+        ".hidden",
+        "root@host",
+        "a b",
+        "a;b",
+        "$(id)",
+        "`id`",
+        "a/b",
+        "a" * 65,
+        "jöhn",
+        "a\nb",
+        pytest.param("core\n"),
+    ],
+)
+def test_check_user_rejects_naming_source_and_value(value):
+    with pytest.raises(UsageError) as caught:
+        check_user(value, "the ssh_user setting (/home/me/.dcos/dcos.toml)")
+    message = str(caught.value)
+    assert "the ssh_user setting (/home/me/.dcos/dcos.toml)" in message
+    assert repr(value) in message
+
+
+# --- agent_address ------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "pid, expected",
+    [
+        ("slave(1)@10.0.1.23:5051", "10.0.1.23"),
+        ("slave(1)@[2001:db8::5]:5051", "2001:db8::5"),
+        ("slave(1)@[2001:DB8::0:5]:5051", "2001:db8::5"),
+        ("slave(1)@ip-10-0-1-23.ec2.internal:5051", "ip-10-0-1-23.ec2.internal"),
+        ("slave(1)@10.0.1.23", "10.0.1.23"),
+        ("slave(12)@10.0.1.23:15051", "10.0.1.23"),
+    ],
+)
+def test_agent_address_from_pid(pid, expected):
+    assert agent_address({"id": S0, "pid": pid}) == expected
+
+
+def test_agent_address_of_fixture_agents():
+    agents = fixture("state-summary.json")["slaves"]
+    assert [agent_address(agent) for agent in agents] == ["172.17.8.101", "167.114.218.155", "167.114.218.156"]
+
+
+def test_agent_address_of_ipv6_agent_entry():
+    agent = agent_entry(S1, "dcos-02", "2001:db8::21")
+    assert agent_address(agent) == "2001:db8::21"
+
+
+@pytest.mark.parametrize(
+    "pid, shown",
+    [
+        ("slave(1)@$(reboot):5051", "slave(1)@$(reboot):5051"),
+        ("slave(1)@`id`:5051", "slave(1)@`id`:5051"),
+        ("slave(1)@a b:5051", "slave(1)@a b:5051"),
+        ("slave(1)@a;b:5051", "slave(1)@a;b:5051"),
+        ("slave(1)@-oProxyCommand=x:5051", "slave(1)@-oProxyCommand=x:5051"),
+        ("slave(1)@:5051", "slave(1)@:5051"),
+        ("slave(1)@[]:5051", "slave(1)@[]:5051"),
+        ("slave(1)@[2001:db8::5;id]:5051", "slave(1)@[2001:db8::5;id]:5051"),
+        ("slave(1)@10.0.1:5051", "slave(1)@10.0.1:5051"),
+        ("slave(1)@a\nb:5051", "slave(1)@a\\nb:5051"),
+        ("slave(1)10.0.1.23:5051", "slave(1)10.0.1.23:5051"),
+        ("", "(got )"),
+        (12345, "12345"),
+        (None, "None"),
+        (["slave(1)@10.0.1.23:5051"], "['slave(1)@10.0.1.23:5051']"),
+        pytest.param(
+            "slave(1)@[fe80::1%$(reboot)]:5051", "$(reboot)"),
+        pytest.param(
+            "slave(1)@evil\n:5051", "evil\\n"),
+    ],
+)
+def test_agent_address_refuses_hostile_pid(pid, shown):
+    agent_id = "20151002-000353-1695027628-5050-1177-S7"
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address({"id": agent_id, "pid": pid, "hostname": "evil"})
+    message = str(caught.value)
+    assert agent_id in message
+    assert shown in message
+    assert "\n" not in message  # one readable line, whatever the cluster sent
+
+
+def test_agent_address_without_pid_names_agent():
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address({"id": S2, "hostname": "10.0.1.22"})
+    message = str(caught.value)
+    assert S2 in message
+    assert "--private-ip" in message
+
+
+def test_agent_address_error_shortens_huge_pid():
+    pid = "slave(1)@" + "x" * 5000 + ":5051"
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address({"id": S0, "pid": pid})
+    message = str(caught.value)
+    assert "slave(1)@xxxx" in message
+    assert "..." in message
+    assert len(message) < 500
+
+
+# --- find_agent / agent_ids ---------------------------------------------------------
+
+def test_find_agent_exact_id_in_filtered_answer():
+    answer = fixture("state-summary.json")
+    only = {"slaves": [copy.deepcopy(answer["slaves"][1])]}
+    assert find_agent(only, S1, "https://dcos/mesos/master/slaves?slave_id=" + S1) == answer["slaves"][1]
+
+
+@pytest.mark.parametrize("agent_id, index", [(S0, 0), (S1, 1), (S2, 2)])
+def test_find_agent_in_answer_listing_every_agent(agent_id, index):
+    # Masters before Mesos 1.1 ignore ?slave_id= and list every agent.
+    answer = fixture("state-summary.json")
+    found = find_agent(answer, agent_id, "source")
+    assert found["id"] == agent_id
+    assert found == answer["slaves"][index]
+
+
+@pytest.mark.parametrize(
+    "agent_id",
+    [
+        "20151002-000353-1695027628-5050-1177-S9",
+        "20151002-000353-1695027628-5050-1177-S",  # a prefix of every ID
+        "20151002-000353-1695027628-5050-1177-s1",  # case differs
+        "S1",
+        "",
+    ],
+)
+def test_find_agent_no_match_is_none(agent_id):
+    assert find_agent(fixture("state-summary.json"), agent_id, "source") is None
+
+
+def test_find_agent_empty_list_is_none():
+    assert find_agent({"slaves": []}, S0, "source") is None
+
+
+def test_find_agent_skips_malformed_entries():
+    good = {"id": S1, "pid": "slave(1)@10.0.1.21:5051"}
+    answer = {"slaves": ["junk", None, 7, {"pid": "x"}, {"id": None}, good]}
+    assert find_agent(answer, S1, "source") == good
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"frameworks": []},
+        {"slaves": None},
+        {"slaves": {S0: {}}},
+        {"slaves": "10.0.1.23"},
+        [],
+        [{"id": S0}],
+        None,
+        "slaves",
+    ],
+)
+def test_find_agent_without_slaves_array_is_cluster_data_error(answer):
+    source = "https://dcos.example.com/mesos/master/slaves?slave_id=" + S0
+    with pytest.raises(ClusterDataError) as caught:
+        find_agent(answer, S0, source)
+    assert source in str(caught.value)
+    assert '"slaves"' in str(caught.value)
+
+
+def test_agent_ids_lists_fixture_ids_skipping_junk():
+    answer = fixture("state-summary.json")
+    answer["slaves"] += ["junk", {"id": 5}, {}]
+    assert list(agent_ids(answer)) == [S0, S1, S2]
+    assert list(agent_ids({"no": "slaves"})) == []
+    assert list(agent_ids(None)) == []
+
+
+# --- leader_from_mesos_dns ----------------------------------------------------------
+
+def test_leader_from_mesos_dns_fixture():
+    assert leader_from_mesos_dns(fixture("mesos-dns-leader.json"), "source") == "10.0.4.1"
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ([{"host": "leader.mesos.", "ip": "2001:db8::1"}], "2001:db8::1"),
+        ([{"host": "leader.mesos.", "ip": "10.0.4.2"}, {"host": "leader.mesos.", "ip": "10.0.4.3"}], "10.0.4.2"),
+        (scenario(public_ip="1.2.3.4", leader_ip="10.0.4.9", agents=[])["leader_dns"], "10.0.4.9"),
+    ],
+)
+def test_leader_from_mesos_dns(answer, expected):
+    assert leader_from_mesos_dns(answer, "source") == expected
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [[], {}, None, "10.0.4.1", [{"host": "leader.mesos."}], ["10.0.4.1"], {"ip": "10.0.4.1"}],
+)
+def test_leader_from_mesos_dns_without_ip(answer):
+    source = "https://dcos.example.com/mesos_dns/v1/hosts/leader.mesos"
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns(answer, source)
+    assert source in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "ip, shown",
+    [("$(reboot)", "$(reboot)"), ("-oProxyCommand=x", "-oProxyCommand=x"), ("", "as , which"), (None, "None"),
+     (10, "10"), ("10.0.4.1 ; id", "10.0.4.1 ; id")],
+)
+def test_leader_from_mesos_dns_refuses_hostile_ip(ip, shown):
+    source = "https://dcos.example.com/mesos_dns/v1/hosts/leader.mesos"
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns([{"host": "leader.mesos.", "ip": ip}], source)
+    message = str(caught.value)
+    assert source in message
+    assert shown in message
+    assert "leading master" in message
+
+
+# --- leader_from_master_info ----------------------------------------------------------
+
+def _get_master(info):
+    return {"type": "GET_MASTER", "get_master": {"master_info": info}}
+
+
+def test_leader_from_master_info_scenario():
+    info = scenario(public_ip="52.34.108.176", leader_ip="10.0.4.1", agents=[])["master_info"]
+    assert leader_from_master_info(_get_master(info), "source") == "10.0.4.1"
+
+
+@pytest.mark.parametrize(
+    "info, expected",
+    [
+        ({"address": {"ip": "10.0.4.1", "port": 5050}, "pid": "master@10.0.4.9:5050"}, "10.0.4.1"),
+        ({"address": {"ip": "2001:db8::4", "port": 5050}}, "2001:db8::4"),
+        ({"pid": "master@10.0.4.9:5050"}, "10.0.4.9"),
+        ({"address": {}, "pid": "master@10.0.4.9:5050"}, "10.0.4.9"),
+        ({"address": {"ip": ""}, "pid": "master@10.0.4.9:5050"}, "10.0.4.9"),
+        ({"address": "10.0.4.1", "pid": "master@10.0.4.9:5050"}, "10.0.4.9"),
+        ({"address": {"hostname": "m1"}, "pid": "master@m1.example.com:5050"}, "m1.example.com"),
+        pytest.param(
+            {"pid": "master@[2001:db8::4]:5050"}, "2001:db8::4"),
+    ],
+    ids=["address-wins", "ipv6-address", "pid-fallback", "empty-address", "empty-ip", "address-not-object",
+         "pid-hostname", "ipv6-pid-fallback"],
+)
+def test_leader_from_master_info(info, expected):
+    assert leader_from_master_info(_get_master(info), "source") == expected
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"get_master": {}},
+        {"get_master": {"master_info": None}},
+        {"get_master": {"master_info": "10.0.4.1"}},
+        [],
+        None,
+        "GET_MASTER",
+        pytest.param(
+            {"type": "GET_MASTER", "get_master": None}),
+        pytest.param(
+            {"type": "GET_MASTER", "get_master": ["x"]}),
+    ],
+)
+def test_leader_from_master_info_without_master_info(answer):
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_master_info(answer, "https://dcos.example.com/mesos/api/v1")
+    assert "https://dcos.example.com/mesos/api/v1" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "info",
+    [
+        {},
+        {"hostname": "master", "port": 5050},
+        {"pid": "master-10.0.4.9-5050"},
+        {"pid": 5050},
+        {"address": {"ip": None}},
+    ],
+)
+def test_leader_from_master_info_without_address(info):
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_master_info(_get_master(info), "https://dcos.example.com/mesos/api/v1")
+    assert "leader's address" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "info, shown",
+    [
+        ({"address": {"ip": "$(reboot)"}}, "$(reboot)"),
+        ({"address": {"ip": "-oProxyCommand=x"}, "pid": "master@10.0.4.9:5050"}, "-oProxyCommand=x"),
+        ({"pid": "master@`id`:5050"}, "`id`"),
+    ],
+)
+def test_leader_from_master_info_refuses_hostile_address(info, shown):
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_master_info(_get_master(info), "https://dcos.example.com/mesos/api/v1")
+    assert shown in str(caught.value)
+
+
+# --- public_ip_from_metadata ----------------------------------------------------------
+
+def test_public_ip_from_metadata_fixture():
+    assert public_ip_from_metadata(fixture("metadata.json"), "source") == "52.34.108.176"
+
+
+@pytest.mark.parametrize(
+    "answer, expected",
+    [
+        ({"PUBLIC_IPV4": "2001:db8::10"}, "2001:db8::10"),
+        ({"PUBLIC_IPV4": "ec2-52-34-108-176.us-west-2.compute.amazonaws.com"},
+         "ec2-52-34-108-176.us-west-2.compute.amazonaws.com"),
+        ({"PUBLIC_IPV4": ""}, None),
+        ({"PUBLIC_IPV4": "   "}, None),
+        ({"PUBLIC_IPV4": None}, None),
+        ({"CLUSTER_ID": "x"}, None),
+        ({}, None),
+    ],
+)
+def test_public_ip_from_metadata(answer, expected):
+    assert public_ip_from_metadata(answer, "source") == expected
+
+
+@pytest.mark.parametrize("answer", [[], None, "52.34.108.176", [{"PUBLIC_IPV4": "52.34.108.176"}]])
+def test_public_ip_from_metadata_not_an_object(answer):
+    with pytest.raises(ClusterDataError) as caught:
+        public_ip_from_metadata(answer, "https://dcos.example.com/metadata")
+    assert "https://dcos.example.com/metadata" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        ("$(reboot)", "$(reboot)"),
+        ("52.34.108.176; id", "52.34.108.176; id"),
+        ("-oProxyCommand=x", "-oProxyCommand=x"),
+        (123, "123"),
+        (["52.34.108.176"], "['52.34.108.176']"),
+        ("52.34.108", "52.34.108"),
+    ],
+)
+def test_public_ip_from_metadata_refuses_hostile_value(value, shown):
+    with pytest.raises(ClusterDataError) as caught:
+        public_ip_from_metadata({"PUBLIC_IPV4": value}, "https://dcos.example.com/metadata")
+    message = str(caught.value)
+    assert shown in message
+    assert "PUBLIC_IPV4" in message
+    assert "https://dcos.example.com/metadata" in message
+
+
+# --- host_of_url -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://dcos.example.com", "dcos.example.com"),
+        ("https://dcos.example.com:8443/path?q=1", "dcos.example.com"),
+        ("http://10.0.4.1/", "10.0.4.1"),
+        ("https://[2001:db8::1]:443/", "2001:db8::1"),
+        ("https://DCOS.Example.COM/", "dcos.example.com"),
+        ("https://user:secret@dcos.example.com/", "dcos.example.com"),
+        ("", None),
+        ("not a url", None),
+        ("dcos.example.com", None),
+        ("https://[::1", None),
+        ("https://$(x)/", None),
+        ("https://a b/", None),
+        ("file:///etc/passwd", None),
+        ("https://-oProxyCommand=x/", None),
+    ],
+)
+def test_host_of_url(url, expected):
+    assert host_of_url(url) == expected
