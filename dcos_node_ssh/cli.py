@@ -71,6 +71,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("\n")
         return 130
+    except Exception as error:  # a bug: still one paragraph, the traceback only on request
+        if os.environ.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no"):
+            raise
+        sys.stderr.write(
+            f"dcos node ssh: internal error ({type(error).__name__}: {error}). Run again with "
+            "DCOS_DEBUG=1 to see where, and report it.\n"
+        )
+        return 1
 
 
 def _usage_section() -> str:

@@ -96,6 +96,16 @@ class ClusterApi:
                 f"The cluster at {url} did not answer within {self.timeout:g} seconds. Check that "
                 f"{self.setting} is right and the cluster is up, or raise core.timeout."
             ) from None
+        except http.client.IncompleteRead as error:
+            raise ClusterError(
+                f"The cluster's answer to {url} was cut off after {len(error.partial)} bytes. "
+                "The cluster or a proxy in between may be overloaded; try again."
+            ) from None
+        except (http.client.RemoteDisconnected, http.client.BadStatusLine):
+            raise ClusterError(
+                f"The cluster closed the connection to {url} without a valid HTTP answer. Check "
+                f"that {self.setting} points at the cluster (with https:// where it uses TLS)."
+            ) from None
         except (OSError, http.client.HTTPException) as error:
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
             raise ClusterUnreachable(
@@ -142,11 +152,11 @@ class ClusterApi:
 
 
 def _split(url: str, setting: str):
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        port = -1
+        parts, port = urlsplit(""), -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise ConfigError(
             f"{setting} is {url!r}, which is not an http:// or https:// URL. Set it with "

@@ -4,6 +4,7 @@ With DCOS_NODE_SSH_REQUIRE_E2E=1 (set by .ci/run) a test that would be skipped
 fails instead, so CI cannot pass without running the end-to-end tests.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -48,9 +49,34 @@ def dcos_node():
     return path
 
 
+def snapshot(root):
+    """Every file and folder under root with its content hash and mode."""
+    state = {}
+    for folder, folders, files in os.walk(root):
+        for name in folders + files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            digest = None
+            if os.path.isfile(path) and not os.path.islink(path) and os.access(path, os.R_OK):
+                with open(path, "rb") as stream:
+                    digest = hashlib.sha256(stream.read()).hexdigest()
+            state[os.path.relpath(path, root)] = (digest, info.st_mode)
+    return state
+
+
+def unchanged_home(env, run):
+    """Run, and check that the user's files (HOME, DCOS_CONFIG) are byte-identical after."""
+    roots = [env["HOME"]] + ([os.path.dirname(env["DCOS_CONFIG"])] if env.get("DCOS_CONFIG") else [])
+    before = [snapshot(root) for root in roots]
+    result = run()
+    assert [snapshot(root) for root in roots] == before, "the plugin changed the user's files"
+    return result
+
+
 def run_plugin(dcos_node, args, env, **kwargs):
     kwargs.setdefault("timeout", 60)
-    return subprocess.run([dcos_node] + list(args), env=env, capture_output=True, text=True, **kwargs)
+    return unchanged_home(env, lambda: subprocess.run([dcos_node] + list(args), env=env, capture_output=True,
+                                                      text=True, **kwargs))
 
 
 @pytest.fixture

@@ -391,3 +391,64 @@ def test_unusable_ca_bundle_path(dcos_node, home, tls_api, tmp_path):
     config_for(home, tls_api.url, f'ssl_verify = "{tmp_path}/missing-ca.pem"\n')
     result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
     assert_clean_error(result, "missing-ca.pem", "core.ssl_verify")
+
+
+# -- broken local state ---------------------------------------------------------
+
+
+def test_unreadable_config_file_is_named(dcos_node, tmp_path):
+    """As an unprivileged user (root reads any file, so as root the test drops to nobody)."""
+    import tempfile
+
+    home = tempfile.mkdtemp(prefix="dcos-node-ssh-unreadable-")
+    try:
+        os.chmod(home, 0o755)
+        path = write_config(os.path.join(home, ".dcos", "dcos.toml"), '[core]\ndcos_url = "http://x"\n', mode=0o000)
+        os.chmod(os.path.dirname(path), 0o755)
+        argv = [dcos_node, "node", "ssh", "--leader"]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"] + argv
+        env = base_env(home)
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+        assert_clean_error(result, "Cannot read the DC/OS config file", path, "Permission denied")
+    finally:
+        subprocess.run(["rm", "-rf", home])
+
+
+def test_two_attached_clusters_are_named(dcos_node, home):
+    for cluster in ("aaaa-1111", "bbbb-2222"):
+        write_config(os.path.join(home, ".dcos", "clusters", cluster, "dcos.toml"), '[core]\ndcos_url = "http://x"\n')
+        write_config(os.path.join(home, ".dcos", "clusters", cluster, "attached"), "")
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, "More than one cluster is marked as attached", "aaaa-1111", "bbbb-2222",
+                       "dcos cluster attach")
+
+
+@pytest.mark.parametrize("url", ["ftp://203.0.113.5", "not a url", "http://", "https://[::1", "203.0.113.5"])
+def test_dcos_url_that_is_not_a_url(dcos_node, home, url):
+    config_for(home, url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))
+    assert_clean_error(result, "core.dcos_url", "not an http:// or https:// URL")
+
+
+def test_token_file_readable_by_others_is_warned_about(dcos_node, home, api):
+    path = config_for(home, api.url, f'dcos_acs_token = "{TOKEN}"\n')
+    os.chmod(path, 0o644)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
+    assert result.returncode == 0
+    assert f"Warning: the DC/OS config file {path} holds an access token" in result.stderr
+    assert f"chmod 600 {path}" in result.stderr
+    assert TOKEN not in result.stderr
+    os.chmod(path, 0o600)
+    quiet = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
+    assert "Warning" not in quiet.stderr
+
+
+def test_debug_output_never_shows_the_token(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(token=TOKEN))
+    config_for(home, api.url, f'dcos_acs_token = "{TOKEN}"\n')
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}"],
+                        base_env(home, DCOS_DEBUG="1"))
+    assert result.returncode == 0
+    assert f"debug: GET {api.url}/metadata -> HTTP 200" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 import simcluster
-from conftest import write_config
+from conftest import unchanged_home, write_config
 
 MASTER = simcluster.MASTER_NAME
 PUBLIC = simcluster.MASTER_PUBLIC
@@ -31,7 +31,8 @@ def configure(sim, home, extra=""):
 
 def plugin(sim, dcos_node, home, args, env=None, **kwargs):
     kwargs.setdefault("text", True)
-    return sim.run([dcos_node, "node", "ssh"] + list(args), env or sim.client_env(home), **kwargs)
+    env = env or sim.client_env(home)
+    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh"] + list(args), env, **kwargs))
 
 
 def test_agents_are_not_reachable_directly(sim, dcos_node, home):
