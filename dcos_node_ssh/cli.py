@@ -287,7 +287,7 @@ class _Lookups:
 
         api, prefix = self._mesos()
         path = prefix + agent_query(agent_id)
-        agent = find_agent(api.get_json(path), agent_id, api.url(path))
+        agent = find_agent(api.get_agents(path), agent_id)
         if agent is None:
             raise ClusterError(
                 f"No agent with the ID {agent_id!r} is registered with the cluster at "

@@ -6,12 +6,13 @@ access token is sent in a header and never appears in a message.
 
 import http.client
 import json
+import re
 import socket
 import ssl
-from typing import Any, Optional, TextIO, Union
+from typing import Any, Iterator, Optional, TextIO, Union
 from urllib.parse import quote, urlsplit
 
-from .errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError, shown
+from .errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
 
 _REDIRECTS = (301, 302, 303, 307, 308)
 
@@ -41,10 +42,38 @@ class ClusterApi:
         return self.base_url + path
 
     def get_json(self, path: str) -> Any:
-        return self._request("GET", path, None)
+        return self._parse(self._request("GET", path, None), path)
 
     def post_json(self, path: str, body: Any) -> Any:
-        return self._request("POST", path, json.dumps(body).encode("utf-8"))
+        return self._parse(self._request("POST", path, json.dumps(body).encode("utf-8")), path)
+
+    def get_agents(self, path: str) -> Iterator[dict]:
+        """The agents of a `{"slaves": [...]}` answer, decoded one at a time.
+
+        A master that ignores `?slave_id=`, or state-summary, sends every agent: tens
+        of MB on a large cluster. Decoding each agent alone keeps memory to the text
+        itself, and the caller can stop at the one it wants.
+        """
+        data, kind = self._request("GET", path, None)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._not_json(path, kind, len(data)) from None
+        del data
+        return agents_in(text, self.url(path), lambda: self._not_json(path, kind, len(text)))
+
+    def _parse(self, answer, path: str) -> Any:
+        data, kind = answer
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise self._not_json(path, kind, len(data)) from None
+
+    def _not_json(self, path: str, kind: str, size: int) -> ClusterError:
+        return ClusterError(
+            f"The cluster's answer to {self.url(path)} is not the JSON expected (it sent "
+            f"{shown(kind, 80)}, {size} bytes). Check that {self.setting} points at a DC/OS cluster."
+        )
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._scheme == "http":
@@ -70,7 +99,8 @@ class ClusterApi:
                 "of a PEM file holding the cluster's CA certificate."
             ) from None
 
-    def _request(self, method: str, path: str, body: Optional[bytes]) -> Any:
+    def _request(self, method: str, path: str, body: Optional[bytes]):
+        """(body, content type) of a 200 answer; anything else is a ClusterError."""
         url = self.url(path)
         headers = {"Accept": "application/json", "User-Agent": "dcos-node-ssh"}
         if body is not None:
@@ -141,14 +171,7 @@ class ClusterApi:
                 f"The cluster answered {url} with HTTP {status} {shown(response.reason, 60)}. "
                 "The cluster may be starting or unhealthy; try again later."
             )
-        try:
-            return json.loads(data)
-        except ValueError:
-            kind = response.getheader("Content-Type", "unknown content")
-            raise ClusterError(
-                f"The cluster's answer to {url} is not the JSON expected (it sent {shown(kind, 80)}, "
-                f"{len(data)} bytes). Check that {self.setting} points at a DC/OS cluster."
-            ) from None
+        return data, response.getheader("Content-Type", "unknown content")
 
 
 def _split(url: str, setting: str):
@@ -168,3 +191,59 @@ def _split(url: str, setting: str):
 
 def agent_query(agent_id: str) -> str:
     return "/master/slaves?slave_id=" + quote(agent_id, safe="")
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def agents_in(text: str, source: str, not_json) -> Iterator[dict]:
+    """Yield each element of the top-level "slaves" array of a JSON text, lazily.
+
+    Only one agent is a Python object at a time; the walk stops as soon as the
+    caller stops asking. `not_json()` builds the error for text that is not JSON.
+    """
+    decoder = json.JSONDecoder()
+
+    def after_space(index: int) -> int:
+        return _SPACE.match(text, index).end()
+
+    def no_agent_list() -> ClusterError:
+        try:
+            json.loads(text)
+        except ValueError:
+            return not_json()
+        return ClusterDataError(
+            f"The cluster's answer to {source} is not the expected agent list (no \"slaves\" array)."
+        )
+
+    try:
+        index = after_space(0)
+        if text[index:index + 1] != "{":
+            raise no_agent_list()
+        index = after_space(index + 1)
+        while text[index] != "}":
+            key, index = decoder.raw_decode(text, index)
+            index = after_space(index)
+            if text[index] != ":":
+                raise not_json()
+            index = after_space(index + 1)
+            if key == "slaves" and text[index] == "[":
+                index = after_space(index + 1)
+                while text[index] != "]":
+                    agent, index = decoder.raw_decode(text, index)
+                    yield agent
+                    index = after_space(index)
+                    if text[index] == ",":
+                        index = after_space(index + 1)
+                    elif text[index] != "]":
+                        raise not_json()
+                return
+            _, index = decoder.raw_decode(text, index)
+            index = after_space(index)
+            if text[index] == ",":
+                index = after_space(index + 1)
+            elif text[index] != "}":
+                raise not_json()
+        raise no_agent_list()
+    except (ValueError, IndexError):
+        raise not_json() from None

@@ -69,7 +69,7 @@ def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:
     """
     named = env.get("DCOS_CONFIG")
     if named:
-        if not os.path.isfile(named):
+        if not os.path.exists(named):
             raise ConfigError(
                 f"DCOS_CONFIG names the config file {named}, which does not exist. "
                 "Unset DCOS_CONFIG or point it at an existing dcos.toml."
@@ -101,7 +101,7 @@ def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:
             )
         return path
     legacy = os.path.join(dcos_dir, "dcos.toml")
-    if os.path.isfile(legacy):
+    if os.path.exists(legacy):
         return legacy
     return None
 

@@ -82,19 +82,13 @@ def agent_address(agent: dict) -> str:
     return address
 
 
-def find_agent(answer: Any, agent_id: str, source: str) -> Optional[dict]:
-    """The agent with exactly this ID in a `{"slaves": [...]}` answer, or None.
+def find_agent(agents: Iterable[Any], agent_id: str) -> Optional[dict]:
+    """The agent with exactly this ID, or None; stops reading at the first match.
 
     Masters before Mesos 1.1 ignore `?slave_id=` and return every agent, so the
     ID is always matched here too.
     """
-    slaves = answer.get("slaves") if isinstance(answer, dict) else None
-    if not isinstance(slaves, list):
-        raise ClusterDataError(
-            f"The cluster's answer to {source} is not the expected agent list "
-            "(no \"slaves\" array)."
-        )
-    for agent in slaves:
+    for agent in agents:
         if isinstance(agent, dict) and agent.get("id") == agent_id:
             return agent
     return None
@@ -147,10 +141,3 @@ def _checked_address(value: Any, source: str, what: str) -> str:
             "an IP address or host name. Refusing to connect to it."
         )
     return address
-
-
-def agent_ids(answer: Any) -> Iterable[str]:
-    slaves = answer.get("slaves") if isinstance(answer, dict) else None
-    for agent in slaves if isinstance(slaves, list) else ():
-        if isinstance(agent, dict) and isinstance(agent.get("id"), str):
-            yield agent["id"]

@@ -420,10 +420,12 @@ def test_find_dcos_config_missing_file(tmp_path):
     assert "DCOS_CONFIG" in str(caught.value)
 
 
-def test_find_dcos_config_naming_a_folder(tmp_path):
+def test_dcos_config_naming_a_folder_is_found_and_cannot_be_read(tmp_path):
+    """The user named it: it is the config, and the error says it cannot be read."""
+    assert find_config_file({"DCOS_CONFIG": str(tmp_path)}, str(tmp_path)) == str(tmp_path)
     with pytest.raises(ConfigError) as caught:
-        find_config_file({"DCOS_CONFIG": str(tmp_path)}, str(tmp_path))
-    assert str(tmp_path) in str(caught.value)
+        read_config_file(str(tmp_path))
+    assert str(tmp_path) in str(caught.value) and "Cannot read" in str(caught.value)
 
 
 def test_find_empty_dcos_config_is_ignored(tmp_path):

@@ -5,6 +5,7 @@ refused with an error the user can read, never passed on.
 """
 
 import copy
+import json
 import os
 import sys
 
@@ -15,9 +16,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterdata import agent_entry, fixture, scenario  # noqa: E402
 
 from dcos_node_ssh.errors import ClusterDataError, UsageError  # noqa: E402
+from dcos_node_ssh.cluster import agents_in  # noqa: E402
 from dcos_node_ssh.target import (  # noqa: E402
     agent_address,
-    agent_ids,
     check_host_flag,
     check_user,
     find_agent,
@@ -248,19 +249,29 @@ def test_agent_address_error_shortens_huge_pid():
     assert len(message) < 500
 
 
-# --- find_agent / agent_ids ---------------------------------------------------------
+# --- find_agent over the streamed agent list ------------------------------------------
+
+class NotJson(Exception):
+    pass
+
+
+def stream(answer, source="source"):
+    """The agents of an answer as the client streams them from the body text."""
+    text = answer if isinstance(answer, str) else json.dumps(answer)
+    return agents_in(text, source, NotJson)
+
 
 def test_find_agent_exact_id_in_filtered_answer():
     answer = fixture("state-summary.json")
-    only = {"slaves": [copy.deepcopy(answer["slaves"][1])]}
-    assert find_agent(only, S1, "https://dcos/mesos/master/slaves?slave_id=" + S1) == answer["slaves"][1]
+    only = {"slaves": [copy.deepcopy(answer["slaves"][1])], "recovered_slaves": []}
+    assert find_agent(stream(only), S1) == answer["slaves"][1]
 
 
 @pytest.mark.parametrize("agent_id, index", [(S0, 0), (S1, 1), (S2, 2)])
 def test_find_agent_in_answer_listing_every_agent(agent_id, index):
     # Masters before Mesos 1.1 ignore ?slave_id= and list every agent.
     answer = fixture("state-summary.json")
-    found = find_agent(answer, agent_id, "source")
+    found = find_agent(stream(answer), agent_id)
     assert found["id"] == agent_id
     assert found == answer["slaves"][index]
 
@@ -276,17 +287,40 @@ def test_find_agent_in_answer_listing_every_agent(agent_id, index):
     ],
 )
 def test_find_agent_no_match_is_none(agent_id):
-    assert find_agent(fixture("state-summary.json"), agent_id, "source") is None
+    assert find_agent(stream(fixture("state-summary.json")), agent_id) is None
 
 
 def test_find_agent_empty_list_is_none():
-    assert find_agent({"slaves": []}, S0, "source") is None
+    assert find_agent(stream({"slaves": []}), S0) is None
 
 
 def test_find_agent_skips_malformed_entries():
     good = {"id": S1, "pid": "slave(1)@10.0.1.21:5051"}
     answer = {"slaves": ["junk", None, 7, {"pid": "x"}, {"id": None}, good]}
-    assert find_agent(answer, S1, "source") == good
+    assert find_agent(stream(answer), S1) == good
+
+
+def test_streaming_stops_at_the_match():
+    """The agents after the match are never decoded: here they are not even JSON."""
+    text = '{"slaves": [{"id": "a"}, {"id": "%s", "pid": "slave(1)@10.0.1.21:5051"}, {broken' % S1
+    assert find_agent(stream(text), S1)["id"] == S1
+    with pytest.raises(NotJson):
+        find_agent(stream(text), "not-there")
+
+
+@pytest.mark.parametrize("text", [
+    '{"frameworks": [{"slaves": [{"id": "decoy"}]}], "slaves": [{"id": "x"}], "hostname": "m"}',
+    '  {\n "slaves" :\t[ {"id" : "x"} ] }\n',
+    '{"recovered_slaves": [], "slaves": [{"id": "x"}]}',
+])
+def test_streaming_reads_only_the_top_level_slaves(text):
+    assert [agent["id"] for agent in stream(text)] == ["x"]
+
+
+@pytest.mark.parametrize("text", ["<html>login</html>", '{"slaves": [{"id": "x"', "", '{"slaves" [1]}', "\ufeff{}"])
+def test_streaming_text_that_is_not_json(text):
+    with pytest.raises(NotJson):
+        list(stream(text))
 
 
 @pytest.mark.parametrize(
@@ -300,23 +334,15 @@ def test_find_agent_skips_malformed_entries():
         [],
         [{"id": S0}],
         None,
-        "slaves",
+        '"slaves"',  # a JSON string, as text
     ],
 )
-def test_find_agent_without_slaves_array_is_cluster_data_error(answer):
+def test_answer_without_slaves_array_is_cluster_data_error(answer):
     source = "https://dcos.example.com/mesos/master/slaves?slave_id=" + S0
     with pytest.raises(ClusterDataError) as caught:
-        find_agent(answer, S0, source)
+        find_agent(stream(answer, source), S0)
     assert source in str(caught.value)
     assert '"slaves"' in str(caught.value)
-
-
-def test_agent_ids_lists_fixture_ids_skipping_junk():
-    answer = fixture("state-summary.json")
-    answer["slaves"] += ["junk", {"id": 5}, {}]
-    assert list(agent_ids(answer)) == [S0, S1, S2]
-    assert list(agent_ids({"no": "slaves"})) == []
-    assert list(agent_ids(None)) == []
 
 
 # --- leader_from_mesos_dns ----------------------------------------------------------
