@@ -168,20 +168,32 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
 
     lookups = _Lookups(settings, stderr, debug)
     if opts["--master-proxy"]:
-        proxy = lookups.master_public_address()
-    elif opts["--proxy-ip"] is not None:
-        proxy = check_host_flag("--proxy-ip", opts["--proxy-ip"])
-    elif settings.ssh_proxy_ip:
-        proxy = check_host_flag(_source(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
+        find_proxy = lookups.master_public_address
     else:
-        proxy = None
+        if opts["--proxy-ip"] is not None:
+            proxy = check_host_flag("--proxy-ip", opts["--proxy-ip"])
+        elif settings.ssh_proxy_ip:
+            proxy = check_host_flag(_source(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
+        else:
+            proxy = None
+        find_proxy = None
 
     if opts["--private-ip"] is not None:
         target = check_host_flag("--private-ip", opts["--private-ip"])
+        find_target = None
     elif opts["--leader"] or opts["--master"]:
-        target = lookups.leader_address()
+        find_target = lookups.leader_address
     else:
-        target = lookups.agent_address(opts["--mesos-id"] or opts["--slave"])
+        agent_id = opts["--mesos-id"] or opts["--slave"]
+        find_target = lambda: lookups.agent_address(agent_id)  # noqa: E731
+
+    if find_proxy and find_target:
+        # Two round trips to the cluster, at the same time.
+        proxy, target = _concurrently(find_proxy, find_target)
+    elif find_proxy:
+        proxy = find_proxy()
+    elif find_target:
+        target = find_target()
 
     command = tuple(opts["<command>"])
     plan = SshPlan(
@@ -210,6 +222,29 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         return runner.run_ssh(argv)
     except OSError as error:
         raise NodeSshError(f"Could not run {ssh_path}: {error.strerror}.") from None
+
+
+def _concurrently(first, second):
+    """(first(), second()), the first run in a thread; its error wins when both fail."""
+    import threading
+
+    outcome = {}
+
+    def run_first():
+        try:
+            outcome["value"] = first()
+        except BaseException as error:  # handed to the main thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run_first, daemon=True)
+    thread.start()
+    try:
+        second_value = second()
+    finally:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+    return outcome["value"], second_value
 
 
 def _isatty(stream) -> bool:

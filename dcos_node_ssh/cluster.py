@@ -2,19 +2,37 @@
 
 Every failure becomes a ClusterError that names the URL and the fix; the
 access token is sent in a header and never appears in a message.
+
+The plugin runs before every ssh session, so start-up matters: one HTTP/1.1
+exchange per request is done here over a socket (http.client would import the
+email package and ssl, about 15 ms), and ssl is imported only for https.
 """
 
-import http.client
 import json
 import re
 import socket
-import ssl
-from typing import Any, Iterator, Optional, TextIO, Union
+from typing import Any, Dict, Iterator, Optional, TextIO, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 from .errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
 
 _REDIRECTS = (301, 302, 303, 307, 308)
+# A hostile or broken server cannot make us read without end.
+_MAX_LINE = 65536
+_MAX_HEADERS = 200
+_MAX_BODY = 1 << 30
+
+
+class _CutOff(Exception):
+    """The answer ended before the length it announced."""
+
+    def __init__(self, received: int):
+        super().__init__(received)
+        self.received = received
+
+
+class _NotHttp(Exception):
+    """What came back is not an HTTP answer."""
 
 
 class ClusterApi:
@@ -75,14 +93,9 @@ class ClusterApi:
             f"{shown(kind, 80)}, {size} bytes). Check that {self.setting} points at a DC/OS cluster."
         )
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._scheme == "http":
-            return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
-        return http.client.HTTPSConnection(
-            self._host, self._port, timeout=self.timeout, context=self._tls_context()
-        )
+    def _tls_context(self):
+        import ssl
 
-    def _tls_context(self) -> ssl.SSLContext:
         if self.ssl_verify is False:
             context = ssl.create_default_context()
             context.check_hostname = False
@@ -99,55 +112,82 @@ class ClusterApi:
                 "of a PEM file holding the cluster's CA certificate."
             ) from None
 
-    def _request(self, method: str, path: str, body: Optional[bytes]):
-        """(body, content type) of a 200 answer; anything else is a ClusterError."""
-        url = self.url(path)
-        headers = {"Accept": "application/json", "User-Agent": "dcos-node-ssh"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        if self.token:
-            headers["Authorization"] = "token=" + self.token
-        connection = self._connection()
+    def _connect(self, url: str) -> socket.socket:
+        connection = socket.create_connection((self._host, self._port), timeout=self.timeout)
+        if self._scheme == "http":
+            return connection
+        import ssl
+
         try:
-            connection.request(method, self._prefix + path, body=body, headers=headers)
-            response = connection.getresponse()
-            data = response.read()
-            if self.debug:
-                self.debug.write(f"debug: {method} {url} -> HTTP {response.status}, {len(data)} bytes\n")
+            return self._tls_context().wrap_socket(connection, server_hostname=self._host)
         except ssl.SSLCertVerificationError as error:
+            connection.close()
             raise ClusterUnreachable(
                 f"The TLS certificate of {self.base_url} could not be verified "
                 f"({error.verify_message}). Set core.ssl_verify to the path of the cluster's CA "
                 "bundle (`dcos config set core.ssl_verify /path/to/dcos-ca.crt`), or to false to "
                 "skip verification."
             ) from None
+        except ssl.SSLError as error:
+            connection.close()
+            raise ClusterUnreachable(
+                f"The TLS handshake with {self.base_url} failed ({error.reason or error}). Check "
+                f"that {self.setting} uses https:// only where the cluster speaks TLS."
+            ) from None
+
+    def _request(self, method: str, path: str, body: Optional[bytes]) -> Tuple[bytes, str]:
+        """(body, content type) of a 200 answer; anything else is a ClusterError."""
+        url = self.url(path)
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        if self._port != (443 if self._scheme == "https" else 80):
+            host += f":{self._port}"
+        lines = [
+            f"{method} {self._prefix + path} HTTP/1.1",
+            f"Host: {host}",
+            "Accept: application/json",
+            "User-Agent: dcos-node-ssh",
+            "Connection: close",
+        ]
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        if self.token:
+            lines.append("Authorization: token=" + self.token)
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+        try:
+            connection = self._connect(url)
+            try:
+                connection.sendall(request)
+                with connection.makefile("rb") as stream:
+                    status, reason, headers, data = _read_answer(stream, method)
+            finally:
+                connection.close()
         except (socket.timeout, TimeoutError):
             raise ClusterUnreachable(
                 f"The cluster at {url} did not answer within {self.timeout:g} seconds. Check that "
                 f"{self.setting} is right and the cluster is up, or raise core.timeout."
             ) from None
-        except http.client.IncompleteRead as error:
+        except _CutOff as error:
             raise ClusterError(
-                f"The cluster's answer to {url} was cut off after {len(error.partial)} bytes. "
+                f"The cluster's answer to {url} was cut off after {error.received} bytes. "
                 "The cluster or a proxy in between may be overloaded; try again."
             ) from None
-        except (http.client.RemoteDisconnected, http.client.BadStatusLine):
+        except _NotHttp:
             raise ClusterError(
                 f"The cluster closed the connection to {url} without a valid HTTP answer. Check "
                 f"that {self.setting} points at the cluster (with https:// where it uses TLS)."
             ) from None
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, UnicodeError) as error:
             reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
             raise ClusterUnreachable(
                 f"Could not reach the cluster at {url}: {reason}. Check that {self.setting} "
                 "is right and that this machine can reach the cluster."
             ) from None
-        finally:
-            connection.close()
-        return self._decode(response, data, url)
+        if self.debug:
+            self.debug.write(f"debug: {method} {url} -> HTTP {status}, {len(data)} bytes\n")
+        self._check_status(status, reason, headers, url)
+        return data, headers.get("content-type", "unknown content")
 
-    def _decode(self, response: http.client.HTTPResponse, data: bytes, url: str) -> Any:
-        status = response.status
+    def _check_status(self, status: int, reason: str, headers: Dict[str, str], url: str) -> None:
         if status == 401:
             raise ClusterAuthError(
                 f"The cluster at {self.base_url} refused the request as unauthenticated (HTTP "
@@ -160,18 +200,89 @@ class ClusterApi:
                 "`dcos auth login`."
             )
         if status in _REDIRECTS:
-            location = response.getheader("Location", "")
             raise ClusterError(
-                f"The cluster redirected {url} to {shown(location)} (HTTP {status}) instead of "
-                f"answering, which usually means a login page or a wrong {self.setting}. Check "
-                f"{self.setting} (with https:// where the cluster uses it)."
+                f"The cluster redirected {url} to {shown(headers.get('location', ''))} (HTTP "
+                f"{status}) instead of answering, which usually means a login page or a wrong "
+                f"{self.setting}. Check {self.setting} (with https:// where the cluster uses it)."
             )
         if status != 200:
             raise ClusterError(
-                f"The cluster answered {url} with HTTP {status} {shown(response.reason, 60)}. "
+                f"The cluster answered {url} with HTTP {status} {shown(reason, 60)}. "
                 "The cluster may be starting or unhealthy; try again later."
             )
-        return data, response.getheader("Content-Type", "unknown content")
+
+
+def _read_line(stream) -> bytes:
+    line = stream.readline(_MAX_LINE + 1)
+    if len(line) > _MAX_LINE:
+        raise _NotHttp()
+    return line
+
+
+def _read_answer(stream, method: str) -> Tuple[int, str, Dict[str, str], bytes]:
+    """Status, reason, headers (lower-case names) and body of one HTTP/1.x answer."""
+    while True:
+        line = _read_line(stream)
+        parts = line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise _NotHttp()
+        status = int(parts[1])
+        reason = parts[2] if len(parts) > 2 else ""
+        headers: Dict[str, str] = {}
+        for _ in range(_MAX_HEADERS):
+            header = _read_line(stream)
+            if header in (b"\r\n", b"\n", b""):
+                break
+            name, colon, value = header.decode("latin-1").partition(":")
+            if not colon:
+                raise _NotHttp()
+            headers[name.strip().lower()] = value.strip()
+        else:
+            raise _NotHttp()
+        if not 100 <= status < 200:
+            break  # an informational answer (100 Continue) precedes the real one
+    if method == "HEAD" or status in (204, 304):
+        return status, reason, headers, b""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        return status, reason, headers, _read_chunked(stream)
+    length = headers.get("content-length")
+    if length is not None:
+        if not length.isdigit() or int(length) > _MAX_BODY:
+            raise _NotHttp()
+        data = stream.read(int(length))
+        if len(data) < int(length):
+            raise _CutOff(len(data))
+        return status, reason, headers, data
+    data = stream.read(_MAX_BODY + 1)  # no length: the answer ends when the connection does
+    if len(data) > _MAX_BODY:
+        raise _NotHttp()
+    return status, reason, headers, data
+
+
+def _read_chunked(stream) -> bytes:
+    chunks = []
+    received = 0
+    while True:
+        size_line = _read_line(stream).split(b";", 1)[0].strip()
+        if not size_line:
+            raise _CutOff(received)
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            raise _NotHttp() from None
+        if size == 0:
+            break
+        received += size
+        if received > _MAX_BODY:
+            raise _NotHttp()
+        chunk = stream.read(size)
+        if len(chunk) < size:
+            raise _CutOff(received - size + len(chunk))
+        chunks.append(chunk)
+        stream.read(2)  # the CRLF after each chunk
+    while _read_line(stream) not in (b"\r\n", b"\n", b""):
+        pass  # trailers
+    return b"".join(chunks)
 
 
 def _split(url: str, setting: str):
@@ -186,6 +297,8 @@ def _split(url: str, setting: str):
             f"`dcos config set {setting} https://<master address>`."
         )
     host = parts.hostname
+    if port is None:
+        port = 443 if parts.scheme == "https" else 80
     return parts.scheme, host, port, parts.path.rstrip("/")
 
 

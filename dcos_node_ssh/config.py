@@ -7,8 +7,7 @@ applied by the caller; this module merges environment and file into `Settings`.
 import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import Mapping, Optional, Tuple, Union
+from typing import Mapping, NamedTuple, Optional, Tuple, Union
 
 from .errors import ConfigError
 
@@ -44,8 +43,7 @@ CONFIG_SCHEMA = {
 }
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything the command needs from configuration, as plain values."""
 
     dcos_url: Optional[str] = None

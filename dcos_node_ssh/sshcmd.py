@@ -11,16 +11,14 @@ shells interpret anything, both remote:
 
 import re
 import shlex
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import UsageError
 
 _OPTION = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=(.*)$", re.DOTALL)
 
 
-@dataclass(frozen=True)
-class SshPlan:
+class SshPlan(NamedTuple):
     """What to run: the hosts are already validated addresses or names."""
 
     target: str

@@ -15,6 +15,7 @@ Scenario keys (all optional):
   slaves          agent entries for /mesos/master/slaves and state-summary
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
+  delays          {path: seconds}: wait before answering that path
   overrides       {path: {"status", "body", "content_type", "headers", "hang",
                   "raw"}}: a canned answer for that path (without query);
                   "hang": seconds to hold the connection without answering;
@@ -49,9 +50,16 @@ class Scenario:
                 self._stamp = stamp
             return self._data
 
+    @property
+    def stamp(self):
+        return self._stamp
+
 
 def make_handler(scenario, log_path):
     log_lock = threading.Lock()
+    # Serialized answers, so that a 10,000-agent list costs the benchmark's client,
+    # not this server, its time.
+    encoded = {}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -61,6 +69,7 @@ def make_handler(scenario, log_path):
 
         def _log(self, status, sent):
             entry = {
+                "received": self._received,
                 "method": self.command,
                 "path": self.path,
                 "authorization": self.headers.get("Authorization"),
@@ -82,11 +91,18 @@ def make_handler(scenario, log_path):
             self.wfile.write(data)
             self._log(status, len(data))
 
-        def _json(self, value):
+        def _json(self, value, cache=False):
             if value is None:
                 self._send(404, "Not Found\n", "text/plain")
-            else:
-                self._send(200, json.dumps(value))
+                return
+            key = (self.path, scenario.stamp)
+            body = encoded.get(key) if cache else None
+            if body is None:
+                body = json.dumps(value).encode("utf-8")
+                if cache:
+                    encoded.clear()
+                    encoded[key] = body
+            self._send(200, body)
 
         def do_GET(self):
             self._answer(None)
@@ -96,9 +112,12 @@ def make_handler(scenario, log_path):
             self._answer(self.rfile.read(length))
 
         def _answer(self, body):
+            self._received = time.time()
             state = scenario.get()
             url = urlsplit(self.path)
             path = url.path
+            if path in state.get("delays", {}):
+                time.sleep(float(state["delays"][path]))
             override = state.get("overrides", {}).get(path)
             if override is not None:
                 self._override(override)
@@ -116,6 +135,8 @@ def make_handler(scenario, log_path):
                 self._json(state.get("metadata"))
             elif path == "/mesos_dns/v1/hosts/leader.mesos":
                 self._json(state.get("leader_dns"))
+            elif path == "/mesos_dns/v1/hosts/master.mesos":
+                self._json(state.get("masters_dns", state.get("leader_dns")))
             elif mesos == "/api/v1" and self.command == "POST":
                 call = json.loads(body or b"{}").get("type")
                 info = state.get("master_info")
@@ -128,7 +149,7 @@ def make_handler(scenario, log_path):
                 wanted = parse_qs(url.query).get("slave_id")
                 if wanted and state.get("filter_slave_id", True):
                     slaves = [agent for agent in slaves if agent.get("id") in wanted]
-                self._json({"slaves": slaves, "recovered_slaves": []})
+                self._json({"slaves": slaves, "recovered_slaves": []}, cache=True)
             elif mesos in ("/master/state-summary", "/state-summary"):
                 self._json(
                     {
@@ -136,7 +157,8 @@ def make_handler(scenario, log_path):
                         "cluster": state.get("cluster", "simulated"),
                         "slaves": state.get("slaves", []),
                         "frameworks": [],
-                    }
+                    },
+                    cache=True,
                 )
             else:
                 self._send(404, "Not Found\n", "text/plain")

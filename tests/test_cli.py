@@ -462,3 +462,50 @@ def test_debug_output_never_shows_the_token(dcos_node, home, api):
     assert result.returncode == 0
     assert f"debug: GET {api.url}/metadata -> HTTP 200" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
+
+
+# -- HTTP framing ------------------------------------------------------------------
+
+
+def _agents_body():
+    return json.dumps({"slaves": [AGENTS[1]], "recovered_slaves": []})
+
+
+@pytest.mark.parametrize("raw", [
+    # chunked, with a chunk extension and a trailer, as a proxy in front of Mesos may send
+    lambda body: ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + "".join(f"{len(part):x};ext=1\r\n{part}\r\n" for part in (body[:17], body[17:]))
+                  + "0\r\nX-Trailer: yes\r\n\r\n"),
+    # no length: the body ends with the connection
+    lambda body: "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body,
+    # an informational answer first
+    lambda body: (f"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n"
+                  + body),
+])
+def test_answers_in_every_http_framing(dcos_node, home, api, raw):
+    scenario = api.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {"raw": raw(_agents_body())}
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.21"
+
+
+def test_chunked_answer_cut_off(dcos_node, home, api):
+    scenario = api.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {
+        "raw": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + _agents_body()[:40]}
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
+    assert_clean_error(result, "was cut off after 40 bytes")
+
+
+def test_endless_header_is_not_read_without_end(dcos_node, home, api):
+    scenario = api.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {"raw": "HTTP/1.1 200 OK\r\nX-Junk: " + "a" * 200000}
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
+    assert_clean_error(result, "without a valid HTTP answer")
