@@ -6,12 +6,13 @@ from typing import List, Mapping, Optional, TextIO
 
 from . import __version__
 from .errors import ClusterDataError, ClusterError, ClusterAuthError, ClusterUnreachable
-from .errors import ConfigError, NodeSshError, UsageError
+from .errors import ConfigError, NodeSshError, UsageError, shown
 
 USAGE = """\
 SSH to the leading master or to any agent of a DC/OS cluster.
 
 Usage:
+    dcos node [list] [--json]
     dcos node --info
     dcos node --version
     dcos node --config-schema
@@ -21,10 +22,14 @@ Usage:
                   [--] [<command>...]
     dcos node (-h | --help)
 
+`dcos node` (or `dcos node list`) lists the leading master and every agent,
+as a table or, with --json, as JSON.
+
 Targets (choose one):
     --leader                  The leading master.
     --master                  The same as --leader.
-    --mesos-id=<id>           The agent with this Mesos ID (the Mesos web UI lists them).
+    --mesos-id=<id>           An agent: its Mesos ID, a unique part of the start or
+                              end of the ID (`S3`), its host name or its address.
     --slave=<id>              The same as --mesos-id.
     --private-ip=<ip>         The node at this address; no cluster lookup.
 
@@ -38,6 +43,7 @@ Options:
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
     --config-file=<path>      An ssh config file (-F) for the first hop only.
     --dry-run                 Print the ssh command line and exit without connecting.
+    --json                    List the nodes as JSON.
     --info                    Print a one-line description of this subcommand.
     --version                 Print the version.
     --config-schema           Print the JSON schema of the [node] config section.
@@ -96,7 +102,10 @@ def _dispatch(args: List[str], env: Mapping[str, str], stdin: TextIO, stdout: Te
     try:
         opts = docopt(USAGE, argv=args, default_help=False)
     except DocoptExit:
-        raise UsageError(_usage_problem(args)) from None
+        problem = _usage_problem(args)
+        if problem.startswith("Say which node"):
+            problem += _agent_examples(env)
+        raise UsageError(problem) from None
     if opts["--info"]:
         stdout.write(INFO + "\n")
         return 0
@@ -110,6 +119,8 @@ def _dispatch(args: List[str], env: Mapping[str, str], stdin: TextIO, stdout: Te
 
         stdout.write(json.dumps(CONFIG_SCHEMA, indent=2, sort_keys=True) + "\n")
         return 0
+    if not opts["ssh"]:
+        return _list(opts, env, stdout, stderr)
     return _ssh(opts, env, stdin, stdout, stderr)
 
 
@@ -122,7 +133,8 @@ def _usage_problem(args: List[str]) -> str:
         proxies = [name for name in names if name in _PROXY_FLAGS]
         if not targets:
             return (
-                "Say which node to reach: --leader, --mesos-id=<id> (alias --slave) or "
+                "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias "
+                "--slave: an agent by ID, a unique part of its ID, its host name or address) or "
                 "--private-ip=<ip>."
             )
         if len(targets) > 1:
@@ -143,16 +155,10 @@ _KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--user", "--option", "--config-file", 
 
 def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     from . import runner
-    from .config import load_settings
     from .sshcmd import SshPlan, build_argv, check_option, display, merge_options
     from .target import check_host_flag, check_user
 
-    settings, warning = load_settings(env, os.path.expanduser("~"))
-    if warning:
-        stderr.write(warning + "\n")
-    debug = stderr if env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no") else None
-    if debug:
-        debug.write(f"debug: configuration from {settings.config_path or 'the environment only'}\n")
+    settings, debug = _settings(env, stderr)
 
     if opts["--user"] is not None:
         user = check_user(opts["--user"], "--user")
@@ -222,6 +228,84 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         return runner.run_ssh(argv)
     except OSError as error:
         raise NodeSshError(f"Could not run {ssh_path}: {error.strerror}.") from None
+
+
+def _settings(env: Mapping[str, str], stderr: TextIO):
+    """The configuration, its warning shown; and where debug lines go (DCOS_DEBUG), or None."""
+    from .config import load_settings
+
+    settings, warning = load_settings(env, os.path.expanduser("~"))
+    if warning:
+        stderr.write(warning + "\n")
+    debug = stderr if env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no") else None
+    if debug:
+        debug.write(f"debug: configuration from {settings.config_path or 'the environment only'}\n")
+    return settings, debug
+
+
+def _list(opts: dict, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    """`dcos node`: the leading master and every agent, as a table or JSON."""
+    from .nodes import master_node, sort_nodes, table
+
+    settings, debug = _settings(env, stderr)
+    lookups = _Lookups(settings, stderr, debug)
+
+    def leader():
+        try:
+            return lookups.leader_address()
+        except (ClusterUnreachable, ClusterAuthError):
+            raise
+        except ClusterError as error:
+            stderr.write(f"The leading master could not be found ({error}); listing the agents only.\n")
+            return None
+
+    leader_address, (agents, master_hostname) = _concurrently(leader, lookups.all_agents)
+    nodes = sort_nodes(agents)
+    if leader_address:
+        nodes.insert(0, master_node(leader_address, master_hostname))
+    if opts["--json"]:
+        import json
+
+        stdout.write(json.dumps([node.as_json() for node in nodes], indent=2) + "\n")
+        return 0
+    tty = _isatty(stdout)
+    width = _columns(env, stdout if tty else None)
+    stdout.write(table(nodes, width, colour=tty and not env.get("NO_COLOR")))
+    return 0
+
+
+def _columns(env: Mapping[str, str], terminal) -> int:
+    """COLUMNS when set, else the terminal's width, else 80."""
+    try:
+        return max(40, int(env.get("COLUMNS", "")))
+    except ValueError:
+        pass
+    if terminal is not None:
+        try:
+            return max(40, os.get_terminal_size(terminal.fileno()).columns)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return 80
+
+
+def _agent_examples(env: Mapping[str, str]) -> str:
+    """A few agents to choose from, when the cluster can say; nothing when it cannot."""
+    import io
+
+    from .nodes import sort_nodes, unique_suffixes
+
+    try:
+        settings, _ = _settings(env, io.StringIO())
+        agents = sort_nodes(_Lookups(settings, io.StringIO(), None).all_agents()[0])
+    except NodeSshError:
+        return ""
+    if not agents:
+        return ""
+    short = unique_suffixes([agent.id for agent in agents])
+    lines = [f"  dcos node ssh --master-proxy --mesos-id={short[agent.id]:<10}  # {shown(agent.hostname, 40)} "
+             f"{agent.address or '-'} ({agent.type}, {agent.state})" for agent in agents[:5]]
+    more = f"\n  ... and {len(agents) - 5} more: see `dcos node`." if len(agents) > 5 else ""
+    return " For example:\n  dcos node ssh --master-proxy --leader\n" + "\n".join(lines) + more
 
 
 def _concurrently(first, second):
@@ -316,20 +400,53 @@ class _Lookups:
         path = prefix + "/api/v1"
         return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
 
-    def agent_address(self, agent_id: str) -> str:
+    def agent_address(self, value: str) -> str:
+        """An agent's address by ID, or by a unique part of its ID, its host name or address.
+
+        A full ID costs one small request when the master filters by it; anything
+        else needs the list of agents, which is asked for only then.
+        """
         from .cluster import agent_query
+        from .nodes import agent_node, looks_like_full_id, match_agent
         from .target import agent_address, find_agent
 
         api, prefix = self._mesos()
-        path = prefix + agent_query(agent_id)
-        agent = find_agent(api.get_agents(path), agent_id)
-        if agent is None:
-            raise ClusterError(
-                f"No agent with the ID {agent_id!r} is registered with the cluster at "
-                f"{api.base_url}. List the agents and their IDs with `dcos node`, or in the "
-                f"Mesos web UI at {api.base_url}{prefix}/#/agents."
-            )
-        return agent_address(agent)
+        seen = None
+        if looks_like_full_id(value):
+            seen = []
+
+            def remembered(agents):
+                for agent in agents:
+                    seen.append(_essentials(agent))
+                    yield agent
+
+            agent = find_agent(remembered(api.get_agents(prefix + agent_query(value))), value)
+            if agent is not None:
+                return agent_address(agent)
+            if len(seen) <= 1:
+                seen = None  # the master filtered by the ID: ask for every agent
+        if seen is None:
+            seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
+        by_id = {agent["id"]: agent for agent in seen if agent is not None}
+        nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
+        return agent_address(by_id[match_agent(nodes, value, api.base_url).id])
+
+    def all_agents(self):
+        """(every agent as a Node, the leading master's host name) from state-summary."""
+        from .nodes import agent_node
+
+        api, prefix = self._mesos()
+        top = {"hostname": None}
+        nodes = [node for node in map(agent_node, api.get_agents(prefix + "/master/state-summary", top)) if node]
+        return nodes, top["hostname"]
+
+
+def _essentials(agent) -> Optional[dict]:
+    """What matching and connecting need of an agent entry: a few fields, not the whole entry."""
+    if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
+        return None
+    return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
+                                        "drain_info", "deactivated", "active") if key in agent}
 
 
 def _no_cluster_message(settings) -> str:

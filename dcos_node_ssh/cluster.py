@@ -65,7 +65,7 @@ class ClusterApi:
     def post_json(self, path: str, body: Any) -> Any:
         return self._parse(self._request("POST", path, json.dumps(body).encode("utf-8")), path)
 
-    def get_agents(self, path: str) -> Iterator[dict]:
+    def get_agents(self, path: str, top: Optional[dict] = None) -> Iterator[dict]:
         """The agents of a `{"slaves": [...]}` answer, decoded one at a time.
 
         A master that ignores `?slave_id=`, or state-summary, sends every agent: tens
@@ -78,7 +78,7 @@ class ClusterApi:
         except UnicodeDecodeError:
             raise self._not_json(path, kind, len(data)) from None
         del data
-        return agents_in(text, self.url(path), lambda: self._not_json(path, kind, len(text)))
+        return agents_in(text, self.url(path), lambda: self._not_json(path, kind, len(text)), top)
 
     def _parse(self, answer, path: str) -> Any:
         data, kind = answer
@@ -309,11 +309,13 @@ def agent_query(agent_id: str) -> str:
 _SPACE = re.compile(r"[ \t\n\r]*")
 
 
-def agents_in(text: str, source: str, not_json) -> Iterator[dict]:
+def agents_in(text: str, source: str, not_json, top: Optional[dict] = None) -> Iterator[dict]:
     """Yield each element of the top-level "slaves" array of a JSON text, lazily.
 
     Only one agent is a Python object at a time; the walk stops as soon as the
     caller stops asking. `not_json()` builds the error for text that is not JSON.
+    With `top`, the other top-level members whose keys it holds are stored in it,
+    and the walk goes on to the end of the text.
     """
     decoder = json.JSONDecoder()
 
@@ -329,6 +331,7 @@ def agents_in(text: str, source: str, not_json) -> Iterator[dict]:
             f"The cluster's answer to {source} is not the expected agent list (no \"slaves\" array)."
         )
 
+    found_agents = False
     try:
         index = after_space(0)
         if text[index:index + 1] != "{":
@@ -337,7 +340,7 @@ def agents_in(text: str, source: str, not_json) -> Iterator[dict]:
         while text[index] != "}":
             key, index = decoder.raw_decode(text, index)
             index = after_space(index)
-            if text[index] != ":":
+            if not isinstance(key, str) or text[index] != ":":
                 raise not_json()
             index = after_space(index + 1)
             if key == "slaves" and text[index] == "[":
@@ -350,13 +353,20 @@ def agents_in(text: str, source: str, not_json) -> Iterator[dict]:
                         index = after_space(index + 1)
                     elif text[index] != "]":
                         raise not_json()
-                return
-            _, index = decoder.raw_decode(text, index)
+                if top is None:
+                    return
+                found_agents = True
+                index = after_space(index + 1)
+            else:
+                value, index = decoder.raw_decode(text, index)
+                if top is not None and key in top:
+                    top[key] = value
             index = after_space(index)
             if text[index] == ",":
                 index = after_space(index + 1)
             elif text[index] != "}":
                 raise not_json()
-        raise no_agent_list()
+        if not found_agents:
+            raise no_agent_list()
     except (ValueError, IndexError):
         raise not_json() from None

@@ -95,7 +95,7 @@ def test_help_prints_the_usage(dcos_node, home, args):
 def test_usage_errors_say_what_is_wrong_and_print_the_usage(dcos_node, home, args, says):
     result = run_plugin(dcos_node, args, base_env(home))
     assert_clean_error(result, says)
-    assert "Usage:\n    dcos node --info" in result.stderr
+    assert "Usage:\n    dcos node [list] [--json]" in result.stderr
 
 
 # -- what it runs (dry run, exact command lines) ----------------------------
@@ -298,7 +298,7 @@ def test_answer_that_is_not_json(dcos_node, home, api):
 def test_unknown_agent_says_how_to_list_agents(dcos_node, home, api):
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--slave=no-such-agent"], base_env(home))
-    assert_clean_error(result, "'no-such-agent'", "dcos node", "/mesos/#/agents")
+    assert_clean_error(result, "No agent matches 'no-such-agent'", "among the 3 agents", "`dcos node`")
 
 
 def test_no_ssh_on_path(dcos_node, home, tmp_path):
@@ -509,3 +509,92 @@ def test_endless_header_is_not_read_without_end(dcos_node, home, api):
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", f"--slave={S1}"], base_env(home))
     assert_clean_error(result, "without a valid HTTP answer")
+
+
+# -- dcos node: the listing, and agents named forgivingly ------------------------------
+
+LISTING = [
+    {"id": "", "hostname": "master", "address": "10.0.4.1", "type": "master", "state": "leader"},
+    {"id": AGENTS[0]["id"], "hostname": "dcos-01", "address": "10.0.1.20", "type": "agent", "state": "active"},
+    {"id": AGENTS[1]["id"], "hostname": "10.0.1.21", "address": "10.0.1.21", "type": "agent", "state": "active"},
+    {"id": AGENTS[2]["id"], "hostname": "10.0.1.22", "address": "10.0.1.22", "type": "public agent",
+     "state": "active"},
+]
+
+
+@pytest.mark.parametrize("args", [["node"], ["node", "list"], ["node", "--json"], ["node", "list", "--json"]])
+def test_listing(dcos_node, home, api, args):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, args, base_env(home))
+    assert result.returncode == 0, result.stderr
+    if "--json" in args:
+        assert json.loads(result.stdout) == LISTING
+        return
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID"]
+    assert [line.split()[:2] for line in lines[1:5]] == [[row["hostname"], row["address"]] for row in LISTING]
+    assert all(len(line) <= 80 for line in lines) and "\x1b" not in result.stdout
+    paths = sorted(entry["path"] for entry in api.requests())
+    assert paths == ["/mesos/master/state-summary", "/mesos_dns/v1/hosts/leader.mesos"]
+
+
+def test_listing_uses_the_width_it_is_given(dcos_node, home, api):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node"], base_env(home, COLUMNS="160"))
+    assert AGENTS[0]["id"] in result.stdout and "unique ending" not in result.stdout
+
+
+def test_listing_in_a_terminal_has_colour_unless_no_color(dcos_node, home, api):
+    import pty
+
+    config_for(home, api.url)
+    for extra, coloured in (({}, True), ({"NO_COLOR": "1"}, False)):
+        controller, terminal = pty.openpty()
+        try:
+            result = subprocess.run([dcos_node, "node"], env=base_env(home, **extra), stdout=terminal,
+                                    stderr=subprocess.PIPE, timeout=30)
+            output = os.read(controller, 65536).decode()
+        finally:
+            os.close(terminal)
+            os.close(controller)
+        assert result.returncode == 0
+        assert ("\x1b[32mactive" in output) is coloured and "HOSTNAME" in output
+
+
+def test_listing_without_a_leader_lists_the_agents(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(leader_dns=None, master_info=None))
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "--json"], base_env(home))
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == LISTING[1:]
+    assert "listing the agents only" in result.stderr
+
+
+def test_listing_errors_are_clean(dcos_node, home, api):
+    api.write_scenario(api.default_scenario(token=TOKEN))
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node"], base_env(home))
+    assert_clean_error(result, "dcos auth login")
+
+
+@pytest.mark.parametrize("value, address", [
+    ("S1", "10.0.1.21"), ("-S2", "10.0.1.22"), ("dcos-01", "10.0.1.20"), ("10.0.1.22", "10.0.1.22"),
+    (AGENTS[0]["id"][:20], None),  # a prefix of every ID: ambiguous
+])
+def test_ssh_to_an_agent_named_forgivingly(dcos_node, home, api, value, address):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={value}"], base_env(home))
+    if address is None:
+        assert_clean_error(result, "matches 3 agents", AGENTS[2]["id"], "Give more of the ID")
+    else:
+        assert result.returncode == 0, result.stderr
+        assert running_line(result.stderr) == f"ssh -A -t core@{address}"
+
+
+def test_ssh_without_a_target_lists_a_few_agents(dcos_node, home, api):
+    config_for(home, api.url)
+    result = run_plugin(dcos_node, ["node", "ssh", "--master-proxy"], base_env(home))
+    assert result.returncode == 1
+    assert "dcos node ssh --master-proxy --leader" in result.stderr
+    assert "dcos node ssh --master-proxy --mesos-id=S1" in result.stderr and "10.0.1.21" in result.stderr
+    assert "Usage:" in result.stderr

@@ -186,3 +186,20 @@ def test_agent_without_the_key_is_refused_before_connecting(sim, dcos_node, home
     assert refused.returncode == 1 and "holds no keys" in refused.stderr
     assert "ssh-add ~/.ssh/<key>.pem" in refused.stderr
     assert sim.connections() == before
+
+
+def test_list_then_ssh_by_suffix_by_address_and_by_host_name(sim, dcos_node, home):
+    """The seed's step 2 (copy the ID from the Mesos web UI) is no longer needed."""
+    configure(sim, home)
+    env = sim.client_env(home)
+    listing = unchanged_home(env, lambda: sim.run([dcos_node, "node"], env, text=True))
+    assert listing.returncode == 0, listing.stderr
+    rows = [line.split() for line in listing.stdout.splitlines()[1:4]]
+    assert rows == [
+        [MASTER, simcluster.MASTER_PRIVATE, "master", "leader", "-"],
+        [AGENT1, AGENT1_IP, "agent", "active", "S0"],
+        [AGENT2, AGENT2_IP, "agent", "active", "S1"],
+    ]
+    for value, name in (("S1", AGENT2), (AGENT1_IP, AGENT1), (AGENT2, AGENT2)):
+        result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={value}", "--", "hostname"])
+        assert (result.returncode, result.stdout) == (0, name + "\n"), result.stderr

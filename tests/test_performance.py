@@ -23,6 +23,9 @@ def configure(home, api):
 @pytest.mark.parametrize("args, requests", [
     (["--master-proxy", f"--slave={S1}"], ["/metadata", ONE_AGENT]),
     (["--master-proxy", "--leader"], ["/metadata", DNS]),
+    # a part of an ID, a host name or an address: the list of agents, once
+    (["--master-proxy", "--slave=S1"], ["/metadata", "/mesos/master/slaves"]),
+    (["--master-proxy", "--slave=dcos-01"], ["/metadata", "/mesos/master/slaves"]),
     (["--master-proxy", "--private-ip=10.0.0.1"], ["/metadata"]),
     ([f"--slave={S1}"], [ONE_AGENT]),
     (["--leader"], [DNS]),
@@ -57,7 +60,7 @@ def test_an_error_from_either_lookup_is_reported(dcos_node, home, api):
     assert result.returncode == 1 and "PUBLIC_IPV4" in result.stderr
     api.write_scenario(api.default_scenario())
     result = run_plugin(dcos_node, ["node", "ssh", "--master-proxy", "--slave=unknown"], base_env(home))
-    assert result.returncode == 1 and "No agent with the ID 'unknown'" in result.stderr
+    assert result.returncode == 1 and "No agent matches 'unknown'" in result.stderr
 
 
 HEAVY = ["http.client", "email", "ssl", "subprocess", "shutil", "dataclasses", "inspect", "asyncio",

@@ -1,0 +1,188 @@
+"""The cluster's nodes as plain records: listing, forgiving agent matching, the table.
+
+Pure functions of API answers. Values from the cluster are untrusted: they are
+escaped before they reach a terminal, and an address is shown only when it is a
+plain IP address or host name.
+"""
+
+import ipaddress
+import re
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+
+from .errors import ClusterError, shown
+from .target import endpoint_host, normalize_host
+
+# A full Mesos agent ID: `<master ID>-S<n>`.
+_FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-\d{6}-\d+-\d+-\d+-S\d+$|^[0-9a-fA-F-]{36}-S\d+$")
+_TYPE_ORDER = {"master": 0, "agent": 1, "public agent": 2}
+
+
+class Node(NamedTuple):
+    """One row of `dcos node`: what an operator needs to pick and reach a node."""
+
+    id: str
+    hostname: str
+    address: str  # "" when the cluster gives no usable address
+    type: str  # master, agent, public agent
+    state: str  # leader (for the master), active, inactive, draining, drained
+
+    def as_json(self) -> Dict[str, str]:
+        return {"id": self.id, "hostname": self.hostname, "address": self.address,
+                "type": self.type, "state": self.state}
+
+
+def looks_like_full_id(value: str) -> bool:
+    return bool(_FULL_ID.match(value))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def agent_node(agent: Any) -> Optional[Node]:
+    """The row for one entry of a "slaves" array; None for an entry without an ID."""
+    if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
+        return None
+    pid = _text(agent.get("pid"))
+    address = normalize_host(endpoint_host(pid.rpartition("@")[2])) if "@" in pid else None
+    attributes = agent.get("attributes") if isinstance(agent.get("attributes"), dict) else {}
+    reserved = agent.get("reserved_resources") if isinstance(agent.get("reserved_resources"), dict) else {}
+    public = str(attributes.get("public_ip", "")).lower() == "true" or "slave_public" in reserved
+    drain = agent.get("drain_info") if isinstance(agent.get("drain_info"), dict) else {}
+    drain_state = _text(drain.get("state")).upper()
+    if drain_state == "DRAINING":
+        state = "draining"
+    elif drain_state == "DRAINED":
+        state = "drained"
+    elif agent.get("deactivated") is True or agent.get("active") is False:
+        state = "inactive"
+    else:
+        state = "active"
+    return Node(agent["id"], _text(agent.get("hostname")), address or "",
+                "public agent" if public else "agent", state)
+
+
+def _address_key(address: str) -> Tuple[int, Any]:
+    try:
+        parsed = ipaddress.ip_address(address)
+        return (parsed.version, int(parsed))
+    except ValueError:
+        return (9, address)
+
+
+def sort_nodes(nodes: Iterable[Node]) -> List[Node]:
+    """Masters first, then agents, then public agents; each by address, then ID (stable)."""
+    return sorted(nodes, key=lambda node: (_TYPE_ORDER.get(node.type, 9), _address_key(node.address), node.id))
+
+
+def master_node(address: str, hostname: Any) -> Node:
+    return Node("", _text(hostname) or address, address, "master", "leader")
+
+
+def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
+    """The one agent that `value` names: exact ID; else exact address or host name;
+    else a unique ID prefix or suffix. Ambiguous or unknown values are errors that
+    list the candidates or the closest matches."""
+    exact = [node for node in agents if node.id == value]
+    if exact:
+        return exact[0]
+    folded = value.lower().rstrip(".")
+    by_name = [node for node in agents if node.address == value or (node.hostname and node.hostname.lower().rstrip(".") == folded)]
+    if len(by_name) == 1:
+        return by_name[0]
+    candidates = by_name or [node for node in agents if value and (node.id.endswith(value) or node.id.startswith(value))]
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        listed = "; ".join(_describe(node) for node in sort_nodes(candidates)[:10])
+        more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
+        raise ClusterError(
+            f"{value!r} matches {len(candidates)} agents: {listed}{more}. Give more of the ID, "
+            "or the agent's address."
+        )
+    raise ClusterError(
+        f"No agent matches {value!r} (by ID, a unique part of the start or end of an ID, host "
+        f"name or address) among the {len(agents)} agents of the cluster at {source}."
+        + _closest(agents, value)
+        + " List the agents with `dcos node`."
+    )
+
+
+def _describe(node: Node) -> str:
+    return f"{node.id} ({shown(node.hostname, 60)}, {node.address or 'no address'})"
+
+
+def _closest(agents: Sequence[Node], value: str) -> str:
+    import difflib
+
+    names = {}
+    for node in agents:
+        for name in (node.id, node.hostname, node.address):
+            if name:
+                names.setdefault(name, node)
+    close = difflib.get_close_matches(value, list(names), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " Closest: " + "; ".join(_describe(names[name]) for name in close) + "."
+
+
+def unique_suffixes(ids: Sequence[str]) -> Dict[str, str]:
+    """For each ID, its shortest unique ending that starts after a '-' (`S3`, `1177-S3`)."""
+    def endings(agent_id):
+        parts = agent_id.split("-")
+        return ["-".join(parts[start:]) for start in range(len(parts) - 1, -1, -1)]
+
+    counts: Dict[str, int] = {}
+    for agent_id in ids:
+        for ending in endings(agent_id):
+            counts[ending] = counts.get(ending, 0) + 1
+    return {agent_id: next((ending for ending in endings(agent_id) if counts[ending] == 1), agent_id)
+            for agent_id in ids}
+
+
+HEADERS = ("HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID")
+_STATE_COLOURS = {"leader": "1", "active": "32", "draining": "33", "drained": "33", "inactive": "31"}
+
+
+def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
+    """A table that fits `width` columns: host names are cut first; when full IDs
+    still do not fit, each is shown as its shortest unique ending, which --mesos-id
+    accepts as it is."""
+    agent_ids = [node.id for node in nodes if node.id]
+    ids = {agent_id: agent_id for agent_id in agent_ids}
+    rows = [[shown(node.hostname, 200) or "-", node.address or "-", node.type, node.state, ids.get(node.id, "-")]
+            for node in nodes]
+
+    def widths():
+        return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(HEADERS)]
+
+    note = ""
+    fixed = sum(widths()[1:]) + 2 * (len(HEADERS) - 1)
+    if fixed + 12 > width and agent_ids:
+        short = unique_suffixes(agent_ids)
+        for row, node in zip(rows, nodes):
+            if node.id:
+                row[4] = short[node.id]
+        note = "IDs are shown by their unique ending, which --mesos-id accepts; `dcos node --json` has them whole."
+        fixed = sum(widths()[1:]) + 2 * (len(HEADERS) - 1)
+    name_width = max(8, min(widths()[0], width - fixed))
+    for row in rows:
+        if len(row[0]) > name_width:
+            row[0] = row[0][: name_width - 1] + "~"
+    column_widths = [name_width] + widths()[1:]
+
+    def line(cells, node=None):
+        padded = [cell.ljust(size) for cell, size in zip(cells, column_widths)]
+        if colour and node is not None and node.state in _STATE_COLOURS:
+            padded[3] = f"\x1b[{_STATE_COLOURS[node.state]}m{padded[3]}\x1b[0m"
+        return "  ".join(padded).rstrip()
+
+    header = line(HEADERS)
+    if colour:
+        header = f"\x1b[1m{header}\x1b[0m"
+    lines = [header] + [line(row, node) for row, node in zip(rows, nodes)]
+    if note:
+        import textwrap
+
+        lines += [""] + textwrap.wrap(note, width)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,213 @@
+"""The node listing and forgiving agent matching, on the fixtures and on a generated large state."""
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from clusterdata import agent_entry, fixture  # noqa: E402
+from dcos_node_ssh.cluster import agents_in  # noqa: E402
+from dcos_node_ssh.errors import ClusterError  # noqa: E402
+from dcos_node_ssh.nodes import (  # noqa: E402
+    Node,
+    agent_node,
+    looks_like_full_id,
+    master_node,
+    match_agent,
+    sort_nodes,
+    table,
+    unique_suffixes,
+)
+
+PREFIX = "20151002-000353-1695027628-5050-1177-"
+
+
+def fixture_nodes():
+    return [agent_node(agent) for agent in fixture("state-summary.json")["slaves"]]
+
+
+def test_fixture_agents_become_rows():
+    assert fixture_nodes() == [
+        Node(PREFIX + "S0", "dcos-01", "172.17.8.101", "agent", "active"),
+        # deactivated and draining: draining says more
+        Node(PREFIX + "S1", "167.114.218.155", "167.114.218.155", "agent", "draining"),
+        Node(PREFIX + "S2", "167.114.218.156", "167.114.218.156", "agent", "active"),
+    ]
+
+
+@pytest.mark.parametrize("changes, type_, state", [
+    ({"attributes": {"public_ip": "true"}}, "public agent", "active"),
+    ({"reserved_resources": {"slave_public": {"cpus": 1}}}, "public agent", "active"),
+    ({"attributes": {"public_ip": "false"}}, "agent", "active"),
+    ({"active": False}, "agent", "inactive"),
+    ({"deactivated": True}, "agent", "inactive"),
+    ({"drain_info": {"state": "DRAINED"}}, "agent", "drained"),
+    ({"drain_info": {"state": "DRAINING"}, "active": False}, "agent", "draining"),
+])
+def test_type_and_state(changes, type_, state):
+    entry = agent_entry(PREFIX + "S9", "a", "10.0.0.9")
+    entry.update(changes)
+    node = agent_node(entry)
+    assert (node.type, node.state) == (type_, state)
+
+
+@pytest.mark.parametrize("pid", ["slave(1)@$(reboot):5051", "garbage", None, 5, "slave(1)@-x:5051"])
+def test_an_unusable_pid_gives_no_address(pid):
+    entry = agent_entry(PREFIX + "S9", "a", "10.0.0.9")
+    entry["pid"] = pid
+    assert agent_node(entry).address == ""
+
+
+def test_entries_without_an_id_are_skipped():
+    assert [agent_node(entry) for entry in (None, "x", {}, {"id": 7})] == [None] * 4
+
+
+def test_sort_is_masters_then_agents_then_public_agents_by_address_then_id():
+    nodes = [
+        Node("b", "h", "10.0.0.10", "agent", "active"),
+        Node("p", "h", "10.0.0.1", "public agent", "active"),
+        Node("a", "h", "10.0.0.9", "agent", "active"),
+        Node("c", "h", "10.0.0.9", "agent", "active"),
+        master_node("10.0.4.1", "m"),
+        Node("n", "h", "", "agent", "active"),
+    ]
+    assert [node.id or "master" for node in sort_nodes(nodes)] == ["master", "a", "c", "b", "n", "p"]
+    assert sort_nodes(list(reversed(nodes))) == sort_nodes(nodes)
+
+
+# -- matching ---------------------------------------------------------------------
+
+AGENTS = [
+    Node(PREFIX + "S1", "dcos-01", "10.0.1.1", "agent", "active"),
+    Node(PREFIX + "S2", "dcos-02.example.com", "10.0.1.2", "agent", "active"),
+    Node(PREFIX + "S12", "10.0.1.12", "10.0.1.12", "public agent", "active"),
+    Node("9a8b7c6d-0000-1111-2222-333344445555-S1", "other", "10.0.2.1", "agent", "active"),
+]
+
+
+@pytest.mark.parametrize("value, expected", [
+    (PREFIX + "S2", PREFIX + "S2"),  # exact
+    ("S2", PREFIX + "S2"),  # unique suffix
+    ("-S12", PREFIX + "S12"),
+    ("12", PREFIX + "S12"),  # S12 is the only ID ending in 12
+    ("9a8b7c6d", "9a8b7c6d-0000-1111-2222-333344445555-S1"),  # unique prefix
+    ("5555-S1", "9a8b7c6d-0000-1111-2222-333344445555-S1"),
+    ("10.0.1.2", PREFIX + "S2"),  # address, not the prefix of 10.0.1.12
+    ("dcos-02.example.com", PREFIX + "S2"),  # host name
+    ("DCOS-01", PREFIX + "S1"),  # host names are not case-sensitive
+    ("dcos-02.example.com.", PREFIX + "S2"),
+])
+def test_match_agent(value, expected):
+    assert match_agent(AGENTS, value, "http://cluster").id == expected
+
+
+@pytest.mark.parametrize("value, count", [("S1", 2), ("2", 3), (PREFIX[:8], 3)])
+def test_ambiguous_values_list_the_candidates(value, count):
+    with pytest.raises(ClusterError) as caught:
+        match_agent(AGENTS, value, "http://cluster")
+    message = str(caught.value)
+    assert f"matches {count} agents" in message and "Give more of the ID" in message
+    assert message.count(PREFIX) + message.count("9a8b7c6d-") == count
+
+
+def test_unknown_value_shows_the_closest_and_how_to_list():
+    with pytest.raises(ClusterError) as caught:
+        match_agent(AGENTS, "dcos-03", "http://cluster")
+    message = str(caught.value)
+    assert "No agent matches 'dcos-03'" in message and "among the 4 agents" in message
+    assert "Closest: " in message and "dcos-01" in message and "`dcos node`" in message
+
+
+def test_unknown_value_with_nothing_close():
+    with pytest.raises(ClusterError) as caught:
+        match_agent(AGENTS, "zzzzzz", "http://cluster")
+    assert "Closest" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value, full", [
+    (PREFIX + "S3", True), ("9a8b7c6d-0000-1111-2222-333344445555-S12", True),
+    ("S3", False), ("dcos-01", False), ("10.0.1.1", False), (PREFIX, False),
+])
+def test_looks_like_full_id(value, full):
+    assert looks_like_full_id(value) is full
+
+
+def test_unique_suffixes_are_accepted_by_the_matcher():
+    ids = [node.id for node in AGENTS]
+    short = unique_suffixes(ids)
+    assert short[PREFIX + "S2"] == "S2" and short[PREFIX + "S12"] == "S12"
+    assert short[PREFIX + "S1"] == "1177-S1"
+    for agent_id, suffix in short.items():
+        assert match_agent(AGENTS, suffix, "c").id == agent_id
+
+
+# -- the table ------------------------------------------------------------------------
+
+
+def rows():
+    return [master_node("10.0.4.1", "ip-10-0-4-1.us-west-2.compute.internal")] + sort_nodes(fixture_nodes())
+
+
+@pytest.mark.parametrize("width", [80, 100, 60])
+def test_table_fits_the_width(width):
+    text = table(rows(), width)
+    assert all(len(line) <= width for line in text.splitlines())
+    assert text.splitlines()[0].split() == ["HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID"]
+
+
+def test_wide_table_shows_full_ids_and_narrow_one_unique_endings():
+    wide = table(rows(), 140)
+    assert PREFIX + "S0" in wide and "unique ending" not in wide
+    narrow = table(rows(), 80)
+    assert PREFIX not in narrow and "unique ending" in narrow
+    # sorted by address: 167.114.218.155 (S1), 167.114.218.156 (S2), 172.17.8.101 (S0)
+    assert [line.split()[-1] for line in narrow.splitlines()[2:5]] == ["S1", "S2", "S0"]
+
+
+def test_table_has_no_colour_unless_asked():
+    assert "\x1b" not in table(rows(), 80)
+    coloured = table(rows(), 80, colour=True)
+    assert "\x1b[32mactive" in coloured and "\x1b[33mdraining" in coloured
+
+
+def test_hostile_host_names_are_escaped_in_the_table():
+    node = Node(PREFIX + "S5", "evil\x1b[2J\nname", "", "agent", "active")
+    text = table([node], 100)
+    assert "\x1b" not in text and "\\x1b[2J\\nname" in text
+    assert len(text.splitlines()) == 2
+
+
+# -- large clusters -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large_state():
+    template = agent_entry(PREFIX + "S0", "h", "10.0.0.1")
+    entries = []
+    for index in range(10000):
+        entry = dict(template, id=PREFIX + f"S{index}", hostname=f"ip-10-1-{index // 250}-{index % 250}.internal",
+                     pid=f"slave(1)@10.1.{index // 250}.{index % 250}:5051")
+        entries.append(entry)
+    return json.dumps({"hostname": "m", "slaves": entries, "frameworks": []})
+
+
+def test_large_state_lists_every_agent_in_order(large_state):
+    top = {"hostname": None}
+    nodes = sort_nodes(node for node in map(agent_node, agents_in(large_state, "s", ValueError, top)) if node)
+    assert len(nodes) == 10000 and top["hostname"] == "m"
+    assert [node.address for node in nodes[:3]] == ["10.1.0.0", "10.1.0.1", "10.1.0.2"]
+    text = table(nodes, 80)
+    assert len(text.splitlines()) == 1 + 10000 + 1 + len(text.split("\n\n")[1].splitlines())
+    assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_large_state_matching(large_state):
+    nodes = [agent_node(agent) for agent in agents_in(large_state, "s", ValueError)]
+    assert match_agent(nodes, "S9999", "c").address == "10.1.39.249"
+    assert match_agent(nodes, "10.1.20.7", "c").id == PREFIX + "S5007"
+    assert match_agent(nodes, "S99", "c").id == PREFIX + "S99"  # S199 does not end in S99
+    with pytest.raises(ClusterError, match="matches 100 agents.*and 90 more"):
+        match_agent(nodes, "99", "c")
