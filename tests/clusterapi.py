@@ -12,7 +12,7 @@ Scenario keys (all optional):
   metadata        body of GET /metadata (null: 404)
   leader_dns      body of GET /mesos_dns/v1/hosts/leader.mesos (null: 404)
   master_info     master_info of the operator API's GET_MASTER (null: 404)
-  slaves          agent entries for /mesos/master/slaves and state-summary
+  slaves          agent entries for /mesos/master/slaves, state and state-summary
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
   delays          {path: seconds}: wait before answering that path
@@ -150,6 +150,19 @@ def make_handler(scenario, log_path):
                 if wanted and state.get("filter_slave_id", True):
                     slaves = [agent for agent in slaves if agent.get("id") in wanted]
                 self._json({"slaves": slaves, "recovered_slaves": []}, cache=True)
+            elif mesos in ("/master/state", "/master/state.json", "/state", "/state.json"):
+                leader = (state.get("master_info") or {}).get("pid", "master@127.0.0.1:5050")
+                self._json(
+                    {
+                        "hostname": state.get("master_hostname", "master"),
+                        "pid": leader,
+                        "leader": leader,
+                        "cluster": state.get("cluster", "simulated"),
+                        "slaves": state.get("slaves", []),
+                        "frameworks": [],
+                    },
+                    cache=True,
+                )
             elif mesos in ("/master/state-summary", "/state-summary"):
                 self._json(
                     {
