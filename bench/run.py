@@ -30,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(os.path.dirname(HERE), "tests")
 sys.path.insert(0, TESTS)
 
+import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
 
 CLUSTER_ID = "c0ffee00-1111-2222-3333-444455556666"
@@ -59,33 +60,9 @@ def write_scenario(path, agents, filtering):
         stream.write(head[cut:])
 
 
-class StandIn:
-    def __init__(self, workdir, agents, filtering):
-        self.scenario_path = os.path.join(workdir, "scenario.json")
-        self.log = os.path.join(workdir, "requests.jsonl")
-        write_scenario(self.scenario_path, agents, filtering)
-        port_file = os.path.join(workdir, "port")
-        self.process = subprocess.Popen(
-            [sys.executable, os.path.join(TESTS, "clusterapi.py"), "--listen", "127.0.0.1:0",
-             "--scenario", self.scenario_path, "--log", self.log, "--port-file", port_file],
-            stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not os.path.exists(port_file):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the cluster API stand-in did not start")
-            time.sleep(0.02)
-        with open(port_file, encoding="utf-8") as stream:
-            self.url = f"http://127.0.0.1:{stream.read().strip()}"
-
-    def entries(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log, encoding="utf-8") as stream:
-            return [json.loads(line) for line in stream if line.strip()]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait()
+def start_standin(workdir, agents, filtering):
+    write_scenario(os.path.join(workdir, "scenario.json"), agents, filtering)
+    return clusterapi.LoopbackStandIn(workdir)
 
 
 def make_home(workdir, url):
@@ -116,7 +93,7 @@ def make_stub_bin(workdir):
 def measure(argv, env, standin, runs):
     walls, peaks, requests, received = [], [], [], []
     for _ in range(runs):
-        seen = len(standin.entries())
+        seen = len(standin.requests())
         start = time.perf_counter()
         process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE)
@@ -128,7 +105,7 @@ def measure(argv, env, standin, runs):
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}): {stderr.decode()[-500:]}")
         peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
-        new = standin.entries()[seen:]
+        new = standin.requests()[seen:]
         requests.append(len(new))
         received.append(sum(entry["bytes"] for entry in new))
     walls.sort()
@@ -165,7 +142,7 @@ def main(argv=None):
     for agents in [int(size) for size in options.agents.split(",")]:
         for filtering in (True, False):
             workdir = tempfile.mkdtemp(prefix="dcos-node-ssh-bench-")
-            standin = StandIn(workdir, agents, filtering)
+            standin = start_standin(workdir, agents, filtering)
             try:
                 env = {"HOME": make_home(workdir, standin.url), "LANG": "C.UTF-8",
                        "PATH": make_stub_bin(workdir) + ":/usr/bin:/bin", "SSH_AUTH_SOCK": "/nonexistent/agent"}

@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -197,6 +198,65 @@ def make_handler(scenario, log_path):
             )
 
     return Handler
+
+
+def write_scenario(path, scenario):
+    """Replace the scenario file in one step, so the server never reads half of it."""
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(scenario, stream)
+    os.replace(temporary, path)
+    # The server notices changes by mtime, inode and size; make two quick writes differ.
+    stamp = time.time_ns()
+    os.utime(path, ns=(stamp, stamp))
+
+
+def read_log(path):
+    """The requests the server has answered, oldest first."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return [json.loads(line) for line in stream if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+class LoopbackStandIn:
+    """This server in a child process on 127.0.0.1 (a free port), optionally with TLS.
+
+    With `scenario` None, the scenario file must already be in `workdir`.
+    """
+
+    def __init__(self, workdir, scenario=None, cert=None, key=None):
+        self.scenario_path = os.path.join(workdir, "scenario.json")
+        self.log = os.path.join(workdir, "requests.jsonl")
+        if scenario is not None:
+            write_scenario(self.scenario_path, scenario)
+        port_file = os.path.join(workdir, "port")
+        argv = [sys.executable, os.path.abspath(__file__), "--listen", "127.0.0.1:0",
+                "--scenario", self.scenario_path, "--log", self.log, "--port-file", port_file]
+        if cert:
+            argv += ["--cert", cert, "--key", key]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(port_file):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError("the cluster API stand-in did not start")
+            time.sleep(0.02)
+        with open(port_file, encoding="utf-8") as stream:
+            self.port = int(stream.read())
+        self.url = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
+
+    def write_scenario(self, scenario):
+        write_scenario(self.scenario_path, scenario)
+
+    def requests(self):
+        return read_log(self.log)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def main(argv=None):

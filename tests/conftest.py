@@ -5,19 +5,18 @@ fails instead, so CI cannot pass without running the end-to-end tests.
 """
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
 import simcluster  # noqa: E402
 
@@ -105,53 +104,17 @@ def base_env(home, **extra):
     return {key: value for key, value in env.items() if value is not None}
 
 
-class LoopbackApi:
-    """tests/clusterapi.py on 127.0.0.1, optionally with TLS."""
+class LoopbackApi(clusterapi.LoopbackStandIn):
+    """tests/clusterapi.py on 127.0.0.1, answering for the agents above."""
 
     def __init__(self, workdir, cert=None, key=None):
-        self.workdir = workdir
-        self.scenario_path = os.path.join(workdir, "scenario.json")
-        self.log = os.path.join(workdir, "requests.jsonl")
-        self.write_scenario(self.default_scenario())
-        port_file = os.path.join(workdir, "port")
-        argv = [sys.executable, os.path.join(HERE, "clusterapi.py"), "--listen", "127.0.0.1:0",
-                "--scenario", self.scenario_path, "--log", self.log, "--port-file", port_file]
-        if cert:
-            argv += ["--cert", cert, "--key", key]
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while not os.path.exists(port_file):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("the cluster API stand-in did not start")
-            time.sleep(0.02)
-        with open(port_file, encoding="utf-8") as stream:
-            self.port = int(stream.read())
-        self.url = f"{'https' if cert else 'http'}://127.0.0.1:{self.port}"
+        super().__init__(workdir, self.default_scenario(), cert, key)
 
     @staticmethod
     def default_scenario(**changes):
         result = clusterdata.scenario(public_ip="52.34.108.176", leader_ip="10.0.4.1", agents=AGENTS)
         result.update(changes)
         return result
-
-    def write_scenario(self, scenario):
-        temporary = self.scenario_path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(scenario, stream)
-        os.replace(temporary, self.scenario_path)
-        # The stand-in notices changes by mtime; make sure two quick writes differ.
-        stamp = time.time_ns()
-        os.utime(self.scenario_path, ns=(stamp, stamp))
-
-    def requests(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log, encoding="utf-8") as stream:
-            return [json.loads(line) for line in stream if line.strip()]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ Only documentation address ranges are used, and everything is removed by stop().
 Run the demo: python tests/simcluster.py demo
 """
 
-import json
 import os
 import pwd
 import secrets
@@ -35,6 +34,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
 
 PUBLIC_NET = "198.51.100"
@@ -323,17 +323,10 @@ class SimCluster:
         return result
 
     def write_scenario(self, scenario):
-        temporary = self.scenario_path + ".tmp"
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(scenario, stream)
-        os.replace(temporary, self.scenario_path)
+        clusterapi.write_scenario(self.scenario_path, scenario)
 
     def requests(self):
-        try:
-            with open(self.request_log, encoding="utf-8") as stream:
-                return [json.loads(line) for line in stream if line.strip()]
-        except FileNotFoundError:
-            return []
+        return clusterapi.read_log(self.request_log)
 
     def connections(self):
         return sum(node.connections() for node in [self.master] + self.agents)
