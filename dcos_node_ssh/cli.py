@@ -18,8 +18,8 @@ Usage:
     dcos node --config-schema
     dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
                   [--master-proxy | --proxy-ip=<host>] [--user=<user>]
-                  [--option=<SSHOPT=VAL>...] [--config-file=<path>] [--dry-run]
-                  [--] [<command>...]
+                  [--option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--dry-run] [--] [<command>...]
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the leading master and every agent,
@@ -42,6 +42,10 @@ Options:
     --user=<user>             Log in as this user on every hop [default from config: core].
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
     --config-file=<path>      An ssh config file (-F) for the first hop only.
+    --ssh-client=<name>       The first hop's client, by name or path: OpenSSH `ssh`
+                              (the default) or PuTTY's `plink`. On Windows, plink
+                              when it is on PATH and ssh is not. The second hop,
+                              on the proxy, is always OpenSSH.
     --dry-run                 Print the ssh command line and exit without connecting.
     --json                    List the nodes as JSON.
     --info                    Print a one-line description of this subcommand.
@@ -150,12 +154,12 @@ def _usage_problem(args: List[str]) -> str:
     return "The command line does not match the usage below."
 
 
-_KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--user", "--option", "--config-file", "--dry-run")
+_KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--user", "--option", "--config-file", "--ssh-client", "--dry-run")
 
 
 def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     from . import runner
-    from .sshcmd import SshPlan, build_argv, check_option, display, merge_options
+    from .sshcmd import SshPlan, build_argv, check_option, display, is_plink, merge_options
     from .target import check_host_flag, check_user
 
     settings, debug = _settings(env, stderr)
@@ -202,6 +206,10 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         target = find_target()
 
     command = tuple(opts["<command>"])
+    client = runner.choose_client(opts["--ssh-client"])
+    plink = is_plink(client)
+    if plink:
+        _plink_notices(options, config_file, proxy is not None, stderr)
     plan = SshPlan(
         target=target,
         user=user,
@@ -211,6 +219,7 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         command=command,
         # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
         tty=not command or (_isatty(stdin) and _isatty(stdout)),
+        client=client,
     )
     argv = build_argv(plan)
     if proxy is None:
@@ -221,13 +230,25 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     stderr.write(f"Running `{display(argv)}`\n")
     if opts["--dry-run"]:
         return 0
-    ssh_path = runner.find_ssh(argv[0])
+    client_path = runner.find_client(client, plink)
     if proxy is not None:
-        runner.check_agent(env, ssh_path)
+        runner.check_agent(env, client_path, plink)
     try:
         return runner.run_ssh(argv)
     except OSError as error:
-        raise NodeSshError(f"Could not run {ssh_path}: {error.strerror}.") from None
+        raise NodeSshError(f"Could not run {client_path}: {error.strerror}.") from None
+
+
+def _plink_notices(options, config_file, proxied: bool, stderr: TextIO) -> None:
+    """Say what plink, the first hop, cannot do of what was asked."""
+    from .sshcmd import plink_translation
+
+    _, unexpressed = plink_translation(options)
+    if unexpressed:
+        where = "they apply to the second hop only" if proxied else "they are left out"
+        stderr.write(f"plink cannot express these ssh options, so {where}: {', '.join(unexpressed)}.\n")
+    if config_file:
+        stderr.write(f"plink reads no OpenSSH config file: --config-file={config_file} is left out.\n")
 
 
 def _settings(env: Mapping[str, str], stderr: TextIO):

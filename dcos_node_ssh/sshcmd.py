@@ -28,6 +28,13 @@ class SshPlan(NamedTuple):
     config_file: Optional[str] = None  # -F, first hop only: the path is local
     command: Tuple[str, ...] = ()
     tty: bool = True
+    client: str = "ssh"  # the first hop's program: OpenSSH `ssh`, or PuTTY's `plink`, by name or path
+
+
+def is_plink(client: str) -> bool:
+    """Whether a client name or path is PuTTY's plink (`plink`, `C:\\PuTTY\\plink.exe`)."""
+    name = client.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return name in ("plink", "plink.exe")
 
 
 def check_option(value: str, source: str) -> str:
@@ -72,14 +79,59 @@ def _hop(ssh: str, plan: SshPlan, host: str, first: bool, command: Optional[str]
     return argv
 
 
-def build_argv(plan: SshPlan, ssh: str = "ssh") -> List[str]:
-    """The local argument list for `execvp`."""
+# OpenSSH options plink can express, as plink flags: key (lower case) -> value -> flags.
+_PLINK_FLAGS = {
+    "port": lambda value: ["-P", value],
+    "user": lambda value: ["-l", value],
+    "compression": lambda value: ["-C"] if value.lower() == "yes" else [],
+    "batchmode": lambda value: ["-batch"] if value.lower() == "yes" else [],
+    "proxycommand": lambda value: ["-proxycmd", value] if value.lower() != "none" else [],
+    "addressfamily": lambda value: {"inet": ["-4"], "inet6": ["-6"]}.get(value.lower(), []),
+}
+
+
+def plink_translation(options: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """(plink flags for the options it can express, the options it cannot).
+
+    IdentityFile becomes -i only for a PuTTY key (.ppk); plink reads no OpenSSH key.
+    """
+    flags: List[str] = []
+    unexpressed: List[str] = []
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.lower() == "identityfile" and value.lower().endswith(".ppk"):
+            flags += ["-i", value]
+        elif key.lower() in _PLINK_FLAGS:
+            flags += _PLINK_FLAGS[key.lower()](value)
+        else:
+            unexpressed.append(option)
+    return flags, unexpressed
+
+
+def _plink_hop(plan: SshPlan, host: str, command_words: List[str]) -> List[str]:
+    flags, _ = plink_translation(plan.options)
+    # An explicit User option names the user of this hop; plink keeps the last -l.
+    argv = [plan.client, "-A", "-t" if plan.tty else "-T", "-l", plan.user] + flags + [host]
+    if command_words and command_words[0].startswith("-"):
+        # plink reads options after the host and knows no `--`: a leading space keeps
+        # the command a command, and the remote shell ignores it.
+        command_words = [" " + command_words[0]] + command_words[1:]
+    return argv + command_words
+
+
+def build_argv(plan: SshPlan) -> List[str]:
+    """The local argument list for `execvp`. The second hop is OpenSSH on the proxy,
+    whatever runs the first."""
     command = remote_command(plan.command)
+    plink = is_plink(plan.client)
     if plan.proxy is None:
-        return _hop(ssh, plan, plan.target, True, command)
-    second = _hop("ssh", plan, plan.target, False, command)
-    first = _hop(ssh, plan, plan.proxy, True, None)
-    return first + [shlex.quote(word) for word in second]
+        if plink:
+            return _plink_hop(plan, plan.target, [command] if command is not None else [])
+        return _hop(plan.client, plan, plan.target, True, command)
+    second = [shlex.quote(word) for word in _hop("ssh", plan, plan.target, False, command)]
+    if plink:
+        return _plink_hop(plan, plan.proxy, second)
+    return _hop(plan.client, plan, plan.proxy, True, None) + second
 
 
 def display_word(word: str) -> str:

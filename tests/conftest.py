@@ -150,3 +150,14 @@ def sim(sim_cluster):
     """The simulated cluster with its default scenario restored."""
     sim_cluster.write_scenario(sim_cluster.default_scenario())
     return sim_cluster
+
+
+@pytest.fixture(scope="session")
+def blob(sim_cluster):
+    """A binary file of just over 1 MiB, readable on the agents (they see this host's files)."""
+    path = os.path.join(sim_cluster.workdir, "blob.bin")
+    data = os.urandom(1024 * 1024 + 4099) + bytes(range(256)) + b"\r\n\n\r"
+    with open(path, "wb") as stream:
+        stream.write(data)
+    os.chmod(path, 0o644)
+    return path, hashlib.sha256(data).hexdigest()

@@ -76,7 +76,7 @@ def test_help_prints_the_usage(dcos_node, home, args):
     assert result.returncode == 0
     assert "Usage:" in result.stdout
     for flag in ("--leader", "--master", "--mesos-id", "--slave", "--private-ip", "--master-proxy",
-                 "--proxy-ip", "--user", "--option", "--config-file", "--dry-run"):
+                 "--proxy-ip", "--user", "--option", "--config-file", "--ssh-client", "--dry-run"):
         assert flag in result.stdout
 
 

@@ -97,17 +97,6 @@ def test_command_starting_with_a_dash_is_a_command(sim, dcos_node, home):
 # -- 2. data crosses both hops unchanged ---------------------------------------
 
 
-@pytest.fixture(scope="module")
-def blob(sim_cluster):
-    """A binary file of just over 1 MiB, readable on the agents (their /tmp is this host's)."""
-    path = os.path.join(sim_cluster.workdir, "blob.bin")
-    data = os.urandom(1024 * 1024 + 4099) + bytes(range(256)) + b"\r\n\n\r"
-    with open(path, "wb") as stream:
-        stream.write(data)
-    os.chmod(path, 0o644)
-    return path, hashlib.sha256(data).hexdigest()
-
-
 def test_binary_output_is_byte_exact(sim, dcos_node, home, blob):
     path, digest = blob
     configure(sim, home)

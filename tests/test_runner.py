@@ -27,16 +27,12 @@ def test_posix_branch_replaces_the_process():
     assert result.returncode == 7 and python_pid == shell_pid
 
 
-def test_windows_does_not_demand_ssh_auth_sock():
-    runner.check_agent({}, "/usr/bin/ssh", posix=False)  # no error
-
-
 def test_posix_demands_ssh_auth_sock():
     with pytest.raises(SshSetupError, match="SSH_AUTH_SOCK is not set"):
         runner.check_agent({}, "/usr/bin/ssh", posix=True)
 
 
-def test_find_ssh_names_the_fix(monkeypatch, tmp_path):
+def test_find_client_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SshSetupError, match="apt install openssh-client"):
-        runner.find_ssh()
+        runner.find_client("ssh", plink=False)

@@ -253,7 +253,7 @@ def test_build_argv_exact(fields, expected):
     ids=["direct", "proxied"],
 )
 def test_build_argv_local_ssh_path_only_on_first_hop(fields, expected):
-    assert build_argv(SshPlan(**fields), ssh="/usr/local/bin/ssh") == expected
+    assert build_argv(SshPlan(client="/usr/local/bin/ssh", **fields)) == expected
 
 
 @pytest.mark.parametrize("shell", SHELLS)
