@@ -17,9 +17,10 @@ Usage:
     dcos node --version
     dcos node --config-schema
     dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
-                  [--master-proxy | --proxy-ip=<host>] [--user=<user>]
-                  [--option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
-                  [--dry-run] [--] [<command>...]
+                  [--master-proxy | --proxy-ip=<host>] [--jump] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
+                  [--config-file=<path>] [--ssh-client=<name>] [--dry-run]
+                  [--] [<command>...]
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the leading master and every agent,
@@ -37,10 +38,16 @@ Proxies (the default is a direct connection, or core.ssh_proxy_ip when set):
     --master-proxy            Hop through the master's public address, forwarding your
                               ssh-agent so the master can reach private agents.
     --proxy-ip=<host>         Hop through this bastion host instead.
+    --jump                    Reach the node through the proxy with `ssh -W`
+                              (ProxyJump), forwarding no agent: the proxy never
+                              holds your keys. Default: node.proxy_mode, else the
+                              agent is forwarded and ssh runs on the proxy.
 
 Options:
     --user=<user>             Log in as this user on every hop [default from config: core].
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
+    --proxy-option=<SSHOPT=VAL>  An OpenSSH option for the connection to the proxy
+                              only (the first hop, or the jump connection).
     --config-file=<path>      An ssh config file (-F) for the first hop only.
     --ssh-client=<name>       The first hop's client, by name or path: OpenSSH `ssh`
                               (the default) or PuTTY's `plink`. On Windows, plink
@@ -154,7 +161,8 @@ def _usage_problem(args: List[str]) -> str:
     return "The command line does not match the usage below."
 
 
-_KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--user", "--option", "--config-file", "--ssh-client", "--dry-run")
+_KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--jump", "--user", "--option", "--proxy-option", "--config-file",
+                                         "--ssh-client", "--dry-run")
 
 
 def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
@@ -208,8 +216,20 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     command = tuple(opts["<command>"])
     client = runner.choose_client(opts["--ssh-client"])
     plink = is_plink(client)
+    proxy_options = tuple(check_option(option, "--proxy-option") for option in opts["--proxy-option"])
+    jump = opts["--jump"] or settings.proxy_mode == "jump"
+    if proxy is None and (opts["--jump"] or proxy_options):
+        raise UsageError(
+            f"{'--jump' if opts['--jump'] else '--proxy-option'} is about the hop through a proxy, and "
+            "there is none: add --master-proxy or --proxy-ip=<host>."
+        )
+    if jump and plink and proxy is not None:
+        raise UsageError(
+            "--jump needs OpenSSH's ssh for the first hop (plink cannot pass options to the jump "
+            "connection); leave out --ssh-client=plink, or use agent forwarding."
+        )
     if plink:
-        _plink_notices(options, config_file, proxy is not None, stderr)
+        _plink_notices(proxy_options + options, config_file, proxy is not None, stderr)
     plan = SshPlan(
         target=target,
         user=user,
@@ -220,6 +240,8 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
         tty=not command or (_isatty(stdin) and _isatty(stdout)),
         client=client,
+        proxy_options=proxy_options,
+        jump=jump,
     )
     argv = build_argv(plan)
     if proxy is None:
@@ -231,10 +253,11 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     if opts["--dry-run"]:
         return 0
     client_path = runner.find_client(client, plink)
-    if proxy is not None:
+    if proxy is not None and not jump:
         runner.check_agent(env, client_path, plink)
     try:
-        return runner.run_ssh(argv)
+        # OpenSSH runs a ProxyCommand with $SHELL: make it the POSIX shell it is quoted for.
+        return runner.run_ssh(argv, shell="/bin/sh" if jump and proxy is not None else None)
     except OSError as error:
         raise NodeSshError(f"Could not run {client_path}: {error.strerror}.") from None
 

@@ -32,6 +32,12 @@ CONFIG_SCHEMA = {
             "title": "SSH proxy host",
             "description": "Address or host name of a bastion to hop through when no proxy flag is given; overrides core.ssh_proxy_ip.",
         },
+        "proxy_mode": {
+            "type": "string",
+            "title": "Proxy mode",
+            "description": "How a proxy hop reaches the node: \"forward\" (ssh on the proxy, with your agent forwarded; the default) or \"jump\" (ssh -W through the proxy; no agent forwarding).",
+            "enum": ["forward", "jump"],
+        },
         "ssh_options": {
             "type": "array",
             "title": "SSH options",
@@ -55,6 +61,7 @@ class Settings(NamedTuple):
     ssh_user: str = DEFAULT_SSH_USER
     ssh_proxy_ip: Optional[str] = None
     ssh_options: Tuple[str, ...] = ()
+    proxy_mode: str = "forward"  # or "jump"
     # Where the file values came from, for messages; None when no file was read.
     config_path: Optional[str] = None
 
@@ -246,6 +253,13 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
         else _options_from_file(node.get("ssh_options"), source)
     )
 
+    proxy_mode = _string(pick("DCOS_NODE_PROXY_MODE", node.get("proxy_mode")), "node.proxy_mode", source) or "forward"
+    if proxy_mode not in ("forward", "jump"):
+        raise ConfigError(
+            f"node.proxy_mode (in {source} or DCOS_NODE_PROXY_MODE) must be \"forward\" or \"jump\", "
+            f"not {json.dumps(proxy_mode)}."
+        )
+
     dcos_url = _string(pick("DCOS_URL", core.get("dcos_url")), "core.dcos_url", source)
     return Settings(
         dcos_url=dcos_url.rstrip("/") if dcos_url else None,
@@ -266,6 +280,7 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
             source,
         ),
         ssh_options=options,
+        proxy_mode=proxy_mode,
         config_path=config_path,
     )
 

@@ -164,12 +164,16 @@ def check_agent(env: Mapping[str, str], client_path: str, plink: bool = False, p
         raise SshSetupError(f"Cannot talk to the ssh-agent at {where}: it may have exited. Start a new one: {start}.")
 
 
-def run_ssh(argv: Sequence[str], posix: bool = POSIX) -> int:
+def run_ssh(argv: Sequence[str], posix: bool = POSIX, shell: Optional[str] = None) -> int:
     """Hand over to ssh: on POSIX it replaces this process, owning the terminal and signals;
-    on Windows, which has no exec, it runs as a child whose exit status is returned."""
+    on Windows, which has no exec, it runs as a child whose exit status is returned.
+    `shell`, when given, is the SHELL ssh sees (it runs a ProxyCommand with it)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    env = dict(os.environ, SHELL=shell) if shell and posix else None
     if posix:
+        if env is not None:
+            os.execvpe(argv[0], list(argv), env)
         os.execvp(argv[0], list(argv))
     import subprocess
 

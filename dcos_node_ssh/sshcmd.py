@@ -29,6 +29,8 @@ class SshPlan(NamedTuple):
     command: Tuple[str, ...] = ()
     tty: bool = True
     client: str = "ssh"  # the first hop's program: OpenSSH `ssh`, or PuTTY's `plink`, by name or path
+    proxy_options: Tuple[str, ...] = ()  # "Key=Value", for the connection to the proxy only
+    jump: bool = False  # reach the target through the proxy with `ssh -W`, forwarding no agent
 
 
 def is_plink(client: str) -> bool:
@@ -63,11 +65,15 @@ def remote_command(words: Sequence[str]) -> Optional[str]:
     return " ".join(words) if words else None
 
 
-def _hop(ssh: str, plan: SshPlan, host: str, first: bool, command: Optional[str]) -> List[str]:
-    argv = [ssh, "-A", "-t" if plan.tty else "-T"]
-    if first and plan.config_file:
+def _hop(program: str, plan: SshPlan, host: str, command: Optional[str], *, local: bool, to_proxy: bool,
+         forward: bool, transport: Sequence[str] = ()) -> List[str]:
+    """One OpenSSH connection: `local` ones may use the local -F file; the one `to_proxy`
+    gets the proxy's own options; `forward` forwards the agent."""
+    argv = [program] + (["-A"] if forward else []) + ["-t" if plan.tty else "-T"]
+    if local and plan.config_file:
         argv += ["-F", plan.config_file]
-    for option in plan.options:
+    argv += list(transport)
+    for option in (plan.proxy_options if to_proxy else ()) + plan.options:
         argv += ["-o", option]
     # OpenSSH reads options after the destination too; `--` keeps a command
     # that starts with '-' a command.
@@ -77,6 +83,27 @@ def _hop(ssh: str, plan: SshPlan, host: str, first: bool, command: Optional[str]
     if command is not None:
         argv.append(command)
     return argv
+
+
+JUMP_TARGET = "[%h]:%p"  # ssh fills in the target; brackets keep an IPv6 address whole
+
+
+def proxy_command(plan: SshPlan) -> str:
+    """The ProxyCommand of jump mode: `ssh -W` to the target through the proxy, with the
+    same options (which ProxyJump, -J, would not pass on) and the proxy's own.
+
+    OpenSSH hands a ProxyCommand to `$SHELL -c` after expanding its %-tokens, so each
+    word is quoted for a POSIX shell (the runner sets SHELL=/bin/sh) and its '%'
+    doubled; only JUMP_TARGET is left for ssh to fill in, in single quotes too, since
+    brackets are a glob to the shell.
+    """
+    words = [plan.client]
+    if plan.config_file:
+        words += ["-F", plan.config_file]
+    for option in plan.proxy_options + plan.options:
+        words += ["-o", option]
+    words += ["-W", JUMP_TARGET, f"{plan.user}@{plan.proxy}"]
+    return " ".join(f"'{word}'" if word == JUMP_TARGET else shlex.quote(word.replace("%", "%%")) for word in words)
 
 
 # OpenSSH options plink can express, as plink flags: key (lower case) -> value -> flags.
@@ -109,7 +136,7 @@ def plink_translation(options: Sequence[str]) -> Tuple[List[str], List[str]]:
 
 
 def _plink_hop(plan: SshPlan, host: str, command_words: List[str]) -> List[str]:
-    flags, _ = plink_translation(plan.options)
+    flags, _ = plink_translation(plan.proxy_options + plan.options)
     # An explicit User option names the user of this hop; plink keeps the last -l.
     argv = [plan.client, "-A", "-t" if plan.tty else "-T", "-l", plan.user] + flags + [host]
     if command_words and command_words[0].startswith("-"):
@@ -127,11 +154,16 @@ def build_argv(plan: SshPlan) -> List[str]:
     if plan.proxy is None:
         if plink:
             return _plink_hop(plan, plan.target, [command] if command is not None else [])
-        return _hop(plan.client, plan, plan.target, True, command)
-    second = [shlex.quote(word) for word in _hop("ssh", plan, plan.target, False, command)]
+        return _hop(plan.client, plan, plan.target, command, local=True, to_proxy=False, forward=not plan.jump)
+    if plan.jump:
+        transport = ["-o", "ProxyCommand=" + proxy_command(plan)]
+        return _hop(plan.client, plan, plan.target, command, local=True, to_proxy=False, forward=False,
+                    transport=transport)
+    second = _hop("ssh", plan, plan.target, command, local=False, to_proxy=False, forward=True)
+    quoted = [shlex.quote(word) for word in second]
     if plink:
-        return _plink_hop(plan, plan.proxy, second)
-    return _hop(plan.client, plan, plan.proxy, True, None) + second
+        return _plink_hop(plan, plan.proxy, quoted)
+    return _hop(plan.client, plan, plan.proxy, None, local=True, to_proxy=True, forward=True) + quoted
 
 
 def display_word(word: str) -> str:

@@ -292,7 +292,12 @@ class SimCluster:
 
     def _client_ssh(self):
         os.makedirs(self.client_ssh_dir, mode=0o700)
+        # The operator has met the master, and (for jump mode, where this host checks the
+        # agents' keys itself) the agents.
         known = f"{MASTER_PUBLIC} {self.master.host_key_pub}\n"
+        for agent, address6 in zip(self.agents, AGENT_ADDRESSES6):
+            known += f"{agent.addresses[0]} {agent.host_key_pub}\n{address6} {agent.host_key_pub}\n"
+        known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
         with open(os.path.join(self.client_ssh_dir, "known_hosts"), "w", encoding="utf-8") as stream:
             stream.write(known)
         home_ssh = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".ssh")

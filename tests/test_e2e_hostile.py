@@ -21,6 +21,8 @@ from test_e2e import configure, plugin
 PUBLIC = simcluster.MASTER_PUBLIC
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
 EXAMPLES = int(os.environ.get("DCOS_NODE_SSH_EXAMPLES", "100"))
+# The guarantees hold whichever way the proxy is crossed.
+MODES = [pytest.param([], id="forward"), pytest.param(["--jump"], id="jump")]
 
 
 @pytest.fixture
@@ -47,14 +49,15 @@ COMMAND_TEXT = st.lists(
 ).map("".join)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=COMMAND_TEXT)
-def test_any_command_survives_both_hops(sim, dcos_node, tmp_path_factory, text):
+def test_any_command_survives_both_hops(sim, dcos_node, tmp_path_factory, mode, text):
     home = str(tmp_path_factory.mktemp("home"))
     configure(sim, home)
     result = plugin(sim, dcos_node, home,
-                    ["--master-proxy", f"--slave={AGENT1_ID}", "--", "printf %s " + quoted_for_target(text)],
+                    ["--master-proxy", f"--slave={AGENT1_ID}"] + mode + ["--", "printf %s " + quoted_for_target(text)],
                     text=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout == text.encode("utf-8")
@@ -73,22 +76,24 @@ TRICKY_COMMANDS = [
 ]
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("words", TRICKY_COMMANDS)
-def test_command_behaves_as_with_plain_ssh(sim, dcos_node, home, words):
+def test_command_behaves_as_with_plain_ssh(sim, dcos_node, home, words, mode):
     """The same words, given to plain `ssh master <words>` and through both hops, do the same."""
     configure(sim, home)
     env = sim.client_env(home)
     plain = sim.run(["ssh", "-T", f"core@{PUBLIC}"] + words, env, text=True)
-    ours = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--"] + words)
+    ours = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}"] + mode + ["--"] + words)
     assert (ours.returncode, ours.stdout) == (plain.returncode, plain.stdout), ours.stderr
 
 
-def test_command_starting_with_a_dash_is_a_command(sim, dcos_node, home):
+@pytest.mark.parametrize("mode", MODES)
+def test_command_starting_with_a_dash_is_a_command(sim, dcos_node, home, mode):
     """`ssh host -V` would print ssh's version; the plugin sends -V to the target's shell,
     as plain `ssh -- host -V` does (bash then refuses it as an option of its own)."""
     configure(sim, home)
     plain = sim.run(["ssh", "-T", "--", f"core@{PUBLIC}", "-V"], sim.client_env(home), text=True)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "-V"])
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}"] + mode + ["--", "-V"])
     assert "OpenSSH" not in result.stderr
     assert result.returncode == plain.returncode == 2
     assert "-V: invalid option" in result.stderr
@@ -97,27 +102,30 @@ def test_command_starting_with_a_dash_is_a_command(sim, dcos_node, home):
 # -- 2. data crosses both hops unchanged ---------------------------------------
 
 
-def test_binary_output_is_byte_exact(sim, dcos_node, home, blob):
+@pytest.mark.parametrize("mode", MODES)
+def test_binary_output_is_byte_exact(sim, dcos_node, home, blob, mode):
     path, digest = blob
     configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--", "cat", path],
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}"] + mode + ["--", "cat", path],
                     text=False)
     assert result.returncode == 0, result.stderr
     assert hashlib.sha256(result.stdout).hexdigest() == digest
 
 
-def test_binary_input_is_byte_exact(sim, dcos_node, home, blob):
+@pytest.mark.parametrize("mode", MODES)
+def test_binary_input_is_byte_exact(sim, dcos_node, home, blob, mode):
     path, digest = blob
     with open(path, "rb") as stream:
         data = stream.read()
     configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--", "sha256sum"],
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}"] + mode + ["--", "sha256sum"],
                     input=data, text=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[0].decode() == digest
 
 
-def test_output_redirected_from_a_terminal_is_byte_exact(sim, dcos_node, home, blob, tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_output_redirected_from_a_terminal_is_byte_exact(sim, dcos_node, home, blob, tmp_path, mode):
     """From an interactive terminal with stdout to a file: no pty, so no \\n -> \\r\\n."""
     path, digest = blob
     configure(sim, home)
@@ -126,23 +134,32 @@ def test_output_redirected_from_a_terminal_is_byte_exact(sim, dcos_node, home, b
     try:
         with open(output, "wb") as stdout:
             result = subprocess.run(
-                sim.client_argv([dcos_node, "node", "ssh", "--master-proxy", f"--slave={AGENT2_ID}", "--",
-                                 "cat", path]),
+                sim.client_argv([dcos_node, "node", "ssh", "--master-proxy", f"--slave={AGENT2_ID}"] + mode
+                                + ["--", "cat", path]),
                 env=sim.client_env(home), stdin=terminal, stdout=stdout, stderr=subprocess.PIPE, timeout=60)
     finally:
         os.close(terminal)
         os.close(controller)
     assert result.returncode == 0, result.stderr
-    assert b"ssh -A -T " in result.stderr
+    assert b"ssh -A -T " in result.stderr or b"ssh -T -o \"ProxyCommand=" in result.stderr
     assert hashlib.sha256(output.read_bytes()).hexdigest() == digest
 
 
 # -- 3. exit statuses ----------------------------------------------------------
 
 
-def test_ssh_failure_on_the_second_hop_is_255(sim, dcos_node, home):
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("status", [0, 1, 42])
+def test_remote_exit_status_in_each_mode(sim, dcos_node, home, status, mode):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}"] + mode + ["--", f"exit {status}"])
+    assert result.returncode == status, result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_ssh_failure_to_reach_the_target_is_255(sim, dcos_node, home, mode):
     result = plugin(sim, dcos_node, home, [f"--proxy-ip={PUBLIC}", "--private-ip=192.0.2.99",
-                                           "--option=ConnectTimeout=2", "--", "true"])
+                                           "--option=ConnectTimeout=2"] + mode + ["--", "true"])
     assert result.returncode == 255
 
 

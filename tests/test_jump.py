@@ -1,0 +1,94 @@
+"""Jump mode (`--jump`): the exact argument lists, and the ProxyCommand as a shell reads it."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from dcos_node_ssh.config import settings_from  # noqa: E402
+from dcos_node_ssh.errors import ConfigError  # noqa: E402
+from dcos_node_ssh.sshcmd import SshPlan, build_argv, proxy_command  # noqa: E402
+
+P, T = "52.34.108.176", "10.0.1.23"
+
+
+@pytest.mark.parametrize("fields, expected", [
+    pytest.param(dict(), ["ssh", "-t", "-o", f"ProxyCommand=ssh -W '[%h]:%p' core@{P}", f"core@{T}"], id="login"),
+    pytest.param(dict(command=("uptime",), tty=False),
+                 ["ssh", "-T", "-o", f"ProxyCommand=ssh -W '[%h]:%p' core@{P}", f"core@{T}", "uptime"],
+                 id="command"),
+    pytest.param(dict(options=("StrictHostKeyChecking=yes",), proxy_options=("Port=2222",)),
+                 ["ssh", "-t", "-o", f"ProxyCommand=ssh -o Port=2222 -o StrictHostKeyChecking=yes -W '[%h]:%p' "
+                  f"core@{P}", "-o", "StrictHostKeyChecking=yes", f"core@{T}"],
+                 id="options-reach-both-connections-proxy-options-the-jump-only"),
+    pytest.param(dict(config_file="/home/me/.ssh/dcos config", user="centos"),
+                 ["ssh", "-t", "-F", "/home/me/.ssh/dcos config", "-o",
+                  f"ProxyCommand=ssh -F '/home/me/.ssh/dcos config' -W '[%h]:%p' centos@{P}", f"centos@{T}"],
+                 id="config-file-is-local-so-both"),
+    pytest.param(dict(command=("-V",), tty=False),
+                 ["ssh", "-T", "-o", f"ProxyCommand=ssh -W '[%h]:%p' core@{P}", "--", f"core@{T}", "-V"],
+                 id="dash-command"),
+    pytest.param(dict(target="2001:db8::5"),
+                 ["ssh", "-t", "-o", f"ProxyCommand=ssh -W '[%h]:%p' core@{P}", "core@2001:db8::5"], id="ipv6"),
+])
+def test_jump_argument_lists(fields, expected):
+    fields.setdefault("target", T)
+    fields.setdefault("user", "core")
+    assert build_argv(SshPlan(proxy=P, jump=True, **fields)) == expected
+
+
+def test_no_agent_is_forwarded_in_jump_mode():
+    argv = build_argv(SshPlan(target=T, user="core", proxy=P, jump=True))
+    assert "-A" not in argv and not any("-A" in word.split() for word in argv)
+
+
+def test_direct_with_jump_mode_configured_forwards_nothing():
+    assert build_argv(SshPlan(target=T, user="core", jump=True)) == ["ssh", "-t", f"core@{T}"]
+
+
+def ssh_expands(command, host, port):
+    """What OpenSSH does to a ProxyCommand before the shell: %h, %p and %% (one pass)."""
+    return re.sub(r"%([hp%])", lambda match: {"h": host, "p": port, "%": "%"}[match.group(1)], command)
+
+
+HOSTILE_OPTIONS = [
+    "ProxyCommand=nc -X connect -x proxy.example.com:3128 %h %p",
+    "IdentityFile=/home/me/my keys/it's here.pem",
+    "SetEnv=X=\"$(touch /tmp/never)\" `id` ; rm -rf ~ & | > < * ? [a] ~ ! # %d %%",
+    "RemoteCommand=none",
+]
+
+
+@pytest.mark.parametrize("client", ["ssh", "/opt/open ssh/bin/ssh"])
+def test_proxy_command_words_survive_the_shell(tmp_path, client):
+    """Each word of the jump connection reaches it exactly, whatever it holds, and the
+    target's brackets are not a glob even next to a file they would match."""
+    plan = SshPlan(target="2001:db8::5", user="core", proxy=P, jump=True, options=tuple(HOSTILE_OPTIONS[:2]),
+                   proxy_options=tuple(HOSTILE_OPTIONS[2:]), client=client)
+    (tmp_path / "2:22").write_text("")  # what an unquoted [2001:db8::5]:22 would match
+    line = ssh_expands(proxy_command(plan), "2001:db8::5", "22")
+    result = subprocess.run(["sh", "-c", "set -- " + line + '; for w in "$@"; do printf "%s\\0" "$w"; done'],
+                            capture_output=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    words = result.stdout.decode().split("\0")[:-1]
+    expected = [client]
+    for option in HOSTILE_OPTIONS[2:] + HOSTILE_OPTIONS[:2]:
+        expected += ["-o", option]
+    assert words == expected + ["-W", "[2001:db8::5]:22", f"core@{P}"]
+    assert not os.path.exists("/tmp/never")
+
+
+@pytest.mark.parametrize("value, mode", [(None, "forward"), ("forward", "forward"), ("jump", "jump")])
+def test_proxy_mode_setting(value, mode):
+    node = {"proxy_mode": value} if value else {}
+    assert settings_from({"node": node}, {}, "f").proxy_mode == mode
+    assert settings_from({}, {"DCOS_NODE_PROXY_MODE": mode}, None).proxy_mode == mode
+
+
+def test_bad_proxy_mode():
+    with pytest.raises(ConfigError, match='must be "forward" or "jump"'):
+        settings_from({"node": {"proxy_mode": "tunnel"}}, {}, "/home/me/.dcos/dcos.toml")
