@@ -66,7 +66,7 @@ def test_config_schema_is_draft4_json_schema_of_the_node_section(dcos_node, home
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     assert schema["type"] == "object"
-    assert set(schema["properties"]) == {"ssh_user", "ssh_proxy_ip", "ssh_options"}
+    assert set(schema["properties"]) == {"ssh_user", "ssh_proxy_ip", "ssh_options", "proxy_mode"}
     assert schema["properties"]["ssh_options"]["type"] == "array"
 
 
@@ -76,7 +76,8 @@ def test_help_prints_the_usage(dcos_node, home, args):
     assert result.returncode == 0
     assert "Usage:" in result.stdout
     for flag in ("--leader", "--master", "--mesos-id", "--slave", "--private-ip", "--master-proxy",
-                 "--proxy-ip", "--user", "--option", "--config-file", "--ssh-client", "--dry-run"):
+                 "--proxy-ip", "--jump", "--user", "--option", "--proxy-option", "--config-file", "--ssh-client",
+                 "--dry-run"):
         assert flag in result.stdout
 
 
