@@ -2,11 +2,11 @@
 
 import os
 import sys
-from typing import List, Mapping, Optional, TextIO
+from typing import List, Mapping, NamedTuple, Optional, TextIO, Tuple
 
 from . import __version__
-from .errors import ClusterDataError, ClusterError, ClusterAuthError, ClusterUnreachable
-from .errors import ConfigError, NodeSshError, UsageError, shown
+from .errors import ClusterAuthError, ClusterError, ClusterUnreachable, NodeSshError, UsageError, shown
+from .lookups import Lookups, concurrently
 
 USAGE = """\
 SSH to the leading master or to any agent of a DC/OS cluster.
@@ -19,8 +19,8 @@ Usage:
     dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
                   [--master-proxy | --proxy-ip=<host>] [--jump] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
-                  [--config-file=<path>] [--ssh-client=<name>] [--dry-run]
-                  [--] [<command>...]
+                  [--config-file=<path>] [--ssh-client=<name>]
+                  [--dry-run | --check [--json]] [--] [<command>...]
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the leading master and every agent,
@@ -54,7 +54,9 @@ Options:
                               when it is on PATH and ssh is not. The second hop,
                               on the proxy, is always OpenSSH.
     --dry-run                 Print the ssh command line and exit without connecting.
-    --json                    List the nodes as JSON.
+    --check                   Check every prerequisite of this connection, without
+                              opening a shell, and print a checklist with fixes.
+    --json                    List the nodes, or the checks, as JSON.
     --info                    Print a one-line description of this subcommand.
     --version                 Print the version.
     --config-schema           Print the JSON schema of the [node] config section.
@@ -162,15 +164,30 @@ def _usage_problem(args: List[str]) -> str:
 
 
 _KNOWN = _TARGET_FLAGS + _PROXY_FLAGS + ("--jump", "--user", "--option", "--proxy-option", "--config-file",
-                                         "--ssh-client", "--dry-run")
+                                         "--ssh-client", "--dry-run", "--check", "--json")
 
 
-def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+class Choices(NamedTuple):
+    """What the flags and the configuration ask for, checked, before anything is looked up."""
+
+    user: str
+    options: Tuple[str, ...]
+    proxy_options: Tuple[str, ...]
+    config_file: Optional[str]
+    client: str
+    plink: bool
+    jump: bool
+    command: Tuple[str, ...]
+    proxy_kind: Optional[str]  # "master" (--master-proxy), "flag" (--proxy-ip), "config", or None
+    proxy_host: Optional[str]  # for "flag" and "config"
+    target_kind: str  # "leader", "agent" or "address"
+    target_value: Optional[str]  # the agent as named, or the address
+
+
+def _choices(opts: dict, settings) -> Choices:
     from . import runner
-    from .sshcmd import SshPlan, build_argv, check_option, display, is_plink, merge_options
+    from .sshcmd import check_option, is_plink, merge_options
     from .target import check_host_flag, check_user
-
-    settings, debug = _settings(env, stderr)
 
     if opts["--user"] is not None:
         user = check_user(opts["--user"], "--user")
@@ -180,69 +197,91 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
         [check_option(option, "--option") for option in opts["--option"]],
         [check_option(option, _source(settings, "ssh_options")) for option in settings.ssh_options],
     )
+    proxy_options = tuple(check_option(option, "--proxy-option") for option in opts["--proxy-option"])
     config_file = opts["--config-file"]
     if config_file is not None and not os.path.isfile(config_file):
         raise UsageError(f"--config-file names {config_file!r}, which is not a file.")
 
-    lookups = _Lookups(settings, stderr, debug)
     if opts["--master-proxy"]:
-        find_proxy = lookups.master_public_address
+        proxy_kind, proxy_host = "master", None
+    elif opts["--proxy-ip"] is not None:
+        proxy_kind, proxy_host = "flag", check_host_flag("--proxy-ip", opts["--proxy-ip"])
+    elif settings.ssh_proxy_ip:
+        proxy_kind = "config"
+        proxy_host = check_host_flag(_source(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
     else:
-        if opts["--proxy-ip"] is not None:
-            proxy = check_host_flag("--proxy-ip", opts["--proxy-ip"])
-        elif settings.ssh_proxy_ip:
-            proxy = check_host_flag(_source(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
-        else:
-            proxy = None
-        find_proxy = None
+        proxy_kind, proxy_host = None, None
 
     if opts["--private-ip"] is not None:
-        target = check_host_flag("--private-ip", opts["--private-ip"])
-        find_target = None
+        target_kind, target_value = "address", check_host_flag("--private-ip", opts["--private-ip"])
     elif opts["--leader"] or opts["--master"]:
-        find_target = lookups.leader_address
+        target_kind, target_value = "leader", None
     else:
-        agent_id = opts["--mesos-id"] or opts["--slave"]
-        find_target = lambda: lookups.agent_address(agent_id)  # noqa: E731
+        target_kind, target_value = "agent", opts["--mesos-id"] or opts["--slave"]
 
-    if find_proxy and find_target:
-        # Two round trips to the cluster, at the same time.
-        proxy, target = _concurrently(find_proxy, find_target)
-    elif find_proxy:
-        proxy = find_proxy()
-    elif find_target:
-        target = find_target()
-
-    command = tuple(opts["<command>"])
     client = runner.choose_client(opts["--ssh-client"])
     plink = is_plink(client)
-    proxy_options = tuple(check_option(option, "--proxy-option") for option in opts["--proxy-option"])
     jump = opts["--jump"] or settings.proxy_mode == "jump"
-    if proxy is None and (opts["--jump"] or proxy_options):
+    if proxy_kind is None and (opts["--jump"] or proxy_options):
         raise UsageError(
             f"{'--jump' if opts['--jump'] else '--proxy-option'} is about the hop through a proxy, and "
             "there is none: add --master-proxy or --proxy-ip=<host>."
         )
-    if jump and plink and proxy is not None:
+    if jump and plink and proxy_kind is not None:
         raise UsageError(
             "--jump needs OpenSSH's ssh for the first hop (plink cannot pass options to the jump "
             "connection); leave out --ssh-client=plink, or use agent forwarding."
         )
-    if plink:
-        _plink_notices(proxy_options + options, config_file, proxy is not None, stderr)
-    plan = SshPlan(
-        target=target,
-        user=user,
-        proxy=proxy,
-        options=options,
-        config_file=config_file,
-        command=command,
-        # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
-        tty=not command or (_isatty(stdin) and _isatty(stdout)),
-        client=client,
-        proxy_options=proxy_options,
-        jump=jump,
-    )
+    return Choices(user, options, proxy_options, config_file, client, plink, jump, tuple(opts["<command>"]),
+                   proxy_kind, proxy_host, target_kind, target_value)
+
+
+def _finders(choices: Choices, lookups: Lookups):
+    """(find the proxy, find the target): a lookup to make, or None when the flags say."""
+    find_proxy = lookups.master_public_address if choices.proxy_kind == "master" else None
+    if choices.target_kind == "leader":
+        find_target = lookups.leader_address
+    elif choices.target_kind == "agent":
+        find_target = lambda: lookups.agent_address(choices.target_value)  # noqa: E731
+    else:
+        find_target = None
+    return find_proxy, find_target
+
+
+def _resolve(choices: Choices, lookups: Lookups) -> Tuple[Optional[str], str]:
+    """(proxy, target) addresses, asking the cluster only what the flags leave open."""
+    find_proxy, find_target = _finders(choices, lookups)
+    if find_proxy and find_target:
+        return concurrently(find_proxy, find_target)  # two round trips at the same time
+    proxy = find_proxy() if find_proxy else choices.proxy_host
+    target = find_target() if find_target else choices.target_value
+    return proxy, target
+
+
+def _plan(choices: Choices, proxy: Optional[str], target: str, tty: bool):
+    from .sshcmd import SshPlan
+
+    return SshPlan(target=target, user=choices.user, proxy=proxy, options=choices.options,
+                   config_file=choices.config_file, command=choices.command, tty=tty, client=choices.client,
+                   proxy_options=choices.proxy_options, jump=choices.jump)
+
+
+def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from . import runner
+    from .sshcmd import build_argv, display
+
+    settings, debug = _settings(env, stderr)
+    choices = _choices(opts, settings)
+    lookups = Lookups(settings, stderr, debug)
+    if opts["--check"]:
+        from .check import run_checks
+
+        return run_checks(choices, settings, lookups, _finders(choices, lookups), env, stdout, opts["--json"])
+    proxy, target = _resolve(choices, lookups)
+    if choices.plink:
+        _plink_notices(choices.proxy_options + choices.options, choices.config_file, proxy is not None, stderr)
+    # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
+    plan = _plan(choices, proxy, target, tty=not choices.command or (_isatty(stdin) and _isatty(stdout)))
     argv = build_argv(plan)
     if proxy is None:
         stderr.write(
@@ -252,12 +291,12 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     stderr.write(f"Running `{display(argv)}`\n")
     if opts["--dry-run"]:
         return 0
-    client_path = runner.find_client(client, plink)
-    if proxy is not None and not jump:
-        runner.check_agent(env, client_path, plink)
+    client_path = runner.find_client(choices.client, choices.plink)
+    if proxy is not None and not choices.jump:
+        runner.check_agent(env, client_path, choices.plink)
     try:
         # OpenSSH runs a ProxyCommand with $SHELL: make it the POSIX shell it is quoted for.
-        return runner.run_ssh(argv, shell="/bin/sh" if jump and proxy is not None else None)
+        return runner.run_ssh(argv, shell="/bin/sh" if choices.jump and proxy is not None else None)
     except OSError as error:
         raise NodeSshError(f"Could not run {client_path}: {error.strerror}.") from None
 
@@ -292,7 +331,7 @@ def _list(opts: dict, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) ->
     from .nodes import master_node, sort_nodes, table
 
     settings, debug = _settings(env, stderr)
-    lookups = _Lookups(settings, stderr, debug)
+    lookups = Lookups(settings, stderr, debug)
 
     def leader():
         try:
@@ -303,7 +342,7 @@ def _list(opts: dict, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) ->
             stderr.write(f"The leading master could not be found ({error}); listing the agents only.\n")
             return None
 
-    leader_address, (agents, master_hostname) = _concurrently(leader, lookups.all_agents)
+    leader_address, (agents, master_hostname) = concurrently(leader, lookups.all_agents)
     nodes = sort_nodes(agents)
     if leader_address:
         nodes.insert(0, master_node(leader_address, master_hostname))
@@ -340,7 +379,7 @@ def _agent_examples(env: Mapping[str, str]) -> str:
 
     try:
         settings, _ = _settings(env, io.StringIO())
-        agents = sort_nodes(_Lookups(settings, io.StringIO(), None).all_agents()[0])
+        agents = sort_nodes(Lookups(settings, io.StringIO(), None).all_agents()[0])
     except NodeSshError:
         return ""
     if not agents:
@@ -350,29 +389,6 @@ def _agent_examples(env: Mapping[str, str]) -> str:
              f"{agent.address or '-'} ({agent.type}, {agent.state})" for agent in agents[:5]]
     more = f"\n  ... and {len(agents) - 5} more: see `dcos node`." if len(agents) > 5 else ""
     return " For example:\n  dcos node ssh --master-proxy --leader\n" + "\n".join(lines) + more
-
-
-def _concurrently(first, second):
-    """(first(), second()), the first run in a thread; its error wins when both fail."""
-    import threading
-
-    outcome = {}
-
-    def run_first():
-        try:
-            outcome["value"] = first()
-        except BaseException as error:  # handed to the main thread below
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run_first, daemon=True)
-    thread.start()
-    try:
-        second_value = second()
-    finally:
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-    return outcome["value"], second_value
 
 
 def _isatty(stream) -> bool:
@@ -385,124 +401,6 @@ def _isatty(stream) -> bool:
 def _source(settings, key: str) -> str:
     where = settings.config_path or "the environment"
     return f"the {key} setting ({where} or DCOS_NODE_{key.upper()})"
-
-
-class _Lookups:
-    """The cluster requests each flag needs, made lazily and at most once each."""
-
-    def __init__(self, settings, stderr: TextIO, debug: Optional[TextIO]):
-        self.settings = settings
-        self.stderr = stderr
-        self.debug = debug
-
-    def _api(self, setting: str):
-        from .cluster import ClusterApi
-
-        url = self.settings.mesos_master_url if setting == "core.mesos_master_url" else self.settings.dcos_url
-        if not url:
-            raise ConfigError(_no_cluster_message(self.settings))
-        token = self.settings.acs_token if setting == "core.dcos_url" else None
-        return ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout, setting, self.debug)
-
-    def _mesos(self):
-        """Mesos itself: core.mesos_master_url, or the master's Admin Router under /mesos."""
-        if self.settings.mesos_master_url:
-            return self._api("core.mesos_master_url"), ""
-        return self._api("core.dcos_url"), "/mesos"
-
-    def master_public_address(self) -> str:
-        from .target import host_of_url, public_ip_from_metadata
-
-        api = self._api("core.dcos_url")
-        address = public_ip_from_metadata(api.get_json("/metadata"), api.url("/metadata"))
-        if address is None:
-            address = host_of_url(api.base_url)
-            if address is None:
-                raise ClusterDataError(
-                    "The cluster's /metadata has no PUBLIC_IPV4 and core.dcos_url has no host "
-                    "to use instead. Name the proxy with --proxy-ip=<host>."
-                )
-            self.stderr.write(
-                f"The cluster reports no public master address (PUBLIC_IPV4 in /metadata); "
-                f"hopping through {address}, the host of core.dcos_url.\n"
-            )
-        return address
-
-    def leader_address(self) -> str:
-        from .target import leader_from_master_info, leader_from_mesos_dns
-
-        if self.settings.dcos_url:
-            api = self._api("core.dcos_url")
-            path = "/mesos_dns/v1/hosts/leader.mesos"
-            try:
-                return leader_from_mesos_dns(api.get_json(path), api.url(path))
-            except (ClusterUnreachable, ClusterAuthError, ClusterDataError):
-                raise
-            except ClusterError as error:
-                self.stderr.write(f"Mesos DNS could not name the leader ({error}); asking Mesos.\n")
-        api, prefix = self._mesos()
-        path = prefix + "/api/v1"
-        return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
-
-    def agent_address(self, value: str) -> str:
-        """An agent's address by ID, or by a unique part of its ID, its host name or address.
-
-        A full ID costs one small request when the master filters by it; anything
-        else needs the list of agents, which is asked for only then.
-        """
-        from .cluster import agent_query
-        from .nodes import agent_node, looks_like_full_id, match_agent
-        from .target import agent_address, find_agent
-
-        api, prefix = self._mesos()
-        seen = None
-        if looks_like_full_id(value):
-            seen = []
-
-            def remembered(agents):
-                for agent in agents:
-                    seen.append(_essentials(agent))
-                    yield agent
-
-            agent = find_agent(remembered(api.get_agents(prefix + agent_query(value))), value)
-            if agent is not None:
-                return agent_address(agent)
-            if len(seen) <= 1:
-                seen = None  # the master filtered by the ID: ask for every agent
-        if seen is None:
-            seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
-        by_id = {agent["id"]: agent for agent in seen if agent is not None}
-        nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
-        return agent_address(by_id[match_agent(nodes, value, api.base_url).id])
-
-    def all_agents(self):
-        """(every agent as a Node, the leading master's host name) from state-summary."""
-        from .nodes import agent_node
-
-        api, prefix = self._mesos()
-        top = {"hostname": None}
-        nodes = [node for node in map(agent_node, api.get_agents(prefix + "/master/state-summary", top)) if node]
-        return nodes, top["hostname"]
-
-
-def _essentials(agent) -> Optional[dict]:
-    """What matching and connecting need of an agent entry: a few fields, not the whole entry."""
-    if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
-        return None
-    return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
-                                        "drain_info", "deactivated", "active") if key in agent}
-
-
-def _no_cluster_message(settings) -> str:
-    if settings.config_path:
-        where = f"The DC/OS config file {settings.config_path} has no core.dcos_url"
-    else:
-        where = "No DC/OS cluster is configured (no config file was found and DCOS_URL is not set)"
-    return (
-        f"{where}, so the cluster cannot be asked where the node is. Set a cluster up with "
-        "`dcos cluster setup <url>` (or `dcos config set core.dcos_url <url>`, or set DCOS_URL), "
-        "or name the node with --private-ip=<ip> and a proxy with --proxy-ip=<host>."
-    )
 
 
 def run() -> None:

@@ -80,10 +80,10 @@ def run_plugin(dcos_node, args, env, **kwargs):
 
 @pytest.fixture
 def home(tmp_path):
-    """A fresh HOME, as a user with no DC/OS CLI configuration has."""
+    """A fresh HOME (a path as text), as a user with no DC/OS CLI configuration has."""
     path = tmp_path / "home"
     path.mkdir()
-    return path
+    return str(path)
 
 
 def write_config(path, text, mode=0o600):

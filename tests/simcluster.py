@@ -320,6 +320,17 @@ class SimCluster:
 
     # -- using ----------------------------------------------------------
 
+    def stop_sshd(self, node):
+        node.sshd.terminate()
+        node.sshd.wait(timeout=10)
+
+    def start_sshd(self, node):
+        """Start a node's sshd again and wait until it listens."""
+        listening = _read(node.log).count("Server listening")
+        self._start_sshd(node)
+        _wait(lambda: _read(node.log).count("Server listening") > listening or node.sshd.poll() is not None,
+              f"sshd on {node.name}")
+
     def default_scenario(self, **changes):
         agents = [clusterdata.agent_entry(agent_id, name, address) for name, address, agent_id in AGENTS]
         result = clusterdata.scenario(public_ip=MASTER_PUBLIC, leader_ip=MASTER_PRIVATE, agents=agents,

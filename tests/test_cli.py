@@ -77,7 +77,7 @@ def test_help_prints_the_usage(dcos_node, home, args):
     assert "Usage:" in result.stdout
     for flag in ("--leader", "--master", "--mesos-id", "--slave", "--private-ip", "--master-proxy",
                  "--proxy-ip", "--jump", "--user", "--option", "--proxy-option", "--config-file", "--ssh-client",
-                 "--dry-run"):
+                 "--dry-run", "--check"):
         assert flag in result.stdout
 
 

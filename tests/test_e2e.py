@@ -18,13 +18,6 @@ PUBLIC = simcluster.MASTER_PUBLIC
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.e2e-secret-token.c2lnbmF0dXJl"
 
 
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return str(path)
-
-
 def configure(sim, home, extra=""):
     write_config(os.path.join(home, ".dcos", "dcos.toml"), f'[core]\ndcos_url = "{sim.dcos_url}"\n{extra}')
 

@@ -25,13 +25,6 @@ EXAMPLES = int(os.environ.get("DCOS_NODE_SSH_EXAMPLES", "100"))
 MODES = [pytest.param([], id="forward"), pytest.param(["--jump"], id="jump")]
 
 
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return str(path)
-
-
 def quoted_for_target(text):
     """S quoted for a POSIX shell, without relying on the code under test."""
     return "'" + text.replace("'", "'\\''") + "'"

@@ -16,13 +16,6 @@ PUBLIC = simcluster.MASTER_PUBLIC
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
 
 
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return str(path)
-
-
 def test_jump_lands_on_the_agent_without_forwarding_the_agent(sim, dcos_node, home):
     configure(sim, home)
     result = plugin(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT2_ID}", "--",

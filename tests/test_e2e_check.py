@@ -1,0 +1,182 @@
+"""`dcos node ssh --check` on the simulated cluster: one fault at a time.
+
+Each fault must be named by the right check, with the right fix, and no other
+check may fail because of it (the ones that depend on it are skipped).
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+import simcluster
+from test_e2e import configure, plugin
+
+PUBLIC = simcluster.MASTER_PUBLIC
+(AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.check-token.c2lnbmF0dXJl"
+MODES = [pytest.param([], id="forward"), pytest.param(["--jump"], id="jump")]
+
+
+def check(sim, dcos_node, home, extra=(), env=None):
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--check", "--json"]
+                    + list(extra), env=env, timeout=120)
+    assert result.stdout, result.stderr
+    report = json.loads(result.stdout)
+    return result.returncode, {item["name"]: item for item in report["checks"]}, report
+
+
+def only_failure(checks):
+    failures = [name for name, item in checks.items() if item["status"] == "fail"]
+    assert len(failures) == 1, failures
+    return checks[failures[0]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_everything_in_order(sim, dcos_node, home, mode):
+    configure(sim, home)
+    status, checks, report = check(sim, dcos_node, home, mode)
+    assert status == 0 and report["ok"], report
+    assert [item["status"] for item in checks.values()] == ["ok"] * len(checks)
+    assert list(checks) == ["configuration", "cluster API", "target", "proxy", "ssh client", "ssh-agent",
+                            "key files", "first hop port", "proxy login", "node port", "node login"]
+    assert AGENT1_IP in checks["target"]["detail"] and "PUBLIC_IPV4" in checks["proxy"]["detail"]
+    assert "OpenSSH" in checks["ssh client"]["detail"] and "1 key" in checks["ssh-agent"]["detail"]
+
+
+def test_the_checklist_as_text(sim, dcos_node, home):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--check"])
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok    configuration") and lines[-1].startswith("All 11 checks passed")
+
+
+def test_agent_sshd_stopped(sim, dcos_node, home):
+    configure(sim, home)
+    sim.stop_sshd(sim.agents[0])
+    try:
+        status, checks, _ = check(sim, dcos_node, home)
+    finally:
+        sim.start_sshd(sim.agents[0])
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "node port"
+    assert "sshd on the node may be stopped" in failure["fix"]
+    assert checks["proxy login"]["status"] == "ok" and checks["node login"]["status"] == "skip"
+
+
+def test_master_sshd_stopped(sim, dcos_node, home):
+    configure(sim, home)
+    sim.stop_sshd(sim.master)
+    try:
+        status, checks, _ = check(sim, dcos_node, home)
+    finally:
+        sim.start_sshd(sim.master)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "first hop port"
+    assert "Connection refused" in failure["detail"] and "sshd runs on the master" in failure["fix"]
+    assert [checks[name]["status"] for name in ("proxy login", "node port", "node login")] == ["skip"] * 3
+
+
+def test_agent_holding_no_key(sim, dcos_node, home):
+    configure(sim, home)
+    env = sim.client_env(home)
+    subprocess.run(["ssh-add", "-D"], env=env, capture_output=True, check=True)
+    try:
+        status, checks, _ = check(sim, dcos_node, home)
+    finally:
+        subprocess.run(["ssh-add", "-q", sim.key], env=env, capture_output=True, check=True)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "ssh-agent" and "ssh-add ~/.ssh/<key>.pem" in failure["fix"]
+    assert checks["first hop port"]["status"] == "ok" and checks["proxy login"]["status"] == "skip"
+
+
+def test_a_key_the_hosts_do_not_accept(sim, dcos_node, home, tmp_path):
+    configure(sim, home)
+    stranger = str(tmp_path / "stranger")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
+    env = sim.client_env(home)
+    subprocess.run(["ssh-add", "-D"], env=env, capture_output=True, check=True)
+    subprocess.run(["ssh-add", "-q", stranger], env=env, capture_output=True, check=True)
+    try:
+        status, checks, _ = check(sim, dcos_node, home)
+    finally:
+        subprocess.run(["ssh-add", "-D"], env=env, capture_output=True, check=True)
+        subprocess.run(["ssh-add", "-q", sim.key], env=env, capture_output=True, check=True)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "proxy login"
+    assert "Permission denied" in failure["detail"] and "does not accept any key" in failure["fix"]
+    assert checks["ssh-agent"]["status"] == "ok" and checks["node login"]["status"] == "skip"
+
+
+def test_api_answering_401(sim, dcos_node, home):
+    sim.write_scenario(sim.default_scenario(token=TOKEN))
+    configure(sim, home)
+    status, checks, _ = check(sim, dcos_node, home)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "cluster API" and "dcos auth login" in failure["fix"]
+    assert checks["target"]["status"] == checks["proxy"]["status"] == "skip"
+    assert checks["ssh-agent"]["status"] == "ok" and checks["ssh client"]["status"] == "ok"
+
+
+def test_public_ipv4_where_nothing_listens(sim, dcos_node, home):
+    scenario = sim.default_scenario()
+    scenario["metadata"]["PUBLIC_IPV4"] = "198.51.100.99"
+    sim.write_scenario(scenario)
+    configure(sim, home)
+    status, checks, _ = check(sim, dcos_node, home)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "first hop port" and "198.51.100.99:22" in failure["detail"]
+    assert "PUBLIC_IPV4" in failure["fix"] and "--proxy-ip=<address>" in failure["fix"]
+    assert checks["proxy"]["status"] == "ok"
+
+
+def test_key_files_readable_by_others(sim, dcos_node, home):
+    configure(sim, home)
+    pem = os.path.join(home, ".ssh", "cluster.pem")
+    os.makedirs(os.path.dirname(pem))
+    with open(pem, "w") as stream:
+        stream.write("not a real key\n")
+    os.chmod(pem, 0o644)
+    status, checks, _ = check(sim, dcos_node, home)
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "key files" and f"chmod 600 {pem}" in failure["fix"]
+
+
+def test_node_host_key_unknown_to_the_master(sim, dcos_node, home):
+    """The master has never met this node (its known_hosts lacks it): the real run would
+    stop at a prompt on the master."""
+    configure(sim, home)
+    status, checks, _ = check(sim, dcos_node, home, ["--option=UserKnownHostsFile=/dev/null",
+                                                     f"--proxy-option=UserKnownHostsFile={sim.client_ssh_dir}/known_hosts"])
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "node login" and "does not know the node's host key" in failure["fix"]
+
+
+def test_direct_connection_to_a_reachable_node(sim, dcos_node, home):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, [f"--private-ip={PUBLIC}", "--check", "--json"])
+    report = json.loads(result.stdout)
+    checks = {item["name"]: item for item in report["checks"]}
+    assert result.returncode == 0 and report["ok"], report
+    assert checks["cluster API"]["status"] == "skip" and checks["proxy"]["detail"] == "none: a direct connection"
+    assert "proxy login" not in checks and checks["node login"]["status"] == "ok"
+
+
+def test_direct_connection_to_a_private_agent_says_use_a_proxy(sim, dcos_node, home):
+    configure(sim, home)
+    result = plugin(sim, dcos_node, home, [f"--slave={AGENT2_ID}", "--check", "--json"], timeout=60)
+    checks = {item["name"]: item for item in json.loads(result.stdout)["checks"]}
+    failure = only_failure(checks)
+    assert result.returncode == 1 and failure["name"] == "first hop port" and "--master-proxy" in failure["fix"]
+
+
+def test_a_silent_cluster_api_is_bounded_by_core_timeout(sim, dcos_node, home):
+    scenario = sim.default_scenario()
+    scenario["overrides"]["/mesos/master/slaves"] = {"hang": 60}
+    sim.write_scenario(scenario)
+    configure(sim, home, "timeout = 1\n")
+    status, checks, _ = check(sim, dcos_node, home)  # its subprocess timeout is 120 s
+    failure = only_failure(checks)
+    assert status == 1 and failure["name"] == "cluster API" and "did not answer within 1 seconds" in failure["fix"]
