@@ -109,8 +109,7 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
     where = settings.config_path or "no config file (the environment only)"
     find_proxy, find_target = finders
     needs_cluster = bool(find_proxy or find_target)
-    cluster_url = settings.mesos_master_url if (find_target and not find_proxy and settings.mesos_master_url
-                                                and not settings.dcos_url) else settings.dcos_url
+    cluster_url = settings.dcos_url or settings.mesos_master_url
     if needs_cluster and not (settings.dcos_url or settings.mesos_master_url):
         from .lookups import no_cluster_message
 

@@ -34,9 +34,9 @@ Targets (choose one):
     --slave=<id>              The same as --mesos-id.
     --private-ip=<ip>         The node at this address; no cluster lookup.
 
-Proxies (the default is a direct connection, or core.ssh_proxy_ip when set):
-    --master-proxy            Hop through the master's public address, forwarding your
-                              ssh-agent so the master can reach private agents.
+Proxies (without one: the configured ssh_proxy_ip, else a direct connection):
+    --master-proxy            Hop through the master's public address; your ssh-agent
+                              is forwarded so the master can reach private agents.
     --proxy-ip=<host>         Hop through this bastion host instead.
     --jump                    Reach the node through the proxy with `ssh -W`
                               (ProxyJump), forwarding no agent: the proxy never
@@ -44,11 +44,13 @@ Proxies (the default is a direct connection, or core.ssh_proxy_ip when set):
                               agent is forwarded and ssh runs on the proxy.
 
 Options:
-    --user=<user>             Log in as this user on every hop [default from config: core].
+    --user=<user>             Log in as this user on every hop (else node.ssh_user,
+                              core.ssh_user, or core).
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
     --proxy-option=<SSHOPT=VAL>  An OpenSSH option for the connection to the proxy
                               only (the first hop, or the jump connection).
-    --config-file=<path>      An ssh config file (-F) for the first hop only.
+    --config-file=<path>      An ssh config file (-F) for the connections made from
+                              here: never the second hop, where the path is unknown.
     --ssh-client=<name>       The first hop's client, by name or path: OpenSSH `ssh`
                               (the default) or PuTTY's `plink`. On Windows, plink
                               when it is on PATH and ssh is not. The second hop,
@@ -79,13 +81,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     # The DC/OS CLI repeats the noun (`dcos-node node ssh ...`); run by hand it may be absent.
     if not args or args[0] != "node":
         args.insert(0, "node")
+    name = "dcos node ssh" if args[1:2] == ["ssh"] else "dcos node"
     try:
         return _dispatch(args, os.environ, sys.stdin, sys.stdout, sys.stderr)
     except UsageError as error:
-        sys.stderr.write(f"dcos node ssh: {error}\n\n{_usage_section()}\n")
+        sys.stderr.write(f"{name}: {error}\n\n{_usage_section()}\n")
         return 1
     except NodeSshError as error:
-        sys.stderr.write(f"dcos node ssh: {error}\n")
+        sys.stderr.write(f"{name}: {error}\n")
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("\n")
@@ -94,7 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if os.environ.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no"):
             raise
         sys.stderr.write(
-            f"dcos node ssh: internal error ({type(error).__name__}: {error}). Run again with "
+            f"{name}: internal error ({type(error).__name__}: {error}). Run again with "
             "DCOS_DEBUG=1 to see where, and report it.\n"
         )
         return 1

@@ -1,4 +1,4 @@
-"""The cluster requests each target and proxy needs, made lazily and at most once each.
+"""The cluster requests each target and proxy needs, made only when a flag needs them.
 
 The answers go through the pure functions of `target` and `nodes`; only the
 requests are made here.
@@ -10,7 +10,7 @@ from .errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnr
 
 
 class Lookups:
-    """The cluster requests each flag needs, made lazily and at most once each."""
+    """The cluster's API, as the flags need it: the proxy, the leader, an agent, all agents."""
 
     def __init__(self, settings, stderr: TextIO, debug: Optional[TextIO]):
         self.settings = settings

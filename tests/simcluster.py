@@ -88,7 +88,7 @@ def unavailable_reason():
             return f"`{tool}` is not installed"
     if not os.path.exists("/usr/sbin/sshd"):
         return "sshd is not installed (Debian package openssh-server)"
-    probe = f"{PREFIX}probe{os.getpid()}"
+    probe = f"{PREFIX}-probe-{os.getpid()}"
     result = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
     if result.returncode != 0:
         return "cannot create network namespaces: " + result.stderr.strip()
@@ -104,12 +104,28 @@ def _run(*argv, **kwargs):
 
 
 def remove_stale_namespaces():
-    """Namespaces left by an earlier run that was killed before it could clean up."""
+    """Remove what a run killed before it could clean up left; refuse to share the
+    machine with a simulation still running (both would claim the same addresses)."""
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for line in listing.splitlines():
         name = line.split()[0] if line.split() else ""
-        if name.startswith(PREFIX) and not name.startswith(PREFIX + "probe"):
-            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+        parts = name.split("-")
+        if len(parts) != 3 or parts[0] != PREFIX or not parts[1].isdigit():
+            continue
+        owner = int(parts[1])
+        if owner != os.getpid() and _alive(owner):
+            raise RuntimeError(f"another simulated cluster is running (process {owner}); wait for it to end")
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Node:
@@ -137,7 +153,10 @@ class SimCluster:
         self.workdir = workdir or tempfile.mkdtemp(prefix="dcos-node-ssh-sim-")
         os.chmod(self.workdir, 0o755)
         token = secrets.token_hex(2)
-        self.ns_prefix = f"{PREFIX}{token}"
+        # Namespaces name their owner, so that a later run can tell leftovers from a live one;
+        # interface names must stay under 16 characters.
+        self.ns_prefix = f"{PREFIX}-{os.getpid()}-"
+        self.if_prefix = f"dn{token}"
         self.master = Node(MASTER_NAME, self.ns_prefix + "m", [MASTER_PUBLIC, MASTER_PRIVATE], self.workdir)
         self.agents = [
             Node(name, f"{self.ns_prefix}a{index}", [address], self.workdir)
@@ -227,7 +246,7 @@ class SimCluster:
             _run("ip", "netns", "add", node.namespace)
             self._namespaces.append(node.namespace)
             _run("ip", "-n", node.namespace, "link", "set", "lo", "up")
-        host_if, master_if = self.ns_prefix + "h", self.ns_prefix + "p"
+        host_if, master_if = self.if_prefix + "h", self.if_prefix + "p"
         _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", master_if, "netns", master_ns)
         _run("ip", "addr", "add", HOST_ADDRESS + "/24", "dev", host_if)
         _run("ip", "link", "set", host_if, "up")
@@ -238,7 +257,7 @@ class SimCluster:
         _run("ip", "-n", master_ns, "addr", "add", MASTER_PRIVATE6 + "/64", "dev", "br0", "nodad")
         _run("ip", "-n", master_ns, "link", "set", "br0", "up")
         for index, agent in enumerate(self.agents, 1):
-            inner, outer = f"{self.ns_prefix}a{index}", f"{self.ns_prefix}b{index}"
+            inner, outer = f"{self.if_prefix}a{index}", f"{self.if_prefix}b{index}"
             _run("ip", "-n", master_ns, "link", "add", outer, "type", "veth", "peer", "name", inner,
                  "netns", agent.namespace)
             _run("ip", "-n", master_ns, "link", "set", outer, "master", "br0")

@@ -30,7 +30,7 @@ def assert_clean_error(result, *fragments):
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     first = result.stderr.split("\n\n")[0]
-    assert first.startswith("dcos node ssh: "), result.stderr
+    assert first.startswith(("dcos node ssh: ", "dcos node: ")), result.stderr
     assert first.count("\n") <= 1, result.stderr
     for fragment in fragments:
         assert fragment in first, (fragment, result.stderr)
@@ -91,6 +91,7 @@ def test_help_prints_the_usage(dcos_node, home, args):
         (["node", "ssh", "--leader", "--master-proxy", "--proxy-ip=10.0.0.1"], "Choose one proxy"),
         (["node", "ssh", "--leader", "ls", "-la"], "put `--` before the command"),
         (["node", "frobnicate"], "does not match the usage"),
+        (["node", "list", "--dry-run"], "does not match the usage"),
     ],
 )
 def test_usage_errors_say_what_is_wrong_and_print_the_usage(dcos_node, home, args, says):
