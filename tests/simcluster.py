@@ -23,6 +23,7 @@ Run the demo: python tests/simcluster.py demo
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -469,11 +470,12 @@ def demo():
               + ", ".join(f"{name} {address}" for name, address, _ in AGENTS)
               + f", not reachable from this host. Cluster API at {cluster.dcos_url}.\n", flush=True)
         status = 0
-        for args in (["--master-proxy", "--leader"], ["--master-proxy", f"--slave={AGENTS[1][2]}"]):
-            argv = [dcos_node, "node", "ssh"] + args + ["--", "echo", "landed on $(hostname),",
-                                                            "connection: $SSH_CONNECTION"]
-            print("$ dcos node ssh " + " ".join(args[:2]) + " -- " + " ".join(argv[len(args) + 4:]), flush=True)
-            result = cluster.run(argv, env)
+        remote = ["echo landed on $(hostname), connection: $SSH_CONNECTION"]
+        for args in (["node"], ["node", "ssh", "--master-proxy", "--leader", "--"] + remote,
+                     ["node", "ssh", "--master-proxy", "--slave=S1", "--"] + remote,
+                     ["node", "ssh", "--master-proxy", "--jump", "--slave=dcos-agent-1", "--"] + remote):
+            print("$ dcos " + " ".join(shlex.quote(word) for word in args), flush=True)
+            result = cluster.run([dcos_node] + args, env)
             sys.stdout.write(result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace"))
             print(f"(exit status {result.returncode})\n", flush=True)
             status = status or result.returncode
