@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.join(os.path.dirname(HERE), "tests")
@@ -90,21 +89,36 @@ def make_stub_bin(workdir):
     return folder
 
 
+# Runs one command and reports its wall time and peak RSS. A fresh, small process does
+# the fork: a child forked from this one would count this process's pages in its peak
+# RSS until it execs.
+LAUNCHER = """
+import json, os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+with open(report, "w") as stream:
+    json.dump({"wall": wall, "status": os.waitstatus_to_exitcode(status), "maxrss_kib": usage.ru_maxrss}, stream)
+"""
+
+
 def measure(argv, env, standin, runs):
     walls, peaks, requests, received = [], [], [], []
+    report = os.path.join(tempfile.mkdtemp(prefix="dcos-node-ssh-bench-run-"), "report.json")
     for _ in range(runs):
         seen = len(standin.requests())
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE)
-        stderr = process.stderr.read()
-        _, status, usage = os.wait4(process.pid, 0)
-        walls.append(time.perf_counter() - start)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        process.stderr.close()
-        if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} failed ({process.returncode}): {stderr.decode()[-500:]}")
-        peaks.append(usage.ru_maxrss / 1024)  # KiB on Linux
+        result = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, report] + list(argv), env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with open(report, encoding="utf-8") as stream:
+            figures = json.load(stream)
+        if figures["status"] != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({figures['status']}): {result.stderr.decode()[-500:]}")
+        walls.append(figures["wall"])
+        peaks.append(figures["maxrss_kib"] / 1024)
         new = standin.requests()[seen:]
         requests.append(len(new))
         received.append(sum(entry["bytes"] for entry in new))

@@ -76,8 +76,7 @@ class Lookups:
         else needs the list of agents, which is asked for only then.
         """
         from .cluster import agent_query
-        from .nodes import agent_node, looks_like_full_id, match_agent
-        from .target import agent_address, find_agent
+        from .target import agent_address, find_agent, looks_like_full_id
 
         api, prefix = self.mesos()
         seen = None
@@ -94,6 +93,8 @@ class Lookups:
                 return agent_address(agent)
             if len(seen) <= 1:
                 seen = None  # the master filtered by the ID: ask for every agent
+        from .nodes import agent_node, match_agent
+
         if seen is None:
             seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
         by_id = {agent["id"]: agent for agent in seen if agent is not None}

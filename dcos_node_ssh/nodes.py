@@ -6,14 +6,11 @@ plain IP address or host name.
 """
 
 import ipaddress
-import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import ClusterError, shown
 from .target import endpoint_host, normalize_host
 
-# A full Mesos agent ID: `<master ID>-S<n>`.
-_FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-\d{6}-\d+-\d+-\d+-S\d+$|^[0-9a-fA-F-]{36}-S\d+$")
 _TYPE_ORDER = {"master": 0, "agent": 1, "public agent": 2}
 
 
@@ -29,10 +26,6 @@ class Node(NamedTuple):
     def as_json(self) -> Dict[str, str]:
         return {"id": self.id, "hostname": self.hostname, "address": self.address,
                 "type": self.type, "state": self.state}
-
-
-def looks_like_full_id(value: str) -> bool:
-    return bool(_FULL_ID.match(value))
 
 
 def _text(value: Any) -> str:

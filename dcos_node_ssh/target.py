@@ -14,6 +14,8 @@ from .errors import ClusterDataError, UsageError, shown
 
 _LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+# A full Mesos agent ID: `<master ID>-S<n>`.
+_FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-\d{6}-\d+-\d+-\d+-S\d+$|^[0-9a-fA-F-]{36}-S\d+$")
 
 
 def normalize_host(value: Any) -> Optional[str]:
@@ -37,6 +39,11 @@ def endpoint_host(endpoint: str) -> str:
     if endpoint.startswith("["):
         return endpoint[1:].partition("]")[0]
     return endpoint.rpartition(":")[0] if ":" in endpoint else endpoint
+
+
+def looks_like_full_id(value: str) -> bool:
+    """Whether a value can be a whole agent ID, worth asking the master for by itself."""
+    return bool(_FULL_ID.fullmatch(value))
 
 
 def check_host_flag(flag: str, value: str) -> str:

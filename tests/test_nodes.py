@@ -11,10 +11,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterdata import agent_entry, fixture  # noqa: E402
 from dcos_node_ssh.cluster import agents_in  # noqa: E402
 from dcos_node_ssh.errors import ClusterError  # noqa: E402
+from dcos_node_ssh.target import looks_like_full_id  # noqa: E402
 from dcos_node_ssh.nodes import (  # noqa: E402
     Node,
     agent_node,
-    looks_like_full_id,
     master_node,
     match_agent,
     sort_nodes,
