@@ -103,7 +103,11 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
 
     checks: List[Check] = []
     add = checks.append
-    failed = lambda name: any(c.name == name and c.status != "ok" for c in checks)  # noqa: E731
+    def not_ok(name):
+        return any(check.name == name and check.status != "ok" for check in checks)
+
+    def failed(name):
+        return any(check.name == name and check.status == "fail" for check in checks)
 
     # -- configuration, the cluster, the target and the proxy --------------------
     where = settings.config_path or "no config file (the environment only)"
@@ -122,7 +126,7 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
     proxy_error = target_error = None
     if not needs_cluster:
         add(Check("cluster API", "skip", "not needed: the node and the proxy are named by address"))
-    elif failed("configuration"):
+    elif not_ok("configuration"):
         add(Check("cluster API", "skip", "no cluster configured"))
     else:
         if find_target:
@@ -142,7 +146,7 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
         else:
             add(Check("cluster API", "ok", f"{cluster_url} answered"
                       + (" (with your token)" if settings.acs_token else "")))
-    api_ok = not failed("cluster API") and not failed("configuration")
+    api_ok = not not_ok("cluster API") and not not_ok("configuration")
 
     if target_error and api_ok:
         add(Check("target", "fail", f"{choices.target_kind} {choices.target_value or ''}".strip(), str(target_error)))
@@ -205,21 +209,18 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
                       _port_fix(choices, lookups.proxy_source, first_hop)))
 
     prerequisites = ["ssh client", "first hop port", "target"] + (["ssh-agent"] if forwarding else [])
-    blocked = next((name for name in prerequisites if failed(name)), None)
+    blocked = next((name for name in prerequisites if not_ok(name)), None)
     probe_options = ("BatchMode=yes", f"ConnectTimeout={STEP_SECONDS}")
     if choices.proxy_kind is not None:
         if blocked:
             add(Check("proxy login", "skip", f"not tried: {blocked} failed"))
             add(Check("node port", "skip", f"not tried: {blocked} failed"))
         else:
-            add_all = _through_proxy(choices, client_path, proxy, target, probe_options, env)
-            for check in add_all:
-                add(check)
-        blocked = blocked or next((name for name in ("proxy login", "node port") if failed(name)
-                                   and not _skipped_for_forwarding(checks, name)), None)
+            checks.extend(_through_proxy(choices, client_path, proxy, target, probe_options, env))
+        # A node port that could not be tested (no TCP forwarding on the proxy) blocks nothing.
+        blocked = blocked or next((name for name in ("proxy login", "node port") if failed(name)), None)
 
-    plan_options = probe_options + choices.options
-    plan = _plan_for_probe(choices, proxy, target, plan_options)
+    plan = _plan_for_probe(choices, proxy, target, probe_options + choices.options)
     if blocked or target is None:
         add(Check("node login", "skip", f"not tried: {blocked or 'target'} failed"))
     else:
@@ -237,11 +238,6 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
             add(Check("node login", "fail", f"{who}: {_last_line(errors)}", _login_fix(errors, "the node", where)))
 
     return _report(checks, stdout, as_json)
-
-
-def _skipped_for_forwarding(checks, name) -> bool:
-    """A node port that could not be tested (TCP forwarding off on the proxy) blocks nothing."""
-    return any(c.name == name and c.status == "skip" for c in checks)
 
 
 def _plan_for_probe(choices, proxy, target, options):
