@@ -73,8 +73,11 @@ def _run(argv: List[str], env, seconds: float, shell: Optional[str] = None,
             if not chunk:
                 break
             output += chunk
+    got_line = first_line_only and b"\n" in output
     try:
-        status = process.wait(timeout=0 if first_line_only else max(0.0, deadline - time.monotonic()))
+        # A probe that wrote its line is a tunnel left open: end it now. Otherwise it may
+        # have closed its output a moment before exiting: give it the rest of its time.
+        status = process.wait(timeout=0 if got_line else max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         status = None
         process.kill()
