@@ -223,7 +223,8 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
         # A node port that could not be tested (no TCP forwarding on the proxy) blocks nothing.
         blocked = blocked or next((name for name in ("proxy login", "node port") if failed(name)), None)
 
-    plan = _plan_for_probe(choices, proxy, target, probe_options + choices.options)
+    plan = choices.plan(proxy, target or "", tty=False)._replace(options=probe_options + choices.options,
+                                                                 command=("true",))
     if blocked or target is None:
         add(Check("node login", "skip", f"not tried: {blocked or 'target'} failed"))
     else:
@@ -241,14 +242,6 @@ def run_checks(choices, settings, lookups, finders, env, stdout, as_json: bool) 
             add(Check("node login", "fail", f"{who}: {_last_line(errors)}", _login_fix(errors, "the node", where)))
 
     return _report(checks, stdout, as_json)
-
-
-def _plan_for_probe(choices, proxy, target, options):
-    from .sshcmd import SshPlan
-
-    return SshPlan(target=target or "", user=choices.user, proxy=proxy, options=tuple(options),
-                   config_file=choices.config_file, command=("true",), tty=False, client=choices.client,
-                   proxy_options=choices.proxy_options, jump=choices.jump)
 
 
 def _through_proxy(choices, client_path, proxy, target, probe_options, env) -> List[Check]:

@@ -94,7 +94,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write("\n")
         return 130
     except Exception as error:  # a bug: still one paragraph, the traceback only on request
-        if os.environ.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no"):
+        if _debug_on(os.environ):
             raise
         sys.stderr.write(
             f"{name}: internal error ({type(error).__name__}: {error}). Run again with "
@@ -186,6 +186,14 @@ class Choices(NamedTuple):
     target_kind: str  # "leader", "agent" or "address"
     target_value: Optional[str]  # the agent as named, or the address
 
+    def plan(self, proxy: Optional[str], target: str, tty: bool):
+        """The ssh plan for these choices, once the hosts are known."""
+        from .sshcmd import SshPlan
+
+        return SshPlan(target=target, user=self.user, proxy=proxy, options=self.options,
+                       config_file=self.config_file, command=self.command, tty=tty, client=self.client,
+                       proxy_options=self.proxy_options, jump=self.jump)
+
 
 def _choices(opts: dict, settings) -> Choices:
     from . import runner
@@ -261,14 +269,6 @@ def _resolve(choices: Choices, lookups: Lookups) -> Tuple[Optional[str], str]:
     return proxy, target
 
 
-def _plan(choices: Choices, proxy: Optional[str], target: str, tty: bool):
-    from .sshcmd import SshPlan
-
-    return SshPlan(target=target, user=choices.user, proxy=proxy, options=choices.options,
-                   config_file=choices.config_file, command=choices.command, tty=tty, client=choices.client,
-                   proxy_options=choices.proxy_options, jump=choices.jump)
-
-
 def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     from . import runner
     from .sshcmd import build_argv, display
@@ -284,7 +284,7 @@ def _ssh(opts: dict, env: Mapping[str, str], stdin: TextIO, stdout: TextIO, stde
     if choices.plink:
         _plink_notices(choices.proxy_options + choices.options, choices.config_file, proxy is not None, stderr)
     # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
-    plan = _plan(choices, proxy, target, tty=not choices.command or (_isatty(stdin) and _isatty(stdout)))
+    plan = choices.plan(proxy, target, tty=not choices.command or (_isatty(stdin) and _isatty(stdout)))
     argv = build_argv(plan)
     if proxy is None:
         stderr.write(
@@ -316,6 +316,10 @@ def _plink_notices(options, config_file, proxied: bool, stderr: TextIO) -> None:
         stderr.write(f"plink reads no OpenSSH config file: --config-file={config_file} is left out.\n")
 
 
+def _debug_on(env: Mapping[str, str]) -> bool:
+    return env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no")
+
+
 def _settings(env: Mapping[str, str], stderr: TextIO):
     """The configuration, its warning shown; and where debug lines go (DCOS_DEBUG), or None."""
     from .config import load_settings
@@ -323,7 +327,7 @@ def _settings(env: Mapping[str, str], stderr: TextIO):
     settings, warning = load_settings(env, os.path.expanduser("~"))
     if warning:
         stderr.write(warning + "\n")
-    debug = stderr if env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no") else None
+    debug = stderr if _debug_on(env) else None
     if debug:
         debug.write(f"debug: configuration from {settings.config_path or 'the environment only'}\n")
     return settings, debug

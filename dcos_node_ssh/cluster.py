@@ -55,6 +55,8 @@ class ClusterApi:
         self.debug = debug  # where to describe each request (DCOS_DEBUG); never the token
         parts = _split(self.base_url, setting)
         self._scheme, self._host, self._port, self._prefix = parts
+        # Loading the CA store takes milliseconds: once per client, not once per request.
+        self._context = self._tls_context() if self._scheme == "https" else None
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -119,7 +121,7 @@ class ClusterApi:
         import ssl
 
         try:
-            return self._tls_context().wrap_socket(connection, server_hostname=self._host)
+            return self._context.wrap_socket(connection, server_hostname=self._host)
         except ssl.SSLCertVerificationError as error:
             connection.close()
             raise ClusterUnreachable(

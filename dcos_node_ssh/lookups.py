@@ -4,6 +4,7 @@ The answers go through the pure functions of `target` and `nodes`; only the
 requests are made here.
 """
 
+import _thread
 from typing import Optional, TextIO
 
 from .errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError
@@ -17,15 +18,21 @@ class Lookups:
         self.stderr = stderr
         self.debug = debug
         self.proxy_source = None  # where master_public_address() found the proxy
+        self._apis = {}  # one client per URL setting, shared by lookups that run at once
+        self._apis_lock = _thread.allocate_lock()
 
     def _api(self, setting: str):
         from .cluster import ClusterApi
 
-        url = self.settings.mesos_master_url if setting == "core.mesos_master_url" else self.settings.dcos_url
-        if not url:
-            raise ConfigError(no_cluster_message(self.settings))
-        token = self.settings.acs_token if setting == "core.dcos_url" else None
-        return ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout, setting, self.debug)
+        with self._apis_lock:
+            if setting not in self._apis:
+                url = self.settings.mesos_master_url if setting == "core.mesos_master_url" else self.settings.dcos_url
+                if not url:
+                    raise ConfigError(no_cluster_message(self.settings))
+                token = self.settings.acs_token if setting == "core.dcos_url" else None
+                self._apis[setting] = ClusterApi(url, token, self.settings.ssl_verify, self.settings.timeout,
+                                                 setting, self.debug)
+            return self._apis[setting]
 
     def mesos(self):
         """Mesos itself: core.mesos_master_url, or the master's Admin Router under /mesos."""
