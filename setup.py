@@ -19,7 +19,7 @@ setup(
         "docopt-ng>=0.9",
         "tomli>=1.1; python_version < '3.11'",
     ],
-    entry_points={"console_scripts": ["dcos-node = dcos_node_ssh.cli:run"]},
+    entry_points={"console_scripts": ["dcos-node = dcos_node_ssh.app:run"]},
     classifiers=[
         "Environment :: Console",
         "Programming Language :: Python :: 3",

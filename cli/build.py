@@ -61,7 +61,7 @@ def build_zipapp(wheel, target, scratch):
     for name in os.listdir(source):
         if name.endswith(".dist-info"):
             shutil.rmtree(os.path.join(source, name))
-    zipapp.create_archive(source, target, interpreter="/usr/bin/env python3", main="dcos_node_ssh.cli:run")
+    zipapp.create_archive(source, target, interpreter="/usr/bin/env python3", main="dcos_node_ssh.app:run")
     os.chmod(target, 0o755)
 
 

@@ -1,3 +1,3 @@
-from .cli import run
+from .app import run
 
 run()

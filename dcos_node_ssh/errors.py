@@ -1,14 +1,36 @@
-"""Errors the user can act on.
+"""Errors the user can act on, and the one way an untrusted value is made printable.
 
-Each carries one paragraph that the CLI prints on stderr before exiting 1;
+Each error carries one paragraph that the app prints on stderr before exiting 1;
 anything else escaping is a bug and is still shown without a traceback.
 """
 
 
-def shown(value, limit: int = 120) -> str:
-    """An untrusted value made safe to print: one line, no control characters, bounded."""
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    if char == " " or char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def printable(value) -> str:
+    """A value from the cluster (or any untrusted source) as text that is safe to print
+    whole: every character a terminal could act on (controls, escape sequences,
+    bidirectional overrides, other format and unassigned characters) escaped, and the
+    backslash too, so an escaped value cannot pass for another; letters of any script kept."""
     text = value if isinstance(value, str) else repr(value)
-    text = text.encode("unicode_escape").decode("ascii")
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(map(_escape, text))
+
+
+def shown(value, limit: int = 120) -> str:
+    """An untrusted value made safe to print on one line, bounded."""
+    text = printable(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

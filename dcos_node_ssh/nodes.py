@@ -1,17 +1,40 @@
-"""The cluster's nodes as plain records: listing, forgiving agent matching, the table.
+"""The cluster's nodes as plain records: the model, kinds and states, forgiving agent
+matching, and the table.
 
 Pure functions of API answers. Values from the cluster are untrusted: they are
-escaped before they reach a terminal, and an address is shown only when it is a
+escaped before they reach a terminal, and an address is used only when it is a
 plain IP address or host name.
 """
 
+import enum
 import ipaddress
+import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import ClusterError, shown
-from .target import endpoint_host, normalize_host
+from .errors import ClusterDataError, ClusterError, printable, shown
+from .hosts import endpoint_host, normalize_host
 
-_TYPE_ORDER = {"master": 0, "agent": 1, "public agent": 2}
+# A full Mesos agent ID: `<master ID>-S<n>`.
+_FULL_ID = re.compile(r"^[0-9a-fA-F]{8}-\d{6}-\d+-\d+-\d+-S\d+$|^[0-9a-fA-F-]{36}-S\d+$")
+
+
+class NodeKind(enum.Enum):
+    """What a node is; the value is what the listing and --json say."""
+
+    MASTER = "master"
+    AGENT = "agent"
+    PUBLIC_AGENT = "public agent"
+
+
+class NodeState(enum.Enum):
+    LEADER = "leader"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    DRAINING = "draining"
+    DRAINED = "drained"
+
+
+_KIND_ORDER = {NodeKind.MASTER: 0, NodeKind.AGENT: 1, NodeKind.PUBLIC_AGENT: 2}
 
 
 class Node(NamedTuple):
@@ -20,16 +43,63 @@ class Node(NamedTuple):
     id: str
     hostname: str
     address: str  # "" when the cluster gives no usable address
-    type: str  # master, agent, public agent
-    state: str  # leader (for the master), active, inactive, draining, drained
+    kind: NodeKind
+    state: NodeState
 
     def as_json(self) -> Dict[str, str]:
         return {"id": self.id, "hostname": self.hostname, "address": self.address,
-                "type": self.type, "state": self.state}
+                "type": self.kind.value, "state": self.state.value}
+
+
+def looks_like_full_id(value: str) -> bool:
+    """Whether a value can be a whole agent ID, worth asking the master for by itself."""
+    return bool(_FULL_ID.fullmatch(value))
+
+
+def agent_address(agent: dict) -> str:
+    """The private address of an agent, from its Mesos pid: `slave(1)@10.0.1.23:5051`."""
+    agent_id = shown(agent.get("id", "?"))
+    pid = agent.get("pid")
+    if not isinstance(pid, str) or "@" not in pid:
+        raise ClusterDataError(
+            f"The cluster describes agent {agent_id} without a usable pid "
+            f"(got {shown(pid)}), so its address is unknown. Use --private-ip=<ip> instead."
+        )
+    hostname = agent.get("hostname")
+    if hostname is not None and normalize_host(hostname) is None:
+        # Not used to connect, but a registration this malformed is not to be trusted.
+        raise ClusterDataError(
+            f"The cluster gives agent {agent_id} the hostname {shown(hostname)}, which is not an "
+            "IP address or host name. Refusing to connect to it."
+        )
+    address = normalize_host(endpoint_host(pid.rpartition("@")[2]))
+    if address is None:
+        raise ClusterDataError(
+            f"The cluster gives agent {agent_id} the pid {shown(pid)}, whose host part is not "
+            "an IP address or host name. Refusing to connect to it."
+        )
+    return address
+
+
+def find_agent(agents: Iterable[Any], agent_id: str) -> Optional[dict]:
+    """The agent with exactly this ID, or None; stops reading at the first match.
+
+    Masters before Mesos 1.1 ignore `?slave_id=` and return every agent, so the
+    ID is always matched here too.
+    """
+    for agent in agents:
+        if isinstance(agent, dict) and agent.get("id") == agent_id:
+            return agent
+    return None
+
 
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _mapping(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def agent_node(agent: Any) -> Optional[Node]:
@@ -38,21 +108,20 @@ def agent_node(agent: Any) -> Optional[Node]:
         return None
     pid = _text(agent.get("pid"))
     address = normalize_host(endpoint_host(pid.rpartition("@")[2])) if "@" in pid else None
-    attributes = agent.get("attributes") if isinstance(agent.get("attributes"), dict) else {}
-    reserved = agent.get("reserved_resources") if isinstance(agent.get("reserved_resources"), dict) else {}
+    attributes, reserved, drain = (_mapping(agent.get(key)) for key in ("attributes", "reserved_resources",
+                                                                         "drain_info"))
     public = str(attributes.get("public_ip", "")).lower() == "true" or "slave_public" in reserved
-    drain = agent.get("drain_info") if isinstance(agent.get("drain_info"), dict) else {}
     drain_state = _text(drain.get("state")).upper()
     if drain_state == "DRAINING":
-        state = "draining"
+        state = NodeState.DRAINING
     elif drain_state == "DRAINED":
-        state = "drained"
+        state = NodeState.DRAINED
     elif agent.get("deactivated") is True or agent.get("active") is False:
-        state = "inactive"
+        state = NodeState.INACTIVE
     else:
-        state = "active"
+        state = NodeState.ACTIVE
     return Node(agent["id"], _text(agent.get("hostname")), address or "",
-                "public agent" if public else "agent", state)
+                NodeKind.PUBLIC_AGENT if public else NodeKind.AGENT, state)
 
 
 def _address_key(address: str) -> Tuple[int, Any]:
@@ -65,11 +134,11 @@ def _address_key(address: str) -> Tuple[int, Any]:
 
 def sort_nodes(nodes: Iterable[Node]) -> List[Node]:
     """Masters first, then agents, then public agents; each by address, then ID (stable)."""
-    return sorted(nodes, key=lambda node: (_TYPE_ORDER.get(node.type, 9), _address_key(node.address), node.id))
+    return sorted(nodes, key=lambda node: (_KIND_ORDER[node.kind], _address_key(node.address), node.id))
 
 
 def master_node(address: str, hostname: Any) -> Node:
-    return Node("", _text(hostname) or address, address, "master", "leader")
+    return Node("", _text(hostname) or address, address, NodeKind.MASTER, NodeState.LEADER)
 
 
 def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
@@ -80,21 +149,23 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
     if exact:
         return exact[0]
     folded = value.lower().rstrip(".")
-    by_name = [node for node in agents if node.address == value or (node.hostname and node.hostname.lower().rstrip(".") == folded)]
+    by_name = [node for node in agents
+               if node.address == value or (node.hostname and node.hostname.lower().rstrip(".") == folded)]
     if len(by_name) == 1:
         return by_name[0]
-    candidates = by_name or [node for node in agents if value and (node.id.endswith(value) or node.id.startswith(value))]
+    candidates = by_name or [node for node in agents
+                             if value and (node.id.endswith(value) or node.id.startswith(value))]
     if len(candidates) == 1:
         return candidates[0]
     if candidates:
         listed = "; ".join(_describe(node) for node in sort_nodes(candidates)[:10])
         more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
         raise ClusterError(
-            f"{value!r} matches {len(candidates)} agents: {listed}{more}. Give more of the ID, "
+            f"'{shown(value)}' matches {len(candidates)} agents: {listed}{more}. Give more of the ID, "
             "or the agent's address."
         )
     raise ClusterError(
-        f"No agent matches {value!r} (by ID, a unique part of the start or end of an ID, host "
+        f"No agent matches '{shown(value)}' (by ID, a unique part of the start or end of an ID, host "
         f"name or address) among the {len(agents)} agents of the cluster at {source}."
         + _closest(agents, value)
         + " List the agents with `dcos node`."
@@ -102,13 +173,13 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
 
 
 def _describe(node: Node) -> str:
-    return f"{node.id} ({shown(node.hostname, 60)}, {node.address or 'no address'})"
+    return f"{shown(node.id)} ({shown(node.hostname, 60)}, {node.address or 'no address'})"
 
 
 def _closest(agents: Sequence[Node], value: str) -> str:
     import difflib
 
-    names = {}
+    names: Dict[str, Node] = {}
     for node in agents:
         for name in (node.id, node.hostname, node.address):
             if name:
@@ -134,7 +205,8 @@ def unique_suffixes(ids: Sequence[str]) -> Dict[str, str]:
 
 
 HEADERS = ("HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID")
-_STATE_COLOURS = {"leader": "1", "active": "32", "draining": "33", "drained": "33", "inactive": "31"}
+_STATE_COLOURS = {NodeState.LEADER: "1", NodeState.ACTIVE: "32", NodeState.DRAINING: "33", NodeState.DRAINED: "33",
+                  NodeState.INACTIVE: "31"}
 
 
 def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
@@ -142,9 +214,9 @@ def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
     still do not fit, each is shown as its shortest unique ending, which --mesos-id
     accepts as it is."""
     agent_ids = [node.id for node in nodes if node.id]
-    ids = {agent_id: agent_id for agent_id in agent_ids}
-    rows = [[shown(node.hostname, 200) or "-", node.address or "-", node.type, node.state, ids.get(node.id, "-")]
-            for node in nodes]
+    ids = {agent_id: printable(agent_id) for agent_id in agent_ids}
+    rows = [[shown(node.hostname, 200) or "-", node.address or "-", node.kind.value, node.state.value,
+             ids.get(node.id, "-")] for node in nodes]
 
     def widths():
         return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(HEADERS)]
@@ -155,7 +227,7 @@ def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
         short = unique_suffixes(agent_ids)
         for row, node in zip(rows, nodes):
             if node.id:
-                row[4] = short[node.id]
+                row[4] = printable(short[node.id])
         note = "IDs are shown by their unique ending, which --mesos-id accepts; `dcos node --json` has them whole."
         fixed = sum(widths()[1:]) + 2 * (len(HEADERS) - 1)
     name_width = max(8, min(widths()[0], width - fixed))
@@ -166,7 +238,7 @@ def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
 
     def line(cells, node=None):
         padded = [cell.ljust(size) for cell, size in zip(cells, column_widths)]
-        if colour and node is not None and node.state in _STATE_COLOURS:
+        if colour and node is not None:
             padded[3] = f"\x1b[{_STATE_COLOURS[node.state]}m{padded[3]}\x1b[0m"
         return "  ".join(padded).rstrip()
 

@@ -17,9 +17,10 @@ Scenario keys (all optional):
   token           when set, requests must carry `Authorization: token=<token>`
   delays          {path: seconds}: wait before answering that path
   overrides       {path: {"status", "body", "content_type", "headers", "hang",
-                  "raw"}}: a canned answer for that path (without query);
+                  "raw", "raw_latin1"}}: a canned answer for that path (without query);
                   "hang": seconds to hold the connection without answering;
-                  "raw": bytes (text) written as-is before closing.
+                  "raw": bytes (text) written as-is before closing;
+                  "raw_latin1": the same, each character one byte.
 """
 
 import argparse
@@ -183,8 +184,12 @@ def make_handler(scenario, log_path):
                 time.sleep(float(override["hang"]))
                 self.close_connection = True
                 return
-            if "raw" in override:
-                data = override["raw"].encode("utf-8")
+            if "raw" in override or "raw_latin1" in override:
+                # raw_latin1: one byte per character, for bytes that are not UTF-8 (a lone 0xb2, "²")
+                if "raw" in override:
+                    data = override["raw"].encode("utf-8")
+                else:
+                    data = override["raw_latin1"].encode("latin-1")
                 self.wfile.write(data)
                 self.wfile.flush()
                 self._log("raw", len(data))

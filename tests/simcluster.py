@@ -1,9 +1,9 @@
 """A simulated DC/OS cluster on one Linux machine, with real OpenSSH servers.
 
-    this host --198.51.100.0/24--> master (198.51.100.10 public, 192.0.2.10 private)
-                                      |  192.0.2.0/24 (a bridge inside the master)
-                                      +--> agent 1 (192.0.2.20)
-                                      +--> agent 2 (192.0.2.21)   no route from this host
+    this host --198.51.100.0/24--> master (198.51.100.10 public, 198.18.0.10 private)
+                                      |  198.18.0.0/24 (a bridge inside the master)
+                                      +--> agent 1 (198.18.0.20)
+                                      +--> agent 2 (198.18.0.21)   no route from this host
 
 Each node is a network namespace with its own host name (UTS namespace), its
 own /home (mount namespace) and its own sshd. The user `core` logs in with a
@@ -39,7 +39,10 @@ import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
 
 PUBLIC_NET = "198.51.100"
-PRIVATE_NET = "192.0.2"
+# The benchmarking range, not 192.0.2.0/24: a machine may use that documentation range for
+# its own network (this one does). While the simulation runs, this host holds an
+# `unreachable` route for it, so a direct attempt fails here and never leaves the host.
+PRIVATE_NET = "198.18.0"
 HOST_ADDRESS = PUBLIC_NET + ".1"
 MASTER_PUBLIC = PUBLIC_NET + ".10"
 MASTER_PRIVATE = PRIVATE_NET + ".10"
@@ -56,6 +59,22 @@ AGENTS = [
     ("dcos-agent-2", PRIVATE_NET + ".21", "20151002-000353-1695027628-5050-1177-S1"),
 ]
 MASTER_NAME = "dcos-master-1"
+
+# The corporate network (SimCluster.start_corporate_network): a second cluster API that
+# listens on the master's private address only, and a real HTTP proxy (tinyproxy) on the
+# master's public address in front of it.
+CORPORATE_HTTP_PORT = 8080
+CORPORATE_TLS_PORT = 8443
+CORPORATE_PROXY_PORT = 3128
+CORPORATE_PROXY_CONFIG = """\
+Port {port}
+Listen {listen}
+Timeout 20
+MaxClients 50
+LogFile "{log}"
+LogLevel Connect
+PidFile "{pid_file}"
+"""
 
 SSHD_CONFIG = """\
 Port 22
@@ -175,6 +194,8 @@ class SimCluster:
         self._created_user = False
         self._created_home_ssh = None
         self._namespaces = []
+        self._corporate = None  # what start_corporate_network() started, for stop_corporate_network()
+        self._routes = []  # (family, prefix) of the unreachable routes this host holds for the private network
 
     # -- building -------------------------------------------------------
 
@@ -248,6 +269,9 @@ class SimCluster:
             self._namespaces.append(node.namespace)
             _run("ip", "-n", node.namespace, "link", "set", "lo", "up")
         host_if, master_if = self.if_prefix + "h", self.if_prefix + "p"
+        for family, prefix in (("-4", PRIVATE_NET + ".0/24"), ("-6", PRIVATE_NET6 + "/64")):
+            _run("ip", family, "route", "replace", "unreachable", prefix)
+            self._routes.append((family, prefix))
         _run("ip", "link", "add", host_if, "type", "veth", "peer", "name", master_if, "netns", master_ns)
         _run("ip", "addr", "add", HOST_ADDRESS + "/24", "dev", host_if)
         _run("ip", "link", "set", host_if, "up")
@@ -328,7 +352,7 @@ class SimCluster:
 
     def _wait_ready(self):
         for node in [self.master] + self.agents:
-            _wait(lambda: "Server listening" in _read(node.log) or node.sshd.poll() is not None,
+            _wait(lambda node=node: "Server listening" in _read(node.log) or node.sshd.poll() is not None,
                   f"sshd on {node.name}")
             if node.sshd.poll() is not None:
                 raise RuntimeError(f"sshd on {node.name} exited: {_read(node.log)[-2000:]}")
@@ -364,6 +388,88 @@ class SimCluster:
     def requests(self):
         return clusterapi.read_log(self.request_log)
 
+    # -- the corporate network ---------------------------------------------------
+
+    def start_corporate_network(self):
+        """A cluster API this host cannot reach, behind a proxy it can: the stand-in on
+        http://198.18.0.10:8080 and https://198.18.0.10:8443 (a CA of its own: corporate_ca_cert),
+        and tinyproxy on http://198.51.100.10:3128, all in the master's namespace. The private
+        network's `unreachable` route (see _network) makes a direct attempt from this host
+        fail at once. Started once; stop_corporate_network() (or stop()) removes it all.
+        """
+        if self._corporate is not None:
+            return self
+        tinyproxy = shutil.which("tinyproxy") or shutil.which("tinyproxy", path="/usr/sbin:/usr/bin")
+        if tinyproxy is None:
+            raise RuntimeError("tinyproxy is not installed (Debian package tinyproxy)")
+        self._corporate = {"processes": []}
+        try:
+            self._start_corporate(tinyproxy)
+        except BaseException:
+            self.stop_corporate_network()
+            raise
+        return self
+
+    def _start_corporate(self, tinyproxy):
+        workdir = os.path.join(self.workdir, "corporate")
+        os.makedirs(workdir)
+        self.corporate_url = f"http://{MASTER_PRIVATE}:{CORPORATE_HTTP_PORT}"
+        self.corporate_tls_url = f"https://{MASTER_PRIVATE}:{CORPORATE_TLS_PORT}"
+        self.corporate_proxy_url = f"http://{MASTER_PUBLIC}:{CORPORATE_PROXY_PORT}"
+        self.corporate_request_log = os.path.join(workdir, "requests.jsonl")
+        self.corporate_proxy_log = os.path.join(workdir, "tinyproxy.log")
+        self.corporate_ca_cert = os.path.join(workdir, "ca.crt")
+        key = os.path.join(workdir, "ca.key")
+        _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=simulated corporate DCOS cluster CA", "-addext", f"subjectAltName=IP:{MASTER_PRIVATE}",
+             "-keyout", key, "-out", self.corporate_ca_cert)
+        config = os.path.join(workdir, "tinyproxy.conf")
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(CORPORATE_PROXY_CONFIG.format(port=CORPORATE_PROXY_PORT, listen=MASTER_PUBLIC,
+                                                       log=self.corporate_proxy_log,
+                                                       pid_file=os.path.join(workdir, "tinyproxy.pid")))
+        tls = ["--cert", self.corporate_ca_cert, "--key", key]
+        port_files = [os.path.join(workdir, f"port-{port}") for port in (CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT)]
+        with open(os.path.join(workdir, "api.log"), "ab") as log:
+            for port, port_file, options in zip((CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT), port_files, ([], tls)):
+                argv = [sys.executable, os.path.join(HERE, "clusterapi.py"), "--scenario", self.scenario_path,
+                        "--log", self.corporate_request_log, "--listen", f"{MASTER_PRIVATE}:{port}",
+                        "--port-file", port_file, *options]
+                self._corporate["processes"].append(
+                    self._in_node(self.master, argv, stdout=log, stderr=subprocess.STDOUT))
+            self._corporate["processes"].append(
+                self._in_node(self.master, [tinyproxy, "-d", "-c", config], stdout=log, stderr=subprocess.STDOUT))
+        processes = self._corporate["processes"]
+        _wait(lambda: (all(os.path.exists(path) for path in port_files)
+                       and _port_open(MASTER_PUBLIC, CORPORATE_PROXY_PORT))
+              or any(process.poll() is not None for process in processes), "the corporate network")
+        if any(process.poll() is not None for process in processes):
+            raise RuntimeError("the corporate network's API or proxy exited: "
+                               + _read(os.path.join(workdir, "api.log"))[-2000:])
+
+    def corporate_requests(self):
+        """The requests the corporate API (behind the proxy) has answered, oldest first."""
+        return clusterapi.read_log(self.corporate_request_log)
+
+    def corporate_proxy_lines(self):
+        """tinyproxy's log lines so far."""
+        return _read(self.corporate_proxy_log).splitlines()
+
+    def stop_corporate_network(self):
+        corporate, self._corporate = self._corporate, None
+        if corporate is None:
+            return
+        for process in corporate["processes"]:
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process in self._processes:
+                self._processes.remove(process)
+
     def connections(self):
         return sum(node.connections() for node in [self.master] + self.agents)
 
@@ -390,6 +496,7 @@ class SimCluster:
     # -- tearing down ---------------------------------------------------
 
     def stop(self):
+        self.stop_corporate_network()
         for process in reversed(self._processes):
             if process.poll() is None:
                 process.terminate()
@@ -410,6 +517,9 @@ class SimCluster:
                     pass
             subprocess.run(["ip", "netns", "delete", namespace], capture_output=True)
         self._namespaces = []
+        for family, prefix in self._routes:
+            subprocess.run(["ip", family, "route", "del", "unreachable", prefix], capture_output=True)
+        self._routes = []
         if self._created_user:
             subprocess.run(["userdel", USER], capture_output=True)
             self._created_user = False

@@ -18,10 +18,12 @@ S1 = AGENTS[1]["id"]
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.secret-token-for-tests.c2lnbmF0dXJl"
 
 
-def running_line(stderr):
-    lines = [line for line in stderr.splitlines() if line.startswith("Running `")]
-    assert len(lines) == 1, stderr
-    return lines[0][len("Running `"):-1]
+def dry_run_line(result):
+    """--dry-run prints the command line alone on stdout; no Running line, since nothing runs."""
+    assert "Running" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, (result.stdout, result.stderr)
+    return lines[0]
 
 
 def assert_clean_error(result, *fragments):
@@ -89,7 +91,9 @@ def test_help_prints_the_usage(dcos_node, home, args):
         (["node", "ssh", "--leader", f"--slave={S1}"], "Choose one target, not --leader and --slave"),
         (["node", "ssh", "--master", "--private-ip=10.0.0.1"], "Choose one target"),
         (["node", "ssh", "--leader", "--master-proxy", "--proxy-ip=10.0.0.1"], "Choose one proxy"),
-        (["node", "ssh", "--leader", "ls", "-la"], "put `--` before the command"),
+        (["node", "ssh", "--leader", "-la", "ls"],
+         "Unknown option '-la'. To pass options to a remote command, put `--`"),
+        (["node", "ssh", "--leader", "--colour", "ls"], "Unknown option '--colour'"),
         (["node", "frobnicate"], "does not match the usage"),
         (["node", "list", "--dry-run"], "does not match the usage"),
     ],
@@ -122,14 +126,19 @@ def test_usage_errors_say_what_is_wrong_and_print_the_usage(dcos_node, home, arg
         (["--master-proxy", f"--slave={S1}", "--", "cat", "/etc/hostname"],
          "ssh -A -T core@52.34.108.176 ssh -A -T core@10.0.1.21 \"'cat /etc/hostname'\""),
         (["--leader", "--", "echo", "$HOME;", "uname", "-a"], "ssh -A -T core@10.0.4.1 'echo $HOME; uname -a'"),
+        # As with `ssh host df -h`: the first word that is not an option starts the command.
+        (["--leader", "ls", "-la"], "ssh -A -T core@10.0.4.1 'ls -la'"),
+        (["--master-proxy", f"--slave={S1}", "df", "-h"],
+         "ssh -A -T core@52.34.108.176 ssh -A -T core@10.0.1.21 \"'df -h'\""),
+        (["--leader", "--option", "Port=2222", "grep", "--help", "--user=x"],
+         "ssh -A -T -o Port=2222 core@10.0.4.1 'grep --help --user=x'"),
     ],
 )
 def test_dry_run_prints_the_exact_command_line(dcos_node, home, api, args, expected):
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run"] + args, base_env(home))
     assert result.returncode == 0, result.stderr
-    assert running_line(result.stderr) == expected
-    assert result.stdout == ""
+    assert dry_run_line(result) == expected
 
 
 def test_config_file_goes_to_the_first_hop_only(dcos_node, home, api, tmp_path):
@@ -138,7 +147,7 @@ def test_config_file_goes_to_the_first_hop_only(dcos_node, home, api, tmp_path):
     ssh_config.write_text("Host *\n  ServerAliveInterval 30\n")
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}",
                                     f"--config-file={ssh_config}"], base_env(home))
-    assert running_line(result.stderr) == (
+    assert dry_run_line(result) == (
         f"ssh -A -t -F '{ssh_config}' core@52.34.108.176 ssh -A -t core@10.0.1.21")
 
 
@@ -161,15 +170,15 @@ def test_settings_from_config_file_and_their_precedence(dcos_node, home, api):
                               'ssh_options = ["ServerAliveInterval=30", "StrictHostKeyChecking=no"]\n')
     args = ["node", "ssh", "--dry-run", f"--slave={S1}"]
     from_file = run_plugin(dcos_node, args, base_env(home))
-    assert running_line(from_file.stderr) == (
+    assert dry_run_line(from_file) == (
         "ssh -A -t -o ServerAliveInterval=30 -o StrictHostKeyChecking=no centos@bastion.example.com "
         "ssh -A -t -o ServerAliveInterval=30 -o StrictHostKeyChecking=no centos@10.0.1.21")
     env = base_env(home, DCOS_NODE_SSH_USER="ubuntu", DCOS_NODE_SSH_PROXY_IP="198.51.100.7")
     from_env = run_plugin(dcos_node, args, env)
-    assert "ubuntu@198.51.100.7" in running_line(from_env.stderr)
+    assert "ubuntu@198.51.100.7" in dry_run_line(from_env)
     from_flags = run_plugin(dcos_node, args + ["--user=admin", "--master-proxy",
                                                "--option=StrictHostKeyChecking=yes"], env)
-    assert running_line(from_flags.stderr) == (
+    assert dry_run_line(from_flags) == (
         "ssh -A -t -o StrictHostKeyChecking=yes -o ServerAliveInterval=30 admin@52.34.108.176 "
         "ssh -A -t -o StrictHostKeyChecking=yes -o ServerAliveInterval=30 admin@10.0.1.21")
 
@@ -177,7 +186,7 @@ def test_settings_from_config_file_and_their_precedence(dcos_node, home, api):
 def test_core_ssh_user_and_proxy_are_used_when_node_section_is_absent(dcos_node, home, api):
     config_for(home, api.url, 'ssh_user = "centos"\nssh_proxy_ip = "203.0.113.5"\n')
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
-    assert running_line(result.stderr) == "ssh -A -t centos@203.0.113.5 ssh -A -t centos@10.0.4.1"
+    assert dry_run_line(result) == "ssh -A -t centos@203.0.113.5 ssh -A -t centos@10.0.4.1"
 
 
 def test_agent_is_found_when_the_master_ignores_slave_id(dcos_node, home, api):
@@ -185,7 +194,7 @@ def test_agent_is_found_when_the_master_ignores_slave_id(dcos_node, home, api):
     api.write_scenario(api.default_scenario(filter_slave_id=False))
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={AGENTS[2]['id']}"], base_env(home))
-    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.22"
+    assert dry_run_line(result) == "ssh -A -t core@10.0.1.22"
 
 
 def test_agent_lookup_asks_for_one_agent_only(dcos_node, home, api):
@@ -198,7 +207,7 @@ def test_leader_falls_back_to_the_mesos_operator_api_without_the_whole_state(dco
     api.write_scenario(api.default_scenario(leader_dns=None))
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
-    assert running_line(result.stderr) == "ssh -A -t core@10.0.4.1"
+    assert dry_run_line(result) == "ssh -A -t core@10.0.4.1"
     assert "Mesos DNS could not name the leader" in result.stderr
     paths = [request["path"] for request in api.requests()]
     assert paths == ["/mesos_dns/v1/hosts/leader.mesos", "/mesos/api/v1"]
@@ -210,7 +219,7 @@ def test_empty_public_ipv4_hops_through_the_host_of_dcos_url(dcos_node, home, ap
     api.write_scenario(scenario)
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", "--leader"], base_env(home))
-    assert running_line(result.stderr) == "ssh -A -t core@127.0.0.1 ssh -A -t core@10.0.4.1"
+    assert dry_run_line(result) == "ssh -A -t core@127.0.0.1 ssh -A -t core@10.0.4.1"
     assert "no public master address" in result.stderr and "core.dcos_url" in result.stderr
 
 
@@ -218,7 +227,7 @@ def test_mesos_master_url_is_asked_directly(dcos_node, home, api):
     path = os.path.join(home, ".dcos", "dcos.toml")
     write_config(path, f'[core]\nmesos_master_url = "{api.url}"\n')
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
-    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.21"
+    assert dry_run_line(result) == "ssh -A -t core@10.0.1.21"
     assert [request["path"] for request in api.requests()] == [f"/master/slaves?slave_id={S1}"]
 
 
@@ -226,7 +235,7 @@ def test_private_ip_with_proxy_ip_needs_no_configuration(dcos_node, home):
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--proxy-ip=203.0.113.9",
                                     "--private-ip=10.0.7.7"], base_env(home))
     assert result.returncode == 0
-    assert running_line(result.stderr) == "ssh -A -t core@203.0.113.9 ssh -A -t core@10.0.7.7"
+    assert dry_run_line(result) == "ssh -A -t core@203.0.113.9 ssh -A -t core@10.0.7.7"
 
 
 def test_token_is_sent_and_never_shown(dcos_node, home, api):
@@ -243,7 +252,7 @@ def test_token_from_the_1x_cli_environment_alone(dcos_node, home, api):
     api.write_scenario(api.default_scenario(token=TOKEN))
     env = base_env(home, DCOS_URL=api.url, DCOS_ACS_TOKEN=TOKEN, DCOS_TLS_INSECURE="1")
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", "--leader"], env)
-    assert running_line(result.stderr) == "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.4.1"
+    assert dry_run_line(result) == "ssh -A -t core@52.34.108.176 ssh -A -t core@10.0.4.1"
 
 
 # -- errors -----------------------------------------------------------------
@@ -381,7 +390,7 @@ def test_tls_with_the_ca_given_or_verification_off(dcos_node, home, tls_api, set
     config_for(home, tls_api.url, setting.format(cert=tls_api.cert) + "\n")
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--leader"], base_env(home))
     assert result.returncode == 0, result.stderr
-    assert running_line(result.stderr) == "ssh -A -t core@10.0.4.1"
+    assert dry_run_line(result) == "ssh -A -t core@10.0.4.1"
 
 
 def test_tls_ca_from_the_1x_cli_environment(dcos_node, home, tls_api):
@@ -491,7 +500,7 @@ def test_answers_in_every_http_framing(dcos_node, home, api, raw):
     config_for(home, api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", f"--slave={S1}"], base_env(home))
     assert result.returncode == 0, result.stderr
-    assert running_line(result.stderr) == "ssh -A -t core@10.0.1.21"
+    assert dry_run_line(result) == "ssh -A -t core@10.0.1.21"
 
 
 def test_chunked_answer_cut_off(dcos_node, home, api):
@@ -590,7 +599,7 @@ def test_ssh_to_an_agent_named_forgivingly(dcos_node, home, api, value, address)
         assert_clean_error(result, "matches 3 agents", AGENTS[2]["id"], "Give more of the ID")
     else:
         assert result.returncode == 0, result.stderr
-        assert running_line(result.stderr) == f"ssh -A -t core@{address}"
+        assert dry_run_line(result) == f"ssh -A -t core@{address}"
 
 
 def test_ssh_without_a_target_lists_a_few_agents(dcos_node, home, api):

@@ -151,7 +151,7 @@ def test_remote_exit_status_in_each_mode(sim, dcos_node, home, status, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_ssh_failure_to_reach_the_target_is_255(sim, dcos_node, home, mode):
-    result = plugin(sim, dcos_node, home, [f"--proxy-ip={PUBLIC}", "--private-ip=192.0.2.99",
+    result = plugin(sim, dcos_node, home, [f"--proxy-ip={PUBLIC}", "--private-ip=198.18.0.99",
                                            "--option=ConnectTimeout=2"] + mode + ["--", "true"])
     assert result.returncode == 255
 

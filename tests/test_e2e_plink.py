@@ -60,7 +60,7 @@ def putty_home(sim_cluster, dcos_node, tmp_path_factory):
     status, output = run_in_terminal(argv, env, [(b"Store key in cache? (y/n", b"y\n"),
                                                  (b"Press Return to begin session", b"\n")])
     assert status == 0, output
-    assert "Running `plink -A -t -l core 198.51.100.10 ssh -A -t core@192.0.2.20 hostname`" in output
+    assert "Running `plink -A -t -l core 198.51.100.10 ssh -A -t core@198.18.0.20 hostname`" in output
     assert AGENT1 in output
     with open(os.path.join(home, ".putty", "sshhostkeys"), encoding="utf-8") as stream:
         cached = stream.read()
@@ -82,7 +82,7 @@ def test_after_the_first_connection_plink_hops_without_a_terminal(sim, dcos_node
     result = plink(sim, dcos_node, putty_home, ["--master-proxy", f"--slave={AGENT2_ID}", "--",
                                                 "hostname; echo $SSH_CONNECTION"])
     assert result.returncode == 0, result.stderr
-    assert "Running `plink -A -T -l core 198.51.100.10 ssh -A -T core@192.0.2.21" in result.stderr
+    assert "Running `plink -A -T -l core 198.51.100.10 ssh -A -T core@198.18.0.21" in result.stderr
     name, connection = result.stdout.splitlines()
     assert name == AGENT2 and connection.split()[2] == AGENT2_IP
 

@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dcos_node_ssh.config import settings_from  # noqa: E402
+from dcos_node_ssh.settings import ProxyMode, settings_from  # noqa: E402
 from dcos_node_ssh.errors import ConfigError  # noqa: E402
-from dcos_node_ssh.sshcmd import SshPlan, build_argv, proxy_command  # noqa: E402
+from dcos_node_ssh.ssh_args import SshPlan, build_argv, proxy_command  # noqa: E402
 
 P, T = "52.34.108.176", "10.0.1.23"
 
@@ -85,8 +85,8 @@ def test_proxy_command_words_survive_the_shell(tmp_path, client):
 @pytest.mark.parametrize("value, mode", [(None, "forward"), ("forward", "forward"), ("jump", "jump")])
 def test_proxy_mode_setting(value, mode):
     node = {"proxy_mode": value} if value else {}
-    assert settings_from({"node": node}, {}, "f").proxy_mode == mode
-    assert settings_from({}, {"DCOS_NODE_PROXY_MODE": mode}, None).proxy_mode == mode
+    assert settings_from({"node": node}, {}, "f").proxy_mode is ProxyMode(mode)
+    assert settings_from({}, {"DCOS_NODE_PROXY_MODE": mode}, None).proxy_mode is ProxyMode(mode)
 
 
 def test_bad_proxy_mode():

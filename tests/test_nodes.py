@@ -9,10 +9,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from clusterdata import agent_entry, fixture  # noqa: E402
-from dcos_node_ssh.cluster import agents_in  # noqa: E402
+from dcos_node_ssh.cluster.answers import agents_in  # noqa: E402
 from dcos_node_ssh.errors import ClusterError  # noqa: E402
-from dcos_node_ssh.target import looks_like_full_id  # noqa: E402
 from dcos_node_ssh.nodes import (  # noqa: E402
+    NodeKind,
+    NodeState,
+    looks_like_full_id,
     Node,
     agent_node,
     master_node,
@@ -31,10 +33,10 @@ def fixture_nodes():
 
 def test_fixture_agents_become_rows():
     assert fixture_nodes() == [
-        Node(PREFIX + "S0", "dcos-01", "172.17.8.101", "agent", "active"),
+        Node(PREFIX + "S0", "dcos-01", "172.17.8.101", NodeKind.AGENT, NodeState.ACTIVE),
         # deactivated and draining: draining says more
-        Node(PREFIX + "S1", "167.114.218.155", "167.114.218.155", "agent", "draining"),
-        Node(PREFIX + "S2", "167.114.218.156", "167.114.218.156", "agent", "active"),
+        Node(PREFIX + "S1", "167.114.218.155", "167.114.218.155", NodeKind.AGENT, NodeState.DRAINING),
+        Node(PREFIX + "S2", "167.114.218.156", "167.114.218.156", NodeKind.AGENT, NodeState.ACTIVE),
     ]
 
 
@@ -51,7 +53,7 @@ def test_type_and_state(changes, type_, state):
     entry = agent_entry(PREFIX + "S9", "a", "10.0.0.9")
     entry.update(changes)
     node = agent_node(entry)
-    assert (node.type, node.state) == (type_, state)
+    assert (node.kind.value, node.state.value) == (type_, state)
 
 
 @pytest.mark.parametrize("pid", ["slave(1)@$(reboot):5051", "garbage", None, 5, "slave(1)@-x:5051"])
@@ -67,12 +69,12 @@ def test_entries_without_an_id_are_skipped():
 
 def test_sort_is_masters_then_agents_then_public_agents_by_address_then_id():
     nodes = [
-        Node("b", "h", "10.0.0.10", "agent", "active"),
-        Node("p", "h", "10.0.0.1", "public agent", "active"),
-        Node("a", "h", "10.0.0.9", "agent", "active"),
-        Node("c", "h", "10.0.0.9", "agent", "active"),
+        Node("b", "h", "10.0.0.10", NodeKind.AGENT, NodeState.ACTIVE),
+        Node("p", "h", "10.0.0.1", NodeKind.PUBLIC_AGENT, NodeState.ACTIVE),
+        Node("a", "h", "10.0.0.9", NodeKind.AGENT, NodeState.ACTIVE),
+        Node("c", "h", "10.0.0.9", NodeKind.AGENT, NodeState.ACTIVE),
         master_node("10.0.4.1", "m"),
-        Node("n", "h", "", "agent", "active"),
+        Node("n", "h", "", NodeKind.AGENT, NodeState.ACTIVE),
     ]
     assert [node.id or "master" for node in sort_nodes(nodes)] == ["master", "a", "c", "b", "n", "p"]
     assert sort_nodes(list(reversed(nodes))) == sort_nodes(nodes)
@@ -81,10 +83,10 @@ def test_sort_is_masters_then_agents_then_public_agents_by_address_then_id():
 # -- matching ---------------------------------------------------------------------
 
 AGENTS = [
-    Node(PREFIX + "S1", "dcos-01", "10.0.1.1", "agent", "active"),
-    Node(PREFIX + "S2", "dcos-02.example.com", "10.0.1.2", "agent", "active"),
-    Node(PREFIX + "S12", "10.0.1.12", "10.0.1.12", "public agent", "active"),
-    Node("9a8b7c6d-0000-1111-2222-333344445555-S1", "other", "10.0.2.1", "agent", "active"),
+    Node(PREFIX + "S1", "dcos-01", "10.0.1.1", NodeKind.AGENT, NodeState.ACTIVE),
+    Node(PREFIX + "S2", "dcos-02.example.com", "10.0.1.2", NodeKind.AGENT, NodeState.ACTIVE),
+    Node(PREFIX + "S12", "10.0.1.12", "10.0.1.12", NodeKind.PUBLIC_AGENT, NodeState.ACTIVE),
+    Node("9a8b7c6d-0000-1111-2222-333344445555-S1", "other", "10.0.2.1", NodeKind.AGENT, NodeState.ACTIVE),
 ]
 
 
@@ -174,7 +176,7 @@ def test_table_has_no_colour_unless_asked():
 
 
 def test_hostile_host_names_are_escaped_in_the_table():
-    node = Node(PREFIX + "S5", "evil\x1b[2J\nname", "", "agent", "active")
+    node = Node(PREFIX + "S5", "evil\x1b[2J\nname", "", NodeKind.AGENT, NodeState.ACTIVE)
     text = table([node], 100)
     assert "\x1b" not in text and "\\x1b[2J\\nname" in text
     assert len(text.splitlines()) == 2

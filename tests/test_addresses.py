@@ -1,4 +1,4 @@
-"""Unit tests for dcos_node_ssh.target: which host to reach, from flags and cluster answers.
+"""Which host to reach, from flags and cluster answers: hosts, cluster.answers and the agents in nodes.
 
 Cluster answers are untrusted: every test with a hostile value checks that it is
 refused with an error the user can read, never passed on.
@@ -16,18 +16,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clusterdata import agent_entry, fixture, scenario  # noqa: E402
 
 from dcos_node_ssh.errors import ClusterDataError, UsageError  # noqa: E402
-from dcos_node_ssh.cluster import agents_in  # noqa: E402
-from dcos_node_ssh.target import (  # noqa: E402
-    agent_address,
-    check_host_flag,
-    check_user,
-    find_agent,
-    host_of_url,
+from dcos_node_ssh.cluster.answers import (  # noqa: E402
+    agents_in,
     leader_from_master_info,
     leader_from_mesos_dns,
-    normalize_host,
     public_ip_from_metadata,
 )
+from dcos_node_ssh.hosts import check_host_flag, check_user, host_of_url, normalize_host  # noqa: E402
+from dcos_node_ssh.nodes import agent_address, find_agent  # noqa: E402
 
 S0 = "20151002-000353-1695027628-5050-1177-S0"
 S1 = "20151002-000353-1695027628-5050-1177-S1"

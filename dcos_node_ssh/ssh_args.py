@@ -93,7 +93,7 @@ def proxy_command(plan: SshPlan) -> str:
     same options (which ProxyJump, -J, would not pass on) and the proxy's own.
 
     OpenSSH hands a ProxyCommand to `$SHELL -c` after expanding its %-tokens, so each
-    word is quoted for a POSIX shell (the runner sets SHELL=/bin/sh) and its '%'
+    word is quoted for a POSIX shell (the ssh command sets SHELL=/bin/sh) and its '%'
     doubled; only JUMP_TARGET is left for ssh to fill in, in single quotes too, since
     brackets are a glob to the shell.
     """

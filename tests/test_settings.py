@@ -1,4 +1,4 @@
-"""Unit tests for dcos_node_ssh.config: finding, reading and merging the DC/OS CLI configuration.
+"""Unit tests for dcos_node_ssh.settings: finding, reading and merging the DC/OS CLI configuration.
 
 settings_from is pure; the file functions run against real temporary directories.
 """
@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dcos_node_ssh.config import (  # noqa: E402
+from dcos_node_ssh.settings import (  # noqa: E402
     DEFAULT_SSH_USER,
     DEFAULT_TIMEOUT,
     Settings,
@@ -40,7 +40,7 @@ def test_defaults_with_nothing_configured():
         ssl_verify=True,
         timeout=5.0,
         mesos_master_url=None,
-        ssh_user="core",
+        ssh_user=None,  # configured nowhere: the command chooses (a --config-file's User, else core)
         ssh_proxy_ip=None,
         ssh_options=(),
         config_path=None,
@@ -78,7 +78,7 @@ def test_full_file_without_environment():
 @pytest.mark.parametrize(
     "file_values, env, expected",
     [
-        ({}, {}, "core"),
+        ({}, {}, None),
         ({"core": {"ssh_user": "centos"}}, {}, "centos"),
         ({"node": {"ssh_user": "admin"}}, {}, "admin"),
         ({"core": {"ssh_user": "centos"}, "node": {"ssh_user": "admin"}}, {}, "admin"),
@@ -88,8 +88,8 @@ def test_full_file_without_environment():
         ({"node": {"ssh_user": "admin"}}, {"DCOS_NODE_SSH_USER": ""}, "admin"),
         ({}, {"DCOS_NODE_SSH_USER": " ops\n"}, "ops"),
         ({"core": {"ssh_user": "  centos "}}, {}, "centos"),
-        ({"core": {"ssh_user": ""}}, {}, "core"),
-        ({}, {"DCOS_SSH_USER": "ignored", "USER": "me"}, "core"),
+        ({"core": {"ssh_user": ""}}, {}, None),
+        ({}, {"DCOS_SSH_USER": "ignored", "USER": "me"}, None),
     ],
     ids=[
         "default",

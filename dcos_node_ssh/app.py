@@ -1,0 +1,192 @@
+"""The entry point the DC/OS CLI runs as `dcos-node node <args>`: an Environment in, an
+exit status out. It parses the command line, hands over to the command's module and
+turns every failure into one paragraph and an exit status; nothing else.
+"""
+
+import os
+import sys
+from typing import List, Mapping, NamedTuple, Optional, TextIO
+
+from .errors import NodeSshError, UsageError
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` ends when its reader goes away
+
+
+class OutputClosed(Exception):
+    """Standard output cannot be written (closed, or a full disk)."""
+
+
+class Output:
+    """A standard stream as the commands see it. Text a terminal cannot encode is
+    escaped rather than fatal; a closed stdout is an error the user can act on, a
+    closed stderr loses diagnostics only (ssh still runs, as plain ssh does)."""
+
+    def __init__(self, stream: Optional[TextIO], required: bool):
+        if stream is not None:
+            try:
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]
+            except (AttributeError, ValueError):
+                pass
+        self._stream = stream
+        self._required = required
+
+    def write(self, text: str) -> None:
+        if self._stream is None:
+            if self._required:
+                raise OutputClosed("standard output is closed")
+            return
+        try:
+            self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as error:
+            if self._required:
+                raise OutputClosed(getattr(error, "strerror", None) or str(error)) from None
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as error:
+            if self._required:
+                raise OutputClosed(getattr(error, "strerror", None) or str(error)) from None
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream is not None and self._stream.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        if self._stream is None:
+            raise OSError("closed")
+        return self._stream.fileno()
+
+
+class Environment(NamedTuple):
+    """What a command may touch of the world outside its arguments."""
+
+    env: Mapping[str, str]
+    home: str
+    stdin: Optional[TextIO]
+    stdout: Output
+    stderr: Output
+
+    @classmethod
+    def of_this_process(cls) -> "Environment":
+        return cls(os.environ, os.path.expanduser("~"), sys.stdin, Output(sys.stdout, required=True),
+                   Output(sys.stderr, required=False))
+
+    def debug_on(self) -> bool:
+        return self.env.get("DCOS_DEBUG", "").lower() not in ("", "0", "false", "no")
+
+    def stdin_is_terminal(self) -> bool:
+        try:
+            return self.stdin is not None and self.stdin.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+
+def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = None) -> int:
+    """Run with the given arguments (without the program name); return the exit status."""
+    environment = environment or Environment.of_this_process()
+    args = list(sys.argv[1:] if argv is None else argv)
+    # The DC/OS CLI repeats the noun (`dcos-node node ssh ...`); run by hand it may be absent.
+    if not args or args[0] != "node":
+        args.insert(0, "node")
+    name = "dcos node ssh" if args[1:2] == ["ssh"] else "dcos node"
+    stderr = environment.stderr
+    try:
+        status = _dispatch(args, environment)
+        environment.stdout.flush()
+        return status
+    except UsageError as error:
+        from .usage import usage_section
+
+        stderr.write(f"{name}: {error}\n\n{usage_section()}\n")
+        return 1
+    except NodeSshError as error:
+        stderr.write(f"{name}: {error}\n")
+        return error.exit_code
+    except KeyboardInterrupt:
+        stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()  # the reader is gone: nothing to say, and nothing left to flush
+        return EXIT_BROKEN_PIPE
+    except OutputClosed as error:
+        stderr.write(f"{name}: cannot write to standard output ({error}).\n")
+        return 1
+    except Exception as error:  # a bug: still one paragraph, the traceback only on request
+        if environment.debug_on():
+            raise
+        from .errors import shown
+
+        stderr.write(
+            f"{name}: internal error ({type(error).__name__}: {shown(str(error), 300)}). Run again with "
+            "DCOS_DEBUG=1 to see where, and report it.\n"
+        )
+        return 1
+    finally:
+        stderr.flush()
+
+
+def _discard_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _dispatch(args: List[str], environment: Environment) -> int:
+    from docopt import DocoptExit, docopt
+
+    from . import usage
+
+    args = usage.separate_remote_command(args)
+    if usage.wants_help(args):
+        environment.stdout.write(usage.USAGE)
+        return 0
+    try:
+        opts = docopt(usage.USAGE, argv=args, default_help=False)
+    except DocoptExit:
+        problem = usage.diagnose(args)
+        if problem.startswith("Say which node"):
+            from .commands.ssh import agent_examples
+
+            problem += agent_examples(environment)
+        raise UsageError(problem) from None
+    stdout = environment.stdout
+    if opts["--info"]:
+        stdout.write(usage.INFO + "\n")
+        return 0
+    if opts["--version"]:
+        from . import __version__
+
+        stdout.write(f"dcos-node-ssh version {__version__}\n")
+        return 0
+    if opts["--config-schema"]:
+        import json
+
+        from .settings import config_schema
+
+        stdout.write(json.dumps(config_schema(), indent=2, sort_keys=True) + "\n")
+        return 0
+    if opts["ssh"]:
+        from .commands import ssh
+
+        return ssh.run(opts, environment)
+    from .commands import list as listing
+
+    return listing.run(opts, environment)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

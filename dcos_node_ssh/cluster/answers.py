@@ -1,0 +1,145 @@
+"""What the cluster's answers mean: pure functions from decoded (or streamed) JSON to
+plain values, every value checked before use.
+"""
+
+import json
+import re
+from typing import Any, Callable, Iterator, List, Optional
+from urllib.parse import quote
+
+from ..errors import ClusterDataError, ClusterError, shown
+from ..hosts import endpoint_host, normalize_host
+
+
+def parse_json(data: bytes, not_json: Callable[[], ClusterError]) -> Any:
+    """The JSON value of an answer; `not_json()` is raised for anything else, including
+    nesting too deep to decode (a hostile answer, not a bug)."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise not_json() from None
+
+
+def agent_query(agent_id: str) -> str:
+    return "/master/slaves?slave_id=" + quote(agent_id, safe="")
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def agents_in(text: str, source: str, not_json, top: Optional[dict] = None) -> Iterator[dict]:
+    """Yield each element of the top-level "slaves" array of a JSON text, lazily.
+
+    Only one agent is a Python object at a time; the walk stops as soon as the
+    caller stops asking. `not_json()` builds the error for text that is not JSON.
+    With `top`, the other top-level members whose keys it holds are stored in it,
+    and the walk goes on to the end of the text.
+    """
+    decoder = json.JSONDecoder()
+
+    def after_space(index: int) -> int:
+        return _SPACE.match(text, index).end()  # type: ignore[union-attr]  # `*` always matches
+
+    def no_agent_list() -> ClusterError:
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError):
+            return not_json()
+        return ClusterDataError(
+            f"The cluster's answer to {source} is not the expected agent list (no \"slaves\" array)."
+        )
+
+    found_agents = False
+    try:
+        index = after_space(0)
+        if text[index:index + 1] != "{":
+            raise no_agent_list()
+        index = after_space(index + 1)
+        while text[index] != "}":
+            key, index = decoder.raw_decode(text, index)
+            index = after_space(index)
+            if not isinstance(key, str) or text[index] != ":":
+                raise not_json()
+            index = after_space(index + 1)
+            if key == "slaves" and text[index] == "[":
+                index = after_space(index + 1)
+                while text[index] != "]":
+                    agent, index = decoder.raw_decode(text, index)
+                    yield agent
+                    index = after_space(index)
+                    if text[index] == ",":
+                        index = after_space(index + 1)
+                    elif text[index] != "]":
+                        raise not_json()
+                if top is None:
+                    return
+                found_agents = True
+                index = after_space(index + 1)
+            else:
+                value, index = decoder.raw_decode(text, index)
+                if top is not None and key in top:
+                    top[key] = value
+            index = after_space(index)
+            if text[index] == ",":
+                index = after_space(index + 1)
+            elif text[index] != "}":
+                raise not_json()
+        if not found_agents:
+            raise no_agent_list()
+    except (ValueError, IndexError, RecursionError):
+        raise not_json() from None
+
+
+def leader_from_mesos_dns(answer: Any, source: str) -> str:
+    """The leader's address from Mesos DNS: `[{"host": "leader.mesos.", "ip": "10.0.4.1"}]`."""
+    if not (isinstance(answer, list) and answer and isinstance(answer[0], dict) and "ip" in answer[0]):
+        raise ClusterDataError(f"Mesos DNS answered {source} without an \"ip\" for the leader.")
+    return _checked_address(answer[0]["ip"], source, "leading master")
+
+
+def leader_from_master_info(answer: Any, source: str) -> str:
+    """The leader's address from the operator API's GET_MASTER answer."""
+    get_master = answer.get("get_master") if isinstance(answer, dict) else None
+    info = get_master.get("master_info") if isinstance(get_master, dict) else None
+    if not isinstance(info, dict):
+        raise ClusterDataError(f"The Mesos master answered {source} without master_info.")
+    address = info.get("address")
+    if isinstance(address, dict) and address.get("ip"):
+        return _checked_address(address["ip"], source, "leading master")
+    pid = info.get("pid")
+    if isinstance(pid, str) and "@" in pid:
+        return _checked_address(endpoint_host(pid.rpartition("@")[2]), source, "leading master")
+    raise ClusterDataError(f"The Mesos master answered {source} without the leader's address.")
+
+
+def public_ip_from_metadata(answer: Any, source: str) -> Optional[str]:
+    """PUBLIC_IPV4 from /metadata, or None when the cluster leaves it empty."""
+    if not isinstance(answer, dict):
+        raise ClusterDataError(f"The cluster's answer to {source} is not a JSON object.")
+    value = answer.get("PUBLIC_IPV4")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _checked_address(value, source, "master's public address (PUBLIC_IPV4)")
+
+
+def masters_from_mesos_dns(answer: Any, source: str) -> List[str]:
+    """Every master's address from Mesos DNS (`master.mesos`), in the order given, once each."""
+    if not (isinstance(answer, list) and answer and all(isinstance(entry, dict) and "ip" in entry
+                                                        for entry in answer)):
+        raise ClusterDataError(f"Mesos DNS answered {source} without an \"ip\" for each master.")
+    addresses: List[str] = []
+    for entry in answer:
+        address = _checked_address(entry["ip"], source, "master")
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def _checked_address(value: Any, source: str, what: str) -> str:
+    address = normalize_host(value.strip() if isinstance(value, str) else value)
+    if address is None:
+        raise ClusterDataError(
+            f"The cluster's answer to {source} gives the {what} as {shown(value)}, which is not "
+            "an IP address or host name. Refusing to connect to it."
+        )
+    return address

@@ -1,0 +1,227 @@
+"""The cluster requests each target and proxy needs, made only when a command needs them.
+
+The answers go through the pure functions of `answers` and `nodes`; only the
+requests are made here.
+"""
+
+import threading
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple, TypeVar
+
+from ..errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
+from ..settings import Settings
+
+DCOS_URL = "core.dcos_url"
+MESOS_MASTER_URL = "core.mesos_master_url"
+
+
+class Api:
+    """One URL setting's HTTP client, and the JSON it answers."""
+
+    def __init__(self, client):
+        self.client = client
+        self.base_url = client.base_url  # for display: never with credentials
+
+    def url(self, path: str) -> str:
+        return self.client.url(path)
+
+    def get_json(self, path: str) -> Any:
+        return self._json(path, self.client.request("GET", path))
+
+    def post_json(self, path: str, body: Any) -> Any:
+        import json
+
+        return self._json(path, self.client.request("POST", path, json.dumps(body).encode("utf-8")))
+
+    def get_agents(self, path: str, top: Optional[dict] = None, timeout: Optional[float] = None) -> Iterator[dict]:
+        """The agents of a `{"slaves": [...]}` answer, decoded one at a time.
+
+        A master that ignores `?slave_id=`, or state-summary, sends every agent: tens
+        of MB on a large cluster. Decoding each agent alone keeps memory to the text
+        itself, and the caller can stop at the one it wants.
+        """
+        from .answers import agents_in
+
+        answer = self.client.request("GET", path, timeout=timeout)
+        try:
+            text = answer.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._not_json(path, answer.content_type, len(answer.body)) from None
+        kind, size = answer.content_type, len(answer.body)
+        del answer
+        return agents_in(text, self.url(path), lambda: self._not_json(path, kind, size), top)
+
+    def _json(self, path: str, answer) -> Any:
+        from .answers import parse_json
+
+        return parse_json(answer.body, lambda: self._not_json(path, answer.content_type, len(answer.body)))
+
+    def _not_json(self, path: str, kind: str, size: int) -> ClusterError:
+        return ClusterError(
+            f"The cluster's answer to {self.url(path)} is not the JSON expected (it sent {shown(kind, 80)}, "
+            f"{size} bytes). "
+            f"Check that {self.client.setting} points at a DC/OS cluster."
+        )
+
+
+class Lookups:
+    """The cluster's API, as the commands need it: the proxy, the leader, the masters, an
+    agent, all agents."""
+
+    def __init__(self, settings: Settings, env: Mapping[str, str], stderr: TextIO, debug: Optional[TextIO]):
+        self.settings = settings
+        self.env = env
+        self.stderr = stderr
+        self.debug = debug
+        self.proxy_source: Optional[str] = None  # where master_public_address() found the proxy
+        self._apis: Dict[str, Api] = {}  # one client per URL setting, shared by lookups that run at once
+        self._apis_lock = threading.Lock()
+
+    def api(self, setting: str) -> Api:
+        from .transport import HttpClient
+
+        with self._apis_lock:
+            if setting not in self._apis:
+                url = self.settings.mesos_master_url if setting == MESOS_MASTER_URL else self.settings.dcos_url
+                if not url:
+                    raise ConfigError(no_cluster_message(self.settings))
+                token = self.settings.acs_token if setting == DCOS_URL else None
+                self._apis[setting] = Api(HttpClient(url, token=token, ssl_verify=self.settings.ssl_verify,
+                                                     timeout=self.settings.timeout, setting=setting, env=self.env,
+                                                     debug=self.debug))
+            return self._apis[setting]
+
+    def mesos(self) -> Tuple[Api, str]:
+        """Mesos itself: core.mesos_master_url, or the master's Admin Router under /mesos."""
+        if self.settings.mesos_master_url:
+            return self.api(MESOS_MASTER_URL), ""
+        return self.api(DCOS_URL), "/mesos"
+
+    def master_public_address(self) -> str:
+        from ..hosts import host_of_url
+        from .answers import public_ip_from_metadata
+
+        api = self.api(DCOS_URL)
+        address = public_ip_from_metadata(api.get_json("/metadata"), api.url("/metadata"))
+        self.proxy_source = "PUBLIC_IPV4 in the cluster's /metadata"
+        if address is None:
+            address = host_of_url(self.settings.dcos_url or "")
+            if address is None:
+                raise ClusterDataError(
+                    "The cluster's /metadata has no PUBLIC_IPV4 and core.dcos_url has no host "
+                    "to use instead. Name the proxy with --proxy-ip=<host>."
+                )
+            self.proxy_source = "the host of core.dcos_url, since /metadata has no PUBLIC_IPV4"
+            self.stderr.write(
+                f"The cluster reports no public master address (PUBLIC_IPV4 in /metadata); "
+                f"hopping through {address}, the host of core.dcos_url.\n"
+            )
+        return address
+
+    def leader_address(self) -> str:
+        from .answers import leader_from_master_info, leader_from_mesos_dns
+
+        if self.settings.dcos_url:
+            api = self.api(DCOS_URL)
+            path = "/mesos_dns/v1/hosts/leader.mesos"
+            try:
+                return leader_from_mesos_dns(api.get_json(path), api.url(path))
+            except (ClusterUnreachable, ClusterAuthError, ClusterDataError):
+                raise
+            except ClusterError as error:
+                self.stderr.write(f"Mesos DNS could not name the leader ({error}); asking Mesos.\n")
+        api, prefix = self.mesos()
+        path = prefix + "/api/v1"
+        return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+
+    def agent_address(self, value: str) -> str:
+        """An agent's address by ID, or by a unique part of its ID, its host name or address.
+
+        A full ID costs one small request when the master filters by it; anything
+        else needs the list of agents, which is asked for only then.
+        """
+        from ..nodes import agent_address, agent_node, find_agent, looks_like_full_id, match_agent
+        from .answers import agent_query
+
+        api, prefix = self.mesos()
+        seen: Optional[List[Optional[dict]]] = None
+        if looks_like_full_id(value):
+            seen = []
+
+            def remembered(agents):
+                for agent in agents:
+                    seen.append(_essentials(agent))
+                    yield agent
+
+            agent = find_agent(remembered(api.get_agents(prefix + agent_query(value))), value)
+            if agent is not None:
+                return agent_address(agent)
+            if len(seen) <= 1:
+                seen = None  # the master filtered by the ID: ask for every agent
+        if seen is None:
+            seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
+        by_id = {agent["id"]: agent for agent in seen if agent is not None}
+        nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
+        return agent_address(by_id[match_agent(nodes, value, api.base_url).id])
+
+    def all_agents(self, timeout: Optional[float] = None):
+        """(every agent as a Node, the leading master's host name) from state-summary."""
+        from ..nodes import agent_node
+
+        api, prefix = self.mesos()
+        top: Dict[str, Any] = {"hostname": None}
+        agents = api.get_agents(prefix + "/master/state-summary", top, timeout=timeout)
+        nodes = [node for node in map(agent_node, agents) if node]
+        return nodes, top["hostname"]
+
+
+def _essentials(agent) -> Optional[dict]:
+    """What matching and connecting need of an agent entry: a few fields, not the whole entry."""
+    if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
+        return None
+    return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
+                                        "drain_info", "deactivated", "active") if key in agent}
+
+
+def no_cluster_message(settings: Settings) -> str:
+    if settings.config_path:
+        where = f"The DC/OS config file {settings.config_path} has no core.dcos_url"
+    else:
+        where = "No DC/OS cluster is configured (no config file was found and DCOS_URL is not set)"
+    return (
+        f"{where}, so the cluster cannot be asked where the node is. Set a cluster up with "
+        "`dcos cluster setup <url>` (or `dcos config set core.dcos_url <url>`, or set DCOS_URL), "
+        "or name the node with --private-ip=<ip> and a proxy with --proxy-ip=<host>."
+    )
+
+
+First = TypeVar("First")
+Second = TypeVar("Second")
+
+
+def concurrently(first: Callable[[], First], second: Callable[[], Second]) -> Tuple[First, Second]:
+    """(first(), second()), the first run in a thread; its error wins when both fail.
+
+    Ctrl-C (or any BaseException) in the calling thread propagates at once: the other
+    lookup is left to die with the process rather than waited for.
+    """
+    outcome: Dict[str, Any] = {}
+
+    def run_first():
+        try:
+            outcome["value"] = first()
+        except BaseException as error:  # handed to the calling thread below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run_first, daemon=True)
+    thread.start()
+    try:
+        second_value = second()
+    except Exception:
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"] from None
+        raise
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], second_value

@@ -1,0 +1,399 @@
+"""`dcos node ssh --check`: every prerequisite of a connection, checked without opening a shell.
+
+The checklist is a list of small steps. Each declares the checks it needs; a step
+whose need failed (or was itself skipped for that reason) is skipped and names the
+cause, so that one fault shows as one failure. Everything a step does to the world
+goes through `Probes`, which tests replace, so every step is tested without root.
+"""
+
+import enum
+import glob
+import json
+import os
+import socket
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+
+from .. import local
+from ..agent import check_agent
+from ..errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
+from .ssh import Choices, ProxyKind, TargetKind, finders, settle_user
+
+STEP_SECONDS = 5  # each connection attempt; a whole ssh probe gets a few of these
+
+
+class Status(enum.Enum):
+    OK = "ok"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+class Check(NamedTuple):
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+    blocked: bool = False  # skipped because a check it needs did not pass
+
+    def as_json(self) -> Dict[str, str]:
+        return {"name": self.name, "status": self.status.value, "detail": self.detail, "fix": self.fix}
+
+
+def ok(name: str, detail: str) -> Check:
+    return Check(name, Status.OK, detail)
+
+
+def fail(name: str, detail: str, fix: str = "") -> Check:
+    return Check(name, Status.FAIL, detail, fix)
+
+
+def skip(name: str, detail: str) -> Check:
+    return Check(name, Status.SKIP, detail)
+
+
+def ssh_banner(host: str, port: int) -> Tuple[bool, str]:
+    """Whether host:port answers as an SSH server; (False, why) otherwise."""
+    try:
+        with socket.create_connection((host, port), timeout=STEP_SECONDS) as connection:
+            connection.settimeout(STEP_SECONDS)
+            line = connection.recv(256).split(b"\n")[0].strip().decode("ascii", "replace")
+    except socket.timeout:
+        return False, "no answer within %d seconds" % STEP_SECONDS
+    except OSError as error:
+        return False, error.strerror or str(error)
+    if not line.startswith("SSH-"):
+        return False, f"something other than an SSH server answers ({shown(line, 60)})"
+    return True, shown(line, 120)
+
+
+class Probes(NamedTuple):
+    """What the checks do outside this process; tests pass their own."""
+
+    run: Callable[..., local.Finished] = local.run
+    banner: Callable[[str, int], Tuple[bool, str]] = ssh_banner
+    agent: Callable[..., str] = check_agent
+    find_client: Callable[[str, bool], str] = local.find_client
+    ssh_folder: Callable[[], str] = lambda: os.path.join(os.path.expanduser("~"), ".ssh")
+
+
+class Context:
+    """What the steps share: the choices, and the facts found so far."""
+
+    def __init__(self, chosen: Choices, settings, cluster, env, probes: Probes):
+        self.chosen = chosen
+        self.settings = settings
+        self.cluster = cluster
+        self.env = env
+        self.probes = probes
+        self.proxy: Optional[str] = chosen.proxy_host
+        self.target: Optional[str] = chosen.target_value if chosen.target_kind is TargetKind.ADDRESS else None
+        self.proxy_error: Optional[NodeSshError] = None
+        self.target_error: Optional[NodeSshError] = None
+        self.client_path: Optional[str] = None
+
+    @property
+    def proxied(self) -> bool:
+        return self.chosen.proxy_kind is not ProxyKind.NONE
+
+
+class Step(NamedTuple):
+    needs: Tuple[str, ...]
+    names: Tuple[str, ...]  # the checks it reports, in order
+    run: Callable[[Context], List[Check]]
+
+
+# -- the steps -----------------------------------------------------------------------
+
+
+def _configuration(context: Context) -> List[Check]:
+    from ..cluster.queries import no_cluster_message
+
+    settings = context.settings
+    where = settings.config_path or "no config file (the environment only)"
+    if _needs_cluster(context) and not (settings.dcos_url or settings.mesos_master_url):
+        return [fail("configuration", where, no_cluster_message(settings))]
+    return [ok("configuration", f"{where}; core.dcos_url = {_display_url(settings.dcos_url) or '(none)'}")]
+
+
+def _needs_cluster(context: Context) -> bool:
+    return any(finders(context.chosen, context.cluster))
+
+
+def _cluster_api(context: Context) -> List[Check]:
+    if not _needs_cluster(context):
+        return [skip("cluster API", "not needed: the node and the proxy are named by address")]
+    find_proxy, find_target = finders(context.chosen, context.cluster)
+    if find_target:
+        try:
+            context.target = find_target()
+        except NodeSshError as error:
+            context.target_error = error
+    if find_proxy:
+        try:
+            context.proxy = find_proxy()
+        except NodeSshError as error:
+            context.proxy_error = error
+    settings = context.settings
+    url = _display_url(settings.dcos_url or settings.mesos_master_url)
+    unreachable = next((error for error in (context.target_error, context.proxy_error)
+                        if isinstance(error, (ClusterUnreachable, ClusterAuthError, ConfigError))), None)
+    if unreachable:
+        return [fail("cluster API", url, str(unreachable))]
+    return [ok("cluster API", f"{url} answered" + (" (with your token)" if settings.acs_token else ""))]
+
+
+def _target(context: Context) -> List[Check]:
+    chosen = context.chosen
+    if context.target_error:
+        return [fail("target", f"{chosen.target_kind.value} {chosen.target_value or ''}".strip(),
+                     str(context.target_error))]
+    named = (f"agent {shown(chosen.target_value)}" if chosen.target_kind is TargetKind.AGENT
+             else chosen.target_kind.value)
+    return [ok("target", f"{named} at {context.target}")]
+
+
+def _proxy(context: Context) -> List[Check]:
+    chosen = context.chosen
+    if chosen.proxy_kind is ProxyKind.NONE:
+        return [ok("proxy", "none: a direct connection")]
+    if context.proxy_error:
+        return [fail("proxy", chosen.proxy_kind.value, str(context.proxy_error))]
+    source = context.cluster.proxy_source if chosen.proxy_kind is ProxyKind.MASTER else chosen.proxy_kind.value
+    mode = "jump mode (ssh -W)" if chosen.jump else "agent forwarding"
+    return [ok("proxy", f"{context.proxy} ({source}); {mode}")]
+
+
+def _ssh_client(context: Context) -> List[Check]:
+    try:
+        context.client_path = context.probes.find_client(context.chosen.client, context.chosen.plink)
+    except NodeSshError as error:
+        return [fail("ssh client", context.chosen.client, str(error))]
+    version = context.probes.run([context.client_path, "-V"], context.env, STEP_SECONDS)
+    return [ok("ssh client", f"{context.client_path} ({version.first_line or _last_line(version.errors)})")]
+
+
+def _ssh_agent(context: Context) -> List[Check]:
+    try:
+        return [ok("ssh-agent", context.probes.agent(context.env, context.client_path, context.chosen.plink))]
+    except NodeSshError as error:
+        if context.chosen.forwarding:
+            return [fail("ssh-agent", "needed: the proxy hop forwards it", str(error))]
+        return [ok("ssh-agent", "not needed here (no agent forwarding); keys come from your ssh config or "
+                                "--option IdentityFile")]
+
+
+def _key_files(context: Context) -> List[Check]:
+    if os.name != "posix":
+        return [ok("key files", "not checked on Windows (file permissions are ACLs there)")]
+    folder = context.probes.ssh_folder()
+    pems = sorted(glob.glob(os.path.join(glob.escape(folder), "*.pem")))
+    if not pems:
+        return [ok("key files", f"no .pem files in {folder}")]
+    open_to_others, unreadable = [], []
+    for path in pems:
+        try:
+            if os.stat(path).st_mode & 0o077:
+                open_to_others.append(path)
+        except OSError as error:  # a dangling link, say: nothing ssh could use either
+            unreadable.append(f"{path} ({error.strerror})")
+    if open_to_others:
+        return [fail("key files", "readable by others: " + ", ".join(open_to_others),
+                     "ssh refuses private keys others can read. Run `chmod 600 " + " ".join(open_to_others) + "`.")]
+    note = f"; cannot be read: {', '.join(unreadable)}" if unreadable else ""
+    usable = len(pems) - len(unreadable)
+    return [ok("key files", f"{usable} .pem file{'s' if usable != 1 else ''} in {folder}, readable only by you"
+               + note)]
+
+
+def _first_hop_host(context: Context) -> Optional[str]:
+    return context.proxy if context.proxied else context.target
+
+
+def _first_hop_port(context: Context) -> List[Check]:
+    chosen = context.chosen
+    host = _first_hop_host(context)
+    port = _port(chosen.proxy_options + chosen.options) if context.proxied else _port(chosen.options)
+    if host is None:
+        return [skip("first hop port", "no address to try")]
+    reachable, detail = context.probes.banner(host, port)
+    if reachable:
+        return [ok("first hop port", f"{host}:{port} answers as an SSH server ({detail})")]
+    return [fail("first hop port", f"{host}:{port}: {detail}", _port_fix(context, host))]
+
+
+PROBE_OPTIONS = ("BatchMode=yes", f"ConnectTimeout={STEP_SECONDS}")
+
+
+def _through_proxy(context: Context) -> List[Check]:
+    """Log in to the proxy with the key only (BatchMode), and ask it for a tunnel to the
+    node's port (ssh -W) without running anything there: two verdicts from one probe."""
+    chosen, proxy, target = context.chosen, context.proxy, context.target
+    who = f"{chosen.user}@{proxy}"
+    if chosen.plink:
+        argv = [context.client_path, "-batch", "-T", "-l", chosen.user, proxy, "true"]
+        probe = context.probes.run(argv, context.env, 3 * STEP_SECONDS)
+        login = ok("proxy login", f"{who} accepts your key") if probe.status == 0 else fail(
+            "proxy login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the proxy", "This machine"))
+        return [login, skip("node port", "not tested with plink; the node login below tries the path")]
+    node_port = _port(chosen.options)
+    argv = [context.client_path, "-T", "-o", "LogLevel=VERBOSE"]
+    if chosen.config_file:
+        argv += ["-F", chosen.config_file]
+    for option in PROBE_OPTIONS + chosen.proxy_options + chosen.options:
+        argv += ["-o", option]
+    argv += ["-W", f"[{target}]:{node_port}", f"{chosen.user}@{proxy}"]
+    probe = context.probes.run(argv, context.env, 3 * STEP_SECONDS, first_line_only=True)
+    errors = probe.errors
+    if "Authenticated to" not in errors:
+        blocked = Check("node port", Status.SKIP, "not tried: proxy login failed", blocked=True)
+        if probe.status is None:
+            return [fail("proxy login", f"{who}: no answer in time", "Check that the proxy's sshd is "
+                         "healthy; a firewall may drop the connection after the handshake."), blocked]
+        return [fail("proxy login", f"{who}: {_last_line(errors)}", _login_fix(errors, "the proxy", "This machine")),
+                blocked]
+    checks = [ok("proxy login", f"{who} accepts your key")]
+    where = f"{target}:{node_port}"
+    banner = probe.first_line
+    if banner.startswith("SSH-"):
+        checks.append(ok("node port", f"{where} answers through the proxy ({shown(banner)})"))
+    elif "administratively prohibited" in errors:
+        checks.append(skip("node port", f"{where}: the proxy allows no TCP forwarding, so this cannot be tested "
+                           "without a shell there; the node login below tries the path"))
+    else:
+        reason = _last_line(errors) if errors.strip() else "no answer in time"
+        checks.append(fail("node port", f"{where} through the proxy: {reason}",
+                           f"Nothing answers on port {node_port} of {target} from the proxy: sshd on the node "
+                           "may be stopped, or a firewall (security group) closes the port to the masters."))
+    return checks
+
+
+def _node_login(context: Context) -> List[Check]:
+    from ..ssh_args import build_argv, display
+
+    chosen = context.chosen
+    plan = chosen.plan(context.proxy, context.target or "", tty=False)
+    argv = build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options, command=("true",)))
+    env = dict(context.env, SHELL=chosen.shell(context.proxy)) if chosen.shell(context.proxy) else context.env
+    probe = context.probes.run(argv, env, 4 * STEP_SECONDS)
+    who = f"{chosen.user}@{context.target}"
+    if probe.status == 0:
+        return [ok("node login", f"{who} accepts your key (`{display(argv)}`)")]
+    if probe.status is None:
+        return [fail("node login", f"{who}: no answer in time", "The node or the proxy is slow or drops the "
+                     "connection; try again, or check the node's sshd.")]
+    where = "The master" if chosen.forwarding else "This machine"
+    return [fail("node login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the node", where))]
+
+
+def steps(chosen: Choices) -> List[Step]:
+    """The checklist for these choices, each step with what it needs."""
+    from_cluster = ("cluster API",)
+    connection = ("ssh client", "first hop port", "target") + (("ssh-agent",) if chosen.forwarding else ())
+    proxied = chosen.proxy_kind is not ProxyKind.NONE
+    return [
+        Step((), ("configuration",), _configuration),
+        Step(("configuration",), ("cluster API",), _cluster_api),
+        Step(from_cluster if chosen.target_kind is not TargetKind.ADDRESS else (), ("target",), _target),
+        Step(from_cluster if chosen.proxy_kind is ProxyKind.MASTER else (), ("proxy",), _proxy),
+        Step((), ("ssh client",), _ssh_client),
+        Step(("ssh client",), ("ssh-agent",), _ssh_agent),
+        Step((), ("key files",), _key_files),
+        Step(("proxy",) if proxied else ("target",), ("first hop port",), _first_hop_port),
+    ] + ([Step(connection, ("proxy login", "node port"), _through_proxy)] if proxied else []) + [
+        Step(connection + (("proxy login", "node port") if proxied else ()), ("node login",), _node_login),
+    ]
+
+
+def checklist(context: Context, plan: Sequence[Step]) -> List[Check]:
+    """Run the steps in order; a step whose need did not pass is skipped, naming it."""
+    done: Dict[str, Check] = {}
+    for step in plan:
+        cause = next((name for name in step.needs if name in done and _blocks(done[name])), None)
+        results = ([Check(name, Status.SKIP, f"not tried: {cause} failed", blocked=True) for name in step.names]
+                   if cause else step.run(context))
+        for check in results:
+            done[check.name] = check
+        if context.chosen.user is None and "proxy" in done and "target" in done:
+            context.chosen = settle_user(context.chosen, _first_hop_host(context), context.env)
+    return list(done.values())
+
+
+def _blocks(check: Check) -> bool:
+    return check.status is Status.FAIL or check.blocked
+
+
+def run_checks(chosen: Choices, settings, cluster, environment, as_json: bool,
+               probes: Optional[Probes] = None) -> int:
+    context = Context(chosen, settings, cluster, environment.env, probes or Probes())
+    return _report(checklist(context, steps(chosen)), environment.stdout, as_json)
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _display_url(url: Optional[str]) -> str:
+    """A URL without any user:password@."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _port(options: Sequence[str], default: int = 22) -> int:
+    """The port an OpenSSH option list asks for (the first Port wins, as in ssh)."""
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.lower() == "port" and value.isascii() and value.isdigit():
+            return int(value)
+    return default
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return shown(lines[-1], 200) if lines else "no message"
+
+
+def _login_fix(stderr: str, who: str, where: str) -> str:
+    if "Host key verification failed" in stderr:
+        return (f"{where} does not know {who}'s host key, or it changed. Connect once by hand and "
+                "check the fingerprint it shows, or pass --option StrictHostKeyChecking=accept-new.")
+    if "Permission denied" in stderr:
+        return (f"{who} does not accept any key you offer. Add the cluster's key to your agent with "
+                "`ssh-add ~/.ssh/<key>.pem`, and check the user (--user, or node.ssh_user).")
+    return f"ssh said: {_last_line(stderr)}"
+
+
+def _port_fix(context: Context, host: str) -> str:
+    kind = context.chosen.proxy_kind
+    if kind is ProxyKind.MASTER:
+        return (f"Nothing answers as an SSH server at {host}, which the plugin took from "
+                f"{context.cluster.proxy_source}. If that is not the master's public address (it may be a private "
+                "one, or a stopped host), name the right one with --proxy-ip=<address>, or set node.ssh_proxy_ip; "
+                "else check that sshd runs on the master and that port 22 is open to you.")
+    if kind is not ProxyKind.NONE:
+        return (f"Nothing answers as an SSH server at {host}: check the proxy's address, that its sshd runs "
+                "and that its port 22 is open to you.")
+    return (f"Nothing answers as an SSH server at {host} from here: the node may be reachable only "
+            "through a master; add --master-proxy (or --proxy-ip=<bastion>).")
+
+
+def _report(checks: List[Check], stdout: Any, as_json: bool) -> int:
+    failures = [check for check in checks if check.status is Status.FAIL]
+    if as_json:
+        stdout.write(json.dumps({"ok": not failures, "checks": [check.as_json() for check in checks]}, indent=2)
+                     + "\n")
+        return 1 if failures else 0
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        label = check.status.value.upper() if check.status is Status.FAIL else check.status.value
+        stdout.write(f"{label:<5} {check.name:<{width}}  {check.detail}\n")
+        if check.fix:
+            stdout.write(f"{'':<5} {'':<{width}}  fix: {check.fix}\n")
+    if failures:
+        stdout.write(f"\n{len(failures)} of {len(checks)} checks failed.\n")
+        return 1
+    stdout.write(f"\nAll {len(checks)} checks passed (or were not needed): the connection should work.\n")
+    return 0

@@ -1,0 +1,340 @@
+"""The DC/OS CLI's configuration, read (never written) as each CLI generation lays it out.
+
+Precedence: command-line flags > environment > config file > defaults. Flags are
+applied by the commands; this module merges environment and file into `Settings`,
+from one table (`KEYS`) that names, for every setting, its config keys, its
+environment variables, its parser and, for the plugin's own `[node]` section, the
+JSON schema that `--config-schema` prints.
+"""
+
+import enum
+import json
+import os
+import sys
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple, Union
+
+from .errors import ConfigError, shown
+
+DEFAULT_SSH_USER = "core"
+# Long enough for a slow Admin Router, short enough that a silent server is noticed.
+DEFAULT_TIMEOUT = 5.0
+
+
+class ProxyMode(enum.Enum):
+    """How a proxy hop reaches the node."""
+
+    FORWARD = "forward"  # ssh runs on the proxy, with the local agent forwarded
+    JUMP = "jump"  # this machine connects through `ssh -W` on the proxy; no agent forwarded
+
+
+class Settings(NamedTuple):
+    """Everything the commands need from configuration, as plain values."""
+
+    dcos_url: Optional[str] = None
+    acs_token: Optional[str] = None
+    # True (verify with system CAs), False (do not verify) or a CA bundle path.
+    ssl_verify: Union[bool, str] = True
+    timeout: float = DEFAULT_TIMEOUT
+    mesos_master_url: Optional[str] = None
+    ssh_user: Optional[str] = None  # None: configured nowhere (the commands default to core)
+    ssh_proxy_ip: Optional[str] = None
+    ssh_options: Tuple[str, ...] = ()
+    proxy_mode: ProxyMode = ProxyMode.FORWARD
+    # Where the file values came from, for messages; None when no file was read.
+    config_path: Optional[str] = None
+
+
+# -- parsers: (raw value, where it came from) -> value ------------------------------
+
+
+def _string(value: Any, source: str) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ConfigError(f"{source} must be a string, not {shown(json.dumps(value))}.")
+    text = str(value).strip()
+    return text or None
+
+
+def _url(value: Any, source: str) -> Optional[str]:
+    text = _string(value, source)
+    if text is not None and not text.isascii():
+        shown_url = shown(text.rpartition("@")[2] if "@" in text else text)  # never a password
+        raise ConfigError(
+            f"{source} is '{shown_url}', which holds characters outside ASCII. Write an "
+            "internationalised host name in its xn-- form, and percent-encode the path."
+        )
+    return text.rstrip("/") or None if text else None
+
+
+def _token(value: Any, source: str) -> Optional[str]:
+    text = _string(value, source)
+    if text is not None and not all("!" <= char <= "~" for char in text):
+        # Never shown: it is a credential. CR or LF would end the header early.
+        raise ConfigError(
+            f"The access token in {source} holds characters a token cannot hold (spaces, line breaks, "
+            "control or non-ASCII characters), so it is not sent. Log in again with `dcos auth login`."
+        )
+    return text
+
+
+def _ssl_verify(value: Any, source: str) -> Union[bool, str, None]:
+    if isinstance(value, bool):
+        return value
+    text = _string(value, source)
+    if text is None:
+        return None
+    if text.lower() == "true":
+        return True
+    if text.lower() == "false":
+        return False
+    return text  # a CA bundle path
+
+
+def _ca_path(value: Any, source: str) -> Optional[str]:
+    return _string(value, source)
+
+
+def _insecure(value: Any, source: str) -> Optional[bool]:
+    """DCOS_TLS_INSECURE=1 means "do not verify"; any other value says nothing."""
+    return False if str(value).strip().lower() in ("1", "true", "yes") else None
+
+
+def _timeout(value: Any, source: str) -> float:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source} must be a number of seconds, not {shown(json.dumps(value))}.") from None
+    if not 0 < seconds < 86400:
+        raise ConfigError(f"{source} must be more than 0 and less than 86400 seconds.")
+    return seconds
+
+
+def _options(value: Any, source: str) -> Tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ConfigError(f"{source} must be a list of \"Key=Value\" strings, not {shown(json.dumps(value))}.")
+
+
+def _options_from_env(text: str, source: str) -> Tuple[str, ...]:
+    """A JSON array of strings, or one option per line."""
+    if text.lstrip().startswith("["):
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            parsed = None
+        if not (isinstance(parsed, list) and all(isinstance(item, str) for item in parsed)):
+            raise ConfigError(
+                f"{source} must be a JSON array of \"Key=Value\" strings, or one Key=Value option per line."
+            )
+        return tuple(parsed)
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _proxy_mode(value: Any, source: str) -> Optional[ProxyMode]:
+    text = _string(value, source)
+    if text is None:
+        return None
+    try:
+        return ProxyMode(text)
+    except ValueError:
+        raise ConfigError(f"{source} must be \"forward\" or \"jump\", not {shown(json.dumps(text))}.") from None
+
+
+Parser = Callable[[Any, str], Any]
+
+
+class Key(NamedTuple):
+    """One setting: where it is read, how, and (for [node] keys) its schema."""
+
+    field: str  # the Settings field
+    config: Tuple[str, ...]  # config-file keys, the first one found wins
+    env: Tuple[Tuple[str, Parser], ...]  # environment variables, the first one that says something wins
+    parse: Parser  # for the config file's value
+    schema: Optional[Dict[str, Any]] = None
+
+
+KEYS: Tuple[Key, ...] = (
+    Key("dcos_url", ("core.dcos_url",), (("DCOS_URL", _url),), _url),
+    Key("acs_token", ("core.dcos_acs_token",), (("DCOS_ACS_TOKEN", _token),), _token),
+    # The 1.x CLI's variables describe the attached cluster's TLS setting precisely.
+    Key("ssl_verify", ("core.ssl_verify",),
+        (("DCOS_TLS_INSECURE", _insecure), ("DCOS_TLS_CA_PATH", _ca_path), ("DCOS_SSL_VERIFY", _ssl_verify)),
+        _ssl_verify),
+    Key("timeout", ("core.timeout",), (), _timeout),
+    Key("mesos_master_url", ("core.mesos_master_url",), (), _url),
+    Key("ssh_user", ("node.ssh_user", "core.ssh_user"), (("DCOS_NODE_SSH_USER", _string),), _string, {
+        "type": "string",
+        "title": "SSH user",
+        "description": "User to log in as on the proxy and the target; overrides core.ssh_user. Default: core.",
+        "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+    }),
+    Key("ssh_proxy_ip", ("node.ssh_proxy_ip", "core.ssh_proxy_ip"), (("DCOS_NODE_SSH_PROXY_IP", _string),),
+        _string, {
+            "type": "string",
+            "title": "SSH proxy host",
+            "description": "Address or host name of a bastion to hop through when no proxy flag is given; "
+                           "overrides core.ssh_proxy_ip.",
+        }),
+    Key("proxy_mode", ("node.proxy_mode",), (("DCOS_NODE_PROXY_MODE", _proxy_mode),), _proxy_mode, {
+        "type": "string",
+        "title": "Proxy mode",
+        "description": "How a proxy hop reaches the node: \"forward\" (ssh on the proxy, with your agent "
+                       "forwarded; the default) or \"jump\" (ssh -W through the proxy; no agent forwarding).",
+        "enum": [mode.value for mode in ProxyMode],
+    }),
+    Key("ssh_options", ("node.ssh_options",), (("DCOS_NODE_SSH_OPTIONS", _options_from_env),), _options, {
+        "type": "array",
+        "title": "SSH options",
+        "description": "OpenSSH options (Key=Value) passed with -o to every hop, after those given with --option.",
+        "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]*=.*$"},
+    }),
+)
+
+
+def config_schema() -> Dict[str, Any]:
+    """The JSON schema of the `[node]` section, as `--config-schema` reports it."""
+    properties = {name.split(".", 1)[1]: key.schema for key in KEYS for name in key.config
+                  if name.startswith("node.") and key.schema is not None}
+    return {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "title": "dcos-node-ssh configuration (section [node])",
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _section(values: dict, name: str, path: Optional[str]) -> dict:
+    section = values.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"`{name}` in the DC/OS config file {path} must be a table ([{name}]).")
+    return section
+
+
+def settings_from(file_values: dict, env: Mapping[str, str], config_path: Optional[str]) -> Settings:
+    """Merge the environment over the config file's values. Pure: no I/O."""
+    where = config_path or "the configuration"
+    sections = {name: _section(file_values, name, config_path) for name in ("core", "node")}
+    values: Dict[str, Any] = {}
+    for key in KEYS:
+        value = None
+        for variable, parse in key.env:
+            raw = env.get(variable, "")
+            if raw.strip():
+                value = parse(raw, variable)
+                if value is not None:
+                    break
+        for name in key.config if value is None else ():
+            section, _, item = name.partition(".")
+            from_file = sections[section].get(item)
+            if from_file is not None:
+                value = key.parse(from_file, f"{name} in {where}")
+                if value is not None:
+                    break
+        if value is not None:
+            values[key.field] = value
+    return Settings(config_path=config_path, **values)
+
+
+def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:
+    """Return the config file the DC/OS CLI would use, or None when there is none.
+
+    Order: DCOS_CONFIG (CLI 0.1-0.4 and later); the attached cluster's
+    ~/.dcos/clusters/<id>/dcos.toml (CLI 0.5 and later); ~/.dcos/dcos.toml.
+    """
+    named = env.get("DCOS_CONFIG")
+    if named:
+        if not os.path.exists(named):
+            raise ConfigError(
+                f"DCOS_CONFIG names the config file {named}, which does not exist. "
+                "Unset DCOS_CONFIG or point it at an existing dcos.toml."
+            )
+        return named
+    dcos_dir = env.get("DCOS_DIR") or os.path.join(home, ".dcos")
+    clusters_dir = os.path.join(dcos_dir, "clusters")
+    try:
+        cluster_ids = sorted(os.listdir(clusters_dir))
+    except FileNotFoundError:
+        cluster_ids = []
+    except OSError as error:
+        # Falling back to the legacy file here would send its token to its URL, not
+        # to the cluster the user attached.
+        raise ConfigError(
+            f"Cannot read the DC/OS clusters folder {clusters_dir} ({error.strerror}), so the attached "
+            f"cluster is unknown. Fix its permissions (for example `chmod u+rwx {clusters_dir}`)."
+        ) from None
+    attached = [os.path.join(clusters_dir, cluster_id) for cluster_id in cluster_ids
+                if os.path.exists(os.path.join(clusters_dir, cluster_id, "attached"))]
+    if len(attached) > 1:
+        raise ConfigError(
+            "More than one cluster is marked as attached: "
+            + ", ".join(attached)
+            + ". Attach one with `dcos cluster attach <name>`, or remove the file "
+            "`attached` from all but one of these folders."
+        )
+    if attached:
+        path = os.path.join(attached[0], "dcos.toml")
+        if not os.path.isfile(path):
+            raise ConfigError(
+                f"The attached cluster {attached[0]} has no dcos.toml. "
+                "Set the cluster up again with `dcos cluster setup <url>`."
+            )
+        return path
+    legacy = os.path.join(dcos_dir, "dcos.toml")
+    if os.path.exists(legacy):
+        return legacy
+    return None
+
+
+def read_config_file(path: str) -> dict:
+    """Parse a dcos.toml; a broken file is a ConfigError naming it."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read()
+    except OSError as error:
+        raise ConfigError(f"Cannot read the DC/OS config file {path}: {error.strerror}.") from None
+    try:
+        # utf-8-sig: Notepad starts a UTF-8 file with a byte-order mark.
+        return tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"The DC/OS config file {path} is not UTF-8 text.") from None
+    except (tomllib.TOMLDecodeError, RecursionError) as error:
+        reason = str(error) if isinstance(error, tomllib.TOMLDecodeError) else "nested too deeply"
+        raise ConfigError(
+            f"The DC/OS config file {path} is not valid TOML: {reason}. "
+            "Fix the file, or set it up again with `dcos cluster setup <url>`."
+        ) from None
+
+
+def token_file_warning(path: str, values: dict) -> Optional[str]:
+    """A warning when a file holding a token can be read by other users (POSIX only)."""
+    if os.name != "posix" or not _section(values, "core", path).get("dcos_acs_token"):
+        return None
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"Warning: the DC/OS config file {path} holds an access token and can be read by "
+            f"other users (permissions {mode & 0o777:o}); the DC/OS CLI itself refuses such a "
+            f"file. Run `chmod 600 {path}`."
+        )
+    return None
+
+
+def load_settings(env: Mapping[str, str], home: str) -> Tuple[Settings, Optional[str]]:
+    """Find and read the config file, then merge the environment: (settings, warning)."""
+    path = find_config_file(env, home)
+    values = read_config_file(path) if path else {}
+    warning = token_file_warning(path, values) if path else None
+    return settings_from(values, env, path), warning

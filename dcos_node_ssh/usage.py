@@ -1,0 +1,194 @@
+"""The command line: the docopt text of every command, and everything derived from it.
+
+Which options take a value, which flags exclude each other, which words start a
+remote command: all of it is read from USAGE, so there is no second list of flags
+to keep in step with the text.
+"""
+
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .errors import shown
+
+USAGE = """\
+SSH to the leading master or to any agent of a DC/OS cluster.
+
+Usage:
+    dcos node [list] [--json]
+    dcos node --info
+    dcos node --version
+    dcos node --config-schema
+    dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
+                  [--master-proxy | --proxy-ip=<host>] [--jump] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
+                  [--config-file=<path>] [--ssh-client=<name>]
+                  [--dry-run | --check [--json]] [--] [<command>...]
+    dcos node (-h | --help)
+
+`dcos node` (or `dcos node list`) lists the leading master and every agent,
+as a table or, with --json, as JSON.
+
+Target (choose one):
+    --leader                  The leading master.
+    --master                  The same as --leader.
+    --mesos-id=<id>           An agent: its Mesos ID, a unique part of the start or
+                              end of the ID (`S3`), its host name or its address.
+    --slave=<id>              The same as --mesos-id.
+    --private-ip=<ip>         The node at this address; no cluster lookup.
+
+Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
+    --master-proxy            Hop through the master's public address; your ssh-agent
+                              is forwarded so the master can reach private agents.
+    --proxy-ip=<host>         Hop through this bastion host instead.
+
+Options:
+    --jump                    Reach the node through the proxy with `ssh -W`
+                              (ProxyJump), forwarding no agent: the proxy never
+                              holds your keys. Default: node.proxy_mode, else the
+                              agent is forwarded and ssh runs on the proxy.
+    --user=<user>             Log in as this user on every hop (else node.ssh_user,
+                              core.ssh_user, the User of --config-file, or core).
+    --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
+    --proxy-option=<SSHOPT=VAL>  An OpenSSH option for the connection to the proxy
+                              only (the first hop, or the jump connection).
+    --config-file=<path>      An ssh config file (-F) for the connections made from
+                              here: never the second hop, where the path is unknown.
+    --ssh-client=<name>       The first hop's client, by name or path: OpenSSH `ssh`
+                              (the default) or PuTTY's `plink`. On Windows, plink
+                              when it is on PATH and ssh is not. The second hop,
+                              on the proxy, is always OpenSSH.
+    --dry-run                 Print the ssh command line on stdout and exit without
+                              connecting.
+    --check                   Check every prerequisite of this connection, without
+                              opening a shell, and print a checklist with fixes.
+    --json                    List the nodes, or the checks, as JSON.
+    --info                    Print a one-line description of this subcommand.
+    --version                 Print the version.
+    --config-schema           Print the JSON schema of the [node] config section.
+    -h --help                 Print this text.
+
+<command> runs on the target exactly as with `ssh host <command>`: its words are
+joined with spaces and run by the target's shell. The first word that is not one
+of the options above starts it, and everything after it belongs to it
+(`dcos node ssh --leader df -h`); put `--` before a command whose first word
+starts with '-'.
+"""
+
+INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
+
+# Subcommands whose trailing words are a command for the nodes.
+WITH_REMOTE_COMMAND = ("ssh",)
+
+
+def usage_section() -> str:
+    start = USAGE.index("Usage:")
+    return USAGE[start:USAGE.index("\n\n", start)]
+
+
+def _patterns(subcommand: str) -> str:
+    """The usage pattern of one subcommand, its continuation lines included."""
+    lines = usage_section().splitlines()
+    pattern: List[str] = []
+    for line in lines:
+        words = line.split()
+        if words[:3] == ["dcos", "node", subcommand]:
+            pattern.append(line)
+        elif pattern and words and words[0] != "dcos":
+            pattern.append(line)
+        elif pattern:
+            break
+    return " ".join(pattern)
+
+
+_LONG = re.compile(r"(--[a-z][a-z-]*)(=<)?")
+
+
+def _long_options() -> Dict[str, bool]:
+    """Every long option of USAGE, and whether it takes a value."""
+    found: Dict[str, bool] = {}
+    for name, value in _LONG.findall(USAGE):
+        found[name] = found.get(name, False) or bool(value)
+    return found
+
+
+def _option_named(word: str, options: Dict[str, bool]) -> Optional[str]:
+    """The option a word names: exactly, or as the unique prefix docopt accepts."""
+    name = word.split("=", 1)[0]
+    if name in options:
+        return name
+    candidates = [option for option in options if option.startswith(name)]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def separate_remote_command(args: Sequence[str]) -> List[str]:
+    """The arguments with `--` before the remote command, so that options in it (`df -h`)
+    stay its own, as they do for `ssh host df -h`."""
+    args = list(args)
+    if len(args) < 2 or args[1] not in WITH_REMOTE_COMMAND:
+        return args
+    options = _long_options()
+    index = 2
+    while index < len(args):
+        word = args[index]
+        if word == "--":
+            return args
+        if not word.startswith("-") or word == "-":
+            return args[:index] + ["--"] + args[index:]
+        name = _option_named(word, options)
+        if name is not None and options[name] and "=" not in word:
+            index += 1  # its value is the next word
+        index += 1
+    return args
+
+
+def own_words(args: Sequence[str]) -> List[str]:
+    """The words that are the plugin's own, not the remote command's."""
+    return list(args[: args.index("--")]) if "--" in args else list(args)
+
+
+def wants_help(args: Sequence[str]) -> bool:
+    return any(word in ("-h", "--help") for word in own_words(separate_remote_command(args)))
+
+
+def _exclusive_groups(subcommand: str) -> List[Tuple[bool, Tuple[str, ...]]]:
+    """(required, flags) of each `( a | b )` and `[ a | b ]` group of a subcommand's pattern."""
+    groups = []
+    for opening, inside in re.findall(r"([(\[])([^()\[\]]*\|[^()\[\]]*)[)\]]", _patterns(subcommand)):
+        groups.append((opening == "(", tuple(name for name, _ in _LONG.findall(inside))))
+    return groups
+
+
+def _group_noun(flags: Tuple[str, ...]) -> str:
+    """The section of the options list that explains a group: "Target", "Proxy"."""
+    section = ""
+    for line in USAGE.splitlines():
+        if line and not line[0].isspace() and line.rstrip().endswith(":"):
+            section = line.split()[0].rstrip(":")
+        elif line.strip().startswith(flags[0]):
+            return section.lower()
+    return "option"
+
+
+def diagnose(args: Sequence[str]) -> str:
+    """Say what is wrong with a command line docopt refused, as precisely as we can."""
+    words = own_words(args)
+    if len(words) > 1 and words[1] in WITH_REMOTE_COMMAND:
+        options = _long_options()
+        named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
+        for required, flags in _exclusive_groups(words[1]):
+            present = [name for name in named if name in flags]
+            if required and not present:
+                return (
+                    "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias "
+                    "--slave: an agent by ID, a unique part of its ID, its host name or address) or "
+                    "--private-ip=<ip>."
+                )
+            if len(present) > 1:
+                return f"Choose one {_group_noun(flags)}, not {' and '.join(present)}."
+        unknown = [word for word, name in zip(words[2:], named) if word.startswith("-") and name is None]
+        if unknown:
+            return (
+                f"Unknown option '{shown(unknown[0])}'. To pass options to a remote command, put `--` "
+                "before the command."
+            )
+    return "The command line does not match the usage below."

@@ -1,0 +1,124 @@
+"""A corporate network on the simulated cluster: the cluster API only behind an HTTP proxy.
+
+The stand-in listens on the master's private address (http://198.18.0.10:8080 and
+https://198.18.0.10:8443), which this host cannot reach, and a real tinyproxy
+listens on the master's public address (http://198.51.100.10:3128). The client of
+dcos_node_ssh/cluster/transport.py runs in this test process, on this host.
+Root only (the simulated cluster needs it); see tests/simcluster.py.
+"""
+
+import time
+
+import pytest
+
+from dcos_node_ssh.cluster.transport import HttpClient
+from dcos_node_ssh.errors import ClusterUnreachable
+from simcluster import CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
+
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.corporate-token.c2lnbmF0dXJl"
+
+
+@pytest.fixture(scope="module")
+def corporate_network(sim_cluster):
+    try:
+        sim_cluster.start_corporate_network()
+    except RuntimeError as error:
+        if "tinyproxy is not installed" in str(error):
+            pytest.skip(f"the corporate network needs a proxy, but {error}")
+        raise
+    yield sim_cluster
+    sim_cluster.stop_corporate_network()
+
+
+@pytest.fixture
+def corp(corporate_network):
+    """The corporate network, its API asking for TOKEN."""
+    corporate_network.write_scenario(corporate_network.default_scenario(token=TOKEN))
+    yield corporate_network
+    corporate_network.write_scenario(corporate_network.default_scenario())
+
+
+def marker():
+    return f"/metadata?marker={time.monotonic_ns()}"
+
+
+def logged(corp, path, seconds=3.0):
+    """The corporate API's log entry for path (written just after it answers)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        entries = [entry for entry in corp.corporate_requests() if entry["path"] == path]
+        if entries or time.monotonic() > deadline:
+            assert entries, f"{path} did not reach the corporate API"
+            return entries[-1]
+        time.sleep(0.02)
+
+
+def proxied(corp, fragment, seconds=3.0):
+    """Whether tinyproxy logged a request holding fragment."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any("Request (file descriptor" in line and fragment in line for line in corp.corporate_proxy_lines()):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def client(corp, tls, env, timeout=5.0):
+    url = corp.corporate_tls_url if tls else corp.corporate_url
+    return HttpClient(url, token=TOKEN, ssl_verify=corp.corporate_ca_cert, env=env, timeout=timeout)
+
+
+def test_http_through_the_proxy(corp):
+    path = marker()
+    answer = client(corp, False, {"HTTP_PROXY": corp.corporate_proxy_url}).request("GET", path)
+    assert b'"PUBLIC_IPV4": "198.51.100.10"' in answer.body
+    assert proxied(corp, f"GET http://{MASTER_PRIVATE}:{CORPORATE_HTTP_PORT}{path} ")
+    assert logged(corp, path)["authorization"] == f"token={TOKEN}"
+
+
+def test_https_through_the_proxy_with_connect(corp):
+    path = marker()
+    answer = client(corp, True, {"HTTPS_PROXY": corp.corporate_proxy_url}).request("GET", path)
+    assert b'"PUBLIC_IPV4": "198.51.100.10"' in answer.body
+    assert proxied(corp, f"CONNECT {MASTER_PRIVATE}:{CORPORATE_TLS_PORT} ")
+    assert logged(corp, path)["authorization"] == f"token={TOKEN}"
+    assert not any(path in line or TOKEN in line for line in corp.corporate_proxy_lines())  # inside TLS
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_without_the_proxy_the_cluster_cannot_be_reached(corp, tls):
+    start = time.monotonic()
+    with pytest.raises(ClusterUnreachable) as caught:
+        client(corp, tls, {}, timeout=3).request("GET", "/metadata")
+    url = corp.corporate_tls_url if tls else corp.corporate_url
+    assert str(caught.value).startswith(f"Could not reach the cluster at {url}/metadata")
+    assert time.monotonic() - start < 1.5
+
+
+@pytest.mark.parametrize("no_proxy", [MASTER_PRIVATE, "198.18.0.0/24", f"{MASTER_PRIVATE}:{CORPORATE_TLS_PORT}",
+                                      "example.com, 198.18.0.10"])
+def test_no_proxy_is_honoured(corp, no_proxy):
+    before = len(corp.corporate_proxy_lines())
+    env = {"HTTPS_PROXY": corp.corporate_proxy_url, "NO_PROXY": no_proxy}
+    start = time.monotonic()
+    with pytest.raises(ClusterUnreachable) as caught:
+        client(corp, True, env, timeout=3).request("GET", "/metadata")
+    assert str(caught.value).startswith(f"Could not reach the cluster at {corp.corporate_tls_url}/metadata")
+    assert time.monotonic() - start < 1.5
+    assert len(corp.corporate_proxy_lines()) == before
+
+
+def test_each_scheme_has_its_proxy_variable(corp):
+    """HTTP_PROXY alone does not carry https."""
+    with pytest.raises(ClusterUnreachable, match="Could not reach the cluster"):
+        client(corp, True, {"HTTP_PROXY": corp.corporate_proxy_url}, timeout=3).request("GET", "/metadata")
+
+
+def test_proxy_where_nothing_listens(corp):
+    proxy = f"http://{MASTER_PUBLIC}:3999"
+    start = time.monotonic()
+    with pytest.raises(ClusterUnreachable) as caught:
+        client(corp, True, {"https_proxy": proxy}, timeout=3).request("GET", "/metadata")
+    assert str(caught.value).startswith(f"Could not reach the proxy {proxy} (from https_proxy) for "
+                                        f"{corp.corporate_tls_url}/metadata")
+    assert time.monotonic() - start < 1.5
