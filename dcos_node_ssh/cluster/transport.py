@@ -350,7 +350,10 @@ class _Connection(http.client.HTTPConnection):
         """A TCP connection to the first address of the host that accepts one, in the time left.
         (The name lookup itself cannot be given a timeout.)"""
         failure: Optional[OSError] = None
-        for family, kind, protocol, _, address in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
+        # The host is ASCII (checked with the URL): as bytes, getaddrinfo skips the IDNA codec
+        # and the import of encodings.idna, a few milliseconds before every ssh session.
+        host = self.host.encode("ascii")
+        for family, kind, protocol, _, address in socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM):
             sock = socket.socket(family, kind, protocol)
             self._sockets.append(sock)
             try:
