@@ -166,12 +166,16 @@ def main(argv=None):
                              options.runs)]
                 if not filtering:  # the listing does not depend on the filter
                     commands.append(("dcos-node node", "ours", [options.dcos_node, "node"], options.runs))
+                    commands.append(("dcos-node node --json", "ours", [options.dcos_node, "node", "--json"],
+                                     options.runs))
                 if predecessor:
                     commands.append(("dcos node ssh --master-proxy --mesos-id=<last>", "DC/OS CLI 0.6.1",
                                      [predecessor, "node", "ssh", "--master-proxy", f"--mesos-id={last}"],
                                      options.predecessor_runs))
                     if not filtering:
                         commands.append(("dcos node", "DC/OS CLI 0.6.1", [predecessor, "node"],
+                                         options.predecessor_runs))
+                        commands.append(("dcos node --json", "DC/OS CLI 0.6.1", [predecessor, "node", "--json"],
                                          options.predecessor_runs))
                 for label, who, command, runs in commands:
                     try:
@@ -186,12 +190,26 @@ def main(argv=None):
                 shutil.rmtree(workdir, ignore_errors=True)
 
     print(table(rows))
+    for line in ratios(rows):
+        print(line)
     os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
     with open(options.json, "w", encoding="utf-8") as stream:
         json.dump({"python": sys.version.split()[0], "machine": os.uname().machine, "cpus": os.cpu_count(),
                    "rows": rows}, stream, indent=2)
     print(f"\nwritten to {options.json}")
     return 0
+
+
+def ratios(rows):
+    """Our median wall time over the predecessor's, for each command both ran."""
+    theirs = {(row["command"].replace("dcos node", "dcos-node node", 1), row["agents"], row["master_filters"]):
+              row for row in rows if row["implementation"] != "ours"}
+    for row in rows:
+        other = theirs.get((row["command"], row["agents"], row["master_filters"]))
+        if row["implementation"] == "ours" and other:
+            ratio = row["wall_median_ms"] / other["wall_median_ms"]
+            yield (f"{row['command']}, {row['agents']:,} agents: {ratio:.2f}x the predecessor's wall time, "
+                   f"{row['peak_rss_mib']:.1f} MiB against {other['peak_rss_mib']:.1f}")
 
 
 def table(rows):

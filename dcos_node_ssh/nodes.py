@@ -132,9 +132,13 @@ def _address_key(address: str) -> Tuple[int, Any]:
         return (9, address)
 
 
+def listing_order(node: Node) -> Tuple[int, Tuple[int, Any], str]:
+    """Masters first, then agents, then public agents; each by address, then ID."""
+    return (_KIND_ORDER[node.kind], _address_key(node.address), node.id)
+
+
 def sort_nodes(nodes: Iterable[Node]) -> List[Node]:
-    """Masters first, then agents, then public agents; each by address, then ID (stable)."""
-    return sorted(nodes, key=lambda node: (_KIND_ORDER[node.kind], _address_key(node.address), node.id))
+    return sorted(nodes, key=listing_order)
 
 
 def master_node(address: str, hostname: Any) -> Node:
@@ -209,32 +213,66 @@ _STATE_COLOURS = {NodeState.LEADER: "1", NodeState.ACTIVE: "32", NodeState.DRAIN
                   NodeState.INACTIVE: "31"}
 
 
-def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
-    """A table that fits `width` columns: host names are cut first; when full IDs
-    still do not fit, each is shown as its shortest unique ending, which --mesos-id
-    accepts as it is."""
+def field_value(agent: Any, path: str) -> str:
+    """The value at a dotted path of an agent as Mesos reports it (`used_resources.disk`),
+    as text: strings as they are, anything else as compact JSON; "" where there is none."""
+    value = agent
+    for key in path.split("."):
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isascii() and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return ""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _cell(value: str) -> str:
+    """A value as one whitespace-free word, so that `awk '{print $5}'` reads whole columns."""
+    return printable(value).replace(" ", "\\x20")
+
+
+def table(nodes: Sequence[Node], width: int = 80, colour: bool = False, fit: bool = True,
+          fields: Sequence[str] = (), values: Optional[Sequence[Sequence[str]]] = None) -> str:
+    """The listing as a table, with a column per field (`values`: each node's cells).
+
+    With `fit` (the output is a terminal) it fits `width` columns: host names are cut
+    first; when full IDs still do not fit, each is shown as its shortest unique ending,
+    which --mesos-id accepts as it is. Without it nothing is shortened, so that a
+    script reading the table gets whole values."""
+    headers = HEADERS + tuple(field.upper() for field in fields)
     agent_ids = [node.id for node in nodes if node.id]
-    ids = {agent_id: printable(agent_id) for agent_id in agent_ids}
-    rows = [[shown(node.hostname, 200) or "-", node.address or "-", node.kind.value, node.state.value,
-             ids.get(node.id, "-")] for node in nodes]
+    ids = {agent_id: _cell(agent_id) for agent_id in agent_ids}
+    cells = values or [()] * len(nodes)
+    rows = [[_cell(node.hostname) or "-", node.address or "-", node.kind.value.replace(" ", "-"), node.state.value,
+             ids.get(node.id, "-")] + [_cell(cell) for cell in extra] for node, extra in zip(nodes, cells)]
 
     def widths():
-        return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(HEADERS)]
+        return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(headers)]
 
     note = ""
-    fixed = sum(widths()[1:]) + 2 * (len(HEADERS) - 1)
-    if fixed + 12 > width and agent_ids:
-        short = unique_suffixes(agent_ids)
-        for row, node in zip(rows, nodes):
-            if node.id:
-                row[4] = printable(short[node.id])
-        note = "IDs are shown by their unique ending, which --mesos-id accepts; `dcos node --json` has them whole."
-        fixed = sum(widths()[1:]) + 2 * (len(HEADERS) - 1)
-    name_width = max(8, min(widths()[0], width - fixed))
-    for row in rows:
-        if len(row[0]) > name_width:
-            row[0] = row[0][: name_width - 1] + "~"
-    column_widths = [name_width] + widths()[1:]
+    column_widths = widths()
+    if fit:
+        fixed = sum(column_widths[1:]) + 2 * (len(headers) - 1)
+        if fixed + 12 > width and agent_ids:
+            short = unique_suffixes(agent_ids)
+            for row, node in zip(rows, nodes):
+                if node.id:
+                    row[4] = _cell(short[node.id])
+            note = ("IDs are shown by their unique ending, which --mesos-id accepts; `dcos node --json` has them "
+                    "whole.")
+            fixed = sum(widths()[1:]) + 2 * (len(headers) - 1)
+        name_width = max(8, min(widths()[0], width - fixed))
+        for row in rows:
+            if len(row[0]) > name_width:
+                row[0] = row[0][: name_width - 1] + "~"
+        column_widths = [name_width] + widths()[1:]
 
     def line(cells, node=None):
         padded = [cell.ljust(size) for cell, size in zip(cells, column_widths)]
@@ -242,7 +280,7 @@ def table(nodes: Sequence[Node], width: int = 80, colour: bool = False) -> str:
             padded[3] = f"\x1b[{_STATE_COLOURS[node.state]}m{padded[3]}\x1b[0m"
         return "  ".join(padded).rstrip()
 
-    header = line(HEADERS)
+    header = line(headers)
     if colour:
         header = f"\x1b[1m{header}\x1b[0m"
     lines = [header] + [line(row, node) for row, node in zip(rows, nodes)]

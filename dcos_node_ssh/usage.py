@@ -14,7 +14,7 @@ USAGE = """\
 SSH to the leading master or to any agent of a DC/OS cluster.
 
 Usage:
-    dcos node [list] [--json]
+    dcos node [list] [--json | --field=<path>...]
     dcos node --info
     dcos node --version
     dcos node --config-schema
@@ -26,7 +26,8 @@ Usage:
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the leading master and every agent,
-as a table or, with --json, as JSON.
+as a table or, with --json, as JSON: each agent as Mesos reports it, with the
+keys address, type and state added.
 
 Target (choose one):
     --leader                  The leading master.
@@ -62,6 +63,10 @@ Options:
     --check                   Check every prerequisite of this connection, without
                               opening a shell, and print a checklist with fixes.
     --json                    List the nodes, or the checks, as JSON.
+    --field=<path>            Add a column to the listing with this value of each
+                              agent, a dotted path into the agent as Mesos reports
+                              it (used_resources.disk, attributes.rack); repeat it
+                              for more.
     --info                    Print a one-line description of this subcommand.
     --version                 Print the version.
     --config-schema           Print the JSON schema of the [node] config section.

@@ -163,14 +163,18 @@ class Lookups:
         nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
         return agent_address(by_id[match_agent(nodes, value, api.base_url).id])
 
+    def agent_entries(self, top: Optional[dict] = None, timeout: Optional[float] = None) -> Iterator[dict]:
+        """Every agent as state-summary reports it, decoded one at a time; with `top`, the
+        other top-level members it names are filled in once the walk ends."""
+        api, prefix = self.mesos()
+        return api.get_agents(prefix + "/master/state-summary", top, timeout=timeout)
+
     def all_agents(self, timeout: Optional[float] = None):
         """(every agent as a Node, the leading master's host name) from state-summary."""
         from ..nodes import agent_node
 
-        api, prefix = self.mesos()
         top: Dict[str, Any] = {"hostname": None}
-        agents = api.get_agents(prefix + "/master/state-summary", top, timeout=timeout)
-        nodes = [node for node in map(agent_node, agents) if node]
+        nodes = [node for node in map(agent_node, self.agent_entries(top, timeout)) if node]
         return nodes, top["hostname"]
 
 
