@@ -3,17 +3,23 @@
 The stand-in listens on the master's private address (http://198.18.0.10:8080 and
 https://198.18.0.10:8443), which this host cannot reach, and a real tinyproxy
 listens on the master's public address (http://198.51.100.10:3128). The client of
-dcos_node_ssh/cluster/transport.py runs in this test process, on this host.
+dcos_node_ssh/cluster/transport.py runs in this test process, on this host; the last
+tests run the installed `dcos-node` as an operator behind that proxy does, through
+real ssh hops.
 Root only (the simulated cluster needs it); see tests/simcluster.py.
 """
 
+import os
 import time
 
 import pytest
 
+from conftest import write_config
+
 from dcos_node_ssh.cluster.transport import HttpClient
 from dcos_node_ssh.errors import ClusterUnreachable
-from simcluster import CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
+from simcluster import AGENTS, CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
+from test_e2e import plugin
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.corporate-token.c2lnbmF0dXJl"
 
@@ -122,3 +128,46 @@ def test_proxy_where_nothing_listens(corp):
     assert str(caught.value).startswith(f"Could not reach the proxy {proxy} (from https_proxy) for "
                                         f"{corp.corporate_tls_url}/metadata")
     assert time.monotonic() - start < 1.5
+
+
+# -- the command itself, behind the proxy ---------------------------------------------------
+
+
+def operator_behind_the_proxy(corp, home, tls, proxy_variables):
+    url = corp.corporate_tls_url if tls else corp.corporate_url
+    verify = f'ssl_verify = "{corp.corporate_ca_cert}"\n' if tls else ""
+    write_config(os.path.join(home, ".dcos", "dcos.toml"),
+                 f'[core]\ndcos_url = "{url}"\ndcos_acs_token = "{TOKEN}"\n{verify}')
+    return corp.client_env(home, **proxy_variables)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_dcos_node_ssh_finds_the_agent_through_the_proxy_and_hops_to_it(corp, dcos_node, home, tls):
+    name, address, agent_id = AGENTS[1]
+    variable = "HTTPS_PROXY" if tls else "http_proxy"
+    env = operator_behind_the_proxy(corp, home, tls, {variable: corp.corporate_proxy_url})
+    before = len(corp.corporate_requests())
+    result = plugin(corp, dcos_node, home, ["--master-proxy", f"--slave={agent_id[-2:]}", "--", "hostname"], env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == name and f"core@{address}" in result.stderr
+    paths = sorted(entry["path"].split("?")[0] for entry in corp.corporate_requests()[before:])
+    assert paths == ["/mesos/master/slaves", "/metadata"]  # both answered behind the proxy
+    expected = f"CONNECT {MASTER_PRIVATE}:{CORPORATE_TLS_PORT} " if tls else f"GET http://{MASTER_PRIVATE}:"
+    assert proxied(corp, expected)
+
+
+def test_dcos_node_ssh_without_the_proxy_variable_says_what_it_could_not_reach(corp, dcos_node, home):
+    env = operator_behind_the_proxy(corp, home, True, {})
+    write_config(os.path.join(home, ".dcos", "dcos.toml"),
+                 f'[core]\ndcos_url = "{corp.corporate_tls_url}"\ntimeout = 3\n'
+                 f'ssl_verify = "{corp.corporate_ca_cert}"\n')
+    result = plugin(corp, dcos_node, home, ["--master-proxy", "--leader", "--", "true"], env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"dcos node ssh: Could not reach the cluster at {corp.corporate_tls_url}")
+
+
+def test_the_listing_through_the_proxy(corp, dcos_node, home):
+    env = operator_behind_the_proxy(corp, home, True, {"https_proxy": corp.corporate_proxy_url})
+    result = corp.run([dcos_node, "node", "--json"], env, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "[\n" in result.stdout and AGENTS[0][2] in result.stdout
