@@ -32,28 +32,37 @@ class Output:
         self._required = required
 
     def write(self, text: str) -> None:
+        if self._stream is None and self._required:
+            raise OutputClosed("standard output is closed")
+        self._guarded(lambda stream: stream.write(text))
+
+    def flush(self) -> None:
+        self._guarded(lambda stream: stream.flush())
+
+    def _guarded(self, operation) -> None:
+        """A broken pipe goes up as it is (the reader left); any other failure is an
+        OutputClosed for stdout, and nothing for stderr."""
         if self._stream is None:
-            if self._required:
-                raise OutputClosed("standard output is closed")
             return
         try:
-            self._stream.write(text)
+            operation(self._stream)
         except BrokenPipeError:
             raise
         except (OSError, ValueError) as error:
             if self._required:
                 raise OutputClosed(getattr(error, "strerror", None) or str(error)) from None
 
-    def flush(self) -> None:
-        if self._stream is None:
+    def write_bytes(self, data: bytes) -> None:
+        """Bytes exactly as given (a remote command's output), after any text written before."""
+        if self._stream is None or not hasattr(self._stream, "buffer"):
+            self.write(data.decode("utf-8", "backslashreplace"))
             return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except (OSError, ValueError) as error:
-            if self._required:
-                raise OutputClosed(getattr(error, "strerror", None) or str(error)) from None
+
+        def flush_then_write(stream) -> None:
+            stream.flush()
+            stream.buffer.write(data)
+
+        self._guarded(flush_then_write)
 
     def isatty(self) -> bool:
         try:
@@ -98,7 +107,7 @@ def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = 
     # The DC/OS CLI repeats the noun (`dcos-node node ssh ...`); run by hand it may be absent.
     if not args or args[0] != "node":
         args.insert(0, "node")
-    name = "dcos node ssh" if args[1:2] == ["ssh"] else "dcos node"
+    name = f"dcos node {args[1]}" if args[1:2] in (["ssh"], ["run"], ["scp"], ["ssh-config"]) else "dcos node"
     stderr = environment.stderr
     try:
         status = _dispatch(args, environment)
@@ -182,6 +191,18 @@ def _dispatch(args: List[str], environment: Environment) -> int:
         from .commands import ssh
 
         return ssh.run(opts, environment)
+    if opts["scp"]:
+        from .commands import scp
+
+        return scp.run(opts, environment)
+    if opts["ssh-config"]:
+        from .commands import ssh_config
+
+        return ssh_config.run(opts, environment)
+    if opts["run"]:
+        from .commands import run
+
+        return run.run(opts, environment)
     from .commands import list as listing
 
     return listing.run(opts, environment)

@@ -190,8 +190,8 @@ def test_list_then_ssh_by_suffix_by_address_and_by_host_name(sim, dcos_node, hom
     rows = [line.split() for line in listing.stdout.splitlines()[1:4]]
     assert rows == [
         [MASTER, simcluster.MASTER_PRIVATE, "master", "leader", "-"],
-        [AGENT1, AGENT1_IP, "agent", "active", "S0"],
-        [AGENT2, AGENT2_IP, "agent", "active", "S1"],
+        [AGENT1, AGENT1_IP, "agent", "active", AGENT1_ID],  # piped: whole IDs
+        [AGENT2, AGENT2_IP, "agent", "active", AGENT2_ID],
     ]
     for value, name in (("S1", AGENT2), (AGENT1_IP, AGENT1), (AGENT2, AGENT2)):
         result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={value}", "--", "hostname"])
