@@ -17,6 +17,7 @@ setup(
     python_requires=">=3.9",
     install_requires=[
         "docopt-ng>=0.9",
+        "ClusterShell>=1.9",  # NodeSet, to fold node lists in `dcos node run`
         "tomli>=1.1; python_version < '3.11'",
     ],
     entry_points={"console_scripts": ["dcos-node = dcos_node_ssh.app:run"]},

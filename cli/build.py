@@ -12,7 +12,8 @@
   the version, the artifacts' URLs (under --base-url, where they will be served)
   and the archive's SHA-256, as a DC/OS package repository serves them.
 
-It needs pip and the package index (for docopt-ng and tomli as pure wheels).
+It needs pip and the package index (for docopt-ng, tomli and ClusterShell as pure
+wheels; ClusterShell's PyYAML is left out: NodeSet needs it only for group files).
 """
 
 import argparse
@@ -30,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NAME = "dcos-node-ssh"
 # Pure-Python wheels of the dependencies, whatever the interpreter that runs the zipapp.
-DEPENDENCIES = ["docopt-ng>=0.9", "tomli>=1.1"]
+DEPENDENCIES = ["docopt-ng>=0.9", "tomli>=1.1", "ClusterShell>=1.9"]
 
 
 def version():
@@ -59,7 +60,7 @@ def build_zipapp(wheel, target, scratch):
         with zipfile.ZipFile(os.path.join(wheels, name)) as archive:
             archive.extractall(source)
     for name in os.listdir(source):
-        if name.endswith(".dist-info"):
+        if name.endswith((".dist-info", ".data")):  # metadata, and ClusterShell's scripts and config
             shutil.rmtree(os.path.join(source, name))
     zipapp.create_archive(source, target, interpreter="/usr/bin/env python3", main="dcos_node_ssh.app:run")
     os.chmod(target, 0o755)

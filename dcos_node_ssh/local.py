@@ -6,10 +6,11 @@ process group of their own so that a deadline or Ctrl-C ends all of it. Windows
 uses subprocess.
 """
 
+import enum
 import os
 import sys
 import time
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
 from .errors import SshSetupError
 
@@ -174,6 +175,30 @@ def _run_windows(argv: Sequence[str], env: Mapping[str, str], seconds: float) ->
     return Finished(result.returncode, result.stdout, result.stderr)
 
 
+def write_private_file(path: str, data: bytes) -> None:
+    """Replace a file with `data`, readable and writable by its owner only (0600), atomically:
+    a temporary file in the same folder, flushed, then renamed over it, so a reader (ssh)
+    sees the old content or the new, never a part. The folder is created (0700) if missing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    import tempfile
+
+    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as stream:
+            os.chmod(temporary, 0o600)
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
 def exec_program(argv: Sequence[str], env_changes: Optional[Mapping[str, str]] = None,
                  posix: bool = POSIX) -> int:
     """Hand over to a program: on POSIX it replaces this process, owning the terminal
@@ -201,3 +226,209 @@ def exec_program(argv: Sequence[str], env_changes: Optional[Mapping[str, str]] =
     except KeyboardInterrupt:
         # Ctrl-C reached the child too; its exit status is what the user wants to see.
         return 130
+
+
+class Ending(enum.Enum):
+    """How a child of run_window ended."""
+
+    EXITED = "exited"  # on its own, with an exit status
+    TIMED_OUT = "timed out"  # killed at its deadline
+    INTERRUPTED = "interrupted"  # killed because of Ctrl-C
+
+
+class _Child:
+    def __init__(self, index: int, pid: int, fds: Dict[int, int], deadline: Optional[float]):
+        self.index = index
+        self.pid = pid
+        self.fds = fds  # fd -> 1 (stdout) or 2 (stderr), while open
+        self.deadline = deadline
+        self.status: Optional[int] = None  # once reaped
+        self.reaped_at: Optional[float] = None
+
+
+# After a child exits, how long what it started may keep its output open.
+_LINGER = 1.0
+
+
+def run_window(argvs: Sequence[Sequence[str]], env: Mapping[str, str], window: int, seconds: Optional[float],
+               on_output: Callable[[int, int, bytes], None],
+               on_end: Callable[[int, Optional[int], Ending], None],
+               stop: Callable[[], bool] = lambda: False) -> bool:
+    """Run many programs, at most `window` at a time, each with no input and for at most
+    `seconds` (None: no limit), in the order given.
+
+    Output comes as it arrives, `on_output(index, 1 or 2, bytes)`, and each end as
+    `on_end(index, exit status or None, how)`. No new program starts once `stop()` is
+    true. Ctrl-C ends every running program (`Ending.INTERRUPTED`) and returns True;
+    the programs not started then get no call. Each program runs in a process group
+    of its own, which is killed whole at its deadline. POSIX only.
+    """
+    import selectors
+    import signal
+
+    _allow_descriptors(2 * window + 64)
+    selector = selectors.DefaultSelector()
+    running: Dict[int, _Child] = {}  # pid -> child
+    next_index = 0
+
+    def start(index: int) -> None:
+        argv = argvs[index]
+        program = argv[0] if os.sep in argv[0] else which(argv[0], env.get("PATH", os.defpath))
+        out_read, out_write = os.pipe()
+        err_read, err_write = os.pipe()
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)]
+        for fd in (out_read, err_read):
+            os.set_inheritable(fd, False)
+        try:
+            pid = os.posix_spawn(program or argv[0], list(argv), dict(env), file_actions=actions, setpgroup=0,
+                                 setsigdef=(signal.SIGPIPE, signal.SIGINT))
+        except OSError as error:
+            for fd in (out_read, out_write, err_read, err_write):
+                os.close(fd)
+            on_output(index, 2, f"{argv[0]}: {error.strerror or error}\n".encode())
+            on_end(index, 127, Ending.EXITED)
+            return
+        os.close(out_write)
+        os.close(err_write)
+        child = _Child(index, pid, {out_read: 1, err_read: 2}, None if seconds is None else time.monotonic() + seconds)
+        running[pid] = child
+        for fd in child.fds:
+            selector.register(fd, selectors.EVENT_READ, child)
+
+    def close(child: _Child) -> None:
+        for fd in list(child.fds):
+            selector.unregister(fd)
+            os.close(fd)
+        child.fds.clear()
+
+    def kill(child: _Child) -> None:
+        if child.status is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.waitpid(child.pid, 0)
+            except ChildProcessError:
+                pass
+        else:  # it has exited; end what it left holding its output
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        close(child)
+        del running[child.pid]
+
+    try:
+        pause = 0.0005
+        while True:
+            while next_index < len(argvs) and len(running) < window and not stop():
+                start(next_index)
+                next_index += 1
+            if not running:
+                if next_index >= len(argvs) or stop():
+                    return False
+                continue
+            now = time.monotonic()
+            waits = [0.1]  # a child may exit while something it started keeps its output open
+            waits += [child.deadline - now for child in running.values() if child.deadline is not None]
+            waits += [child.reaped_at + _LINGER - now for child in running.values() if child.reaped_at]
+            if any(not child.fds and child.status is None for child in running.values()):
+                waits.append(pause)  # its output is closed: it is about to exit
+                pause = min(pause * 2, 0.02)
+            else:
+                pause = 0.0005
+            for key, _ in selector.select(max(0.0, min(waits))):
+                child = key.data
+                chunk = os.read(key.fd, 65536)
+                if chunk:
+                    on_output(child.index, child.fds[key.fd], chunk)
+                else:
+                    selector.unregister(key.fd)
+                    os.close(key.fd)
+                    del child.fds[key.fd]
+            now = time.monotonic()
+            for child in list(running.values()):
+                if child.status is None:
+                    done, status = os.waitpid(child.pid, os.WNOHANG)
+                    if done:
+                        child.status = os.waitstatus_to_exitcode(status)
+                        child.reaped_at = now
+                if child.status is not None and (not child.fds or now >= (child.reaped_at or now) + _LINGER):
+                    kill(child)
+                    on_end(child.index, child.status, Ending.EXITED)
+                elif child.deadline is not None and now >= child.deadline:
+                    kill(child)
+                    on_end(child.index, None, Ending.TIMED_OUT)
+    except KeyboardInterrupt:
+        for child in list(running.values()):
+            kill(child)
+            on_end(child.index, None, Ending.INTERRUPTED)
+        return True
+    except BaseException:
+        for child in list(running.values()):
+            kill(child)
+        raise
+    finally:
+        selector.close()
+
+
+def _allow_descriptors(needed: int) -> None:
+    """Raise this process's soft limit on open files towards `needed`, within the hard limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def start_detached(argv: Sequence[str], env: Mapping[str, str], log_path: str, seconds: float) -> Optional[int]:
+    """Run a program that leaves a daemon behind (`ssh -f`) and return its exit status,
+    or None when it did not end within `seconds` (then it is killed). Its stdout goes
+    nowhere and its stderr, the daemon's included, to `log_path`; it keeps this
+    process's terminal, so that ssh can ask for a passphrase or a host key there."""
+    import signal
+
+    program = argv[0] if os.sep in argv[0] else which(argv[0], env.get("PATH", os.defpath))
+    actions = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 2, log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)]
+    try:
+        pid = os.posix_spawn(program or argv[0], list(argv), dict(env), file_actions=actions,
+                             setsigdef=(signal.SIGPIPE,))
+    except OSError as error:
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"{argv[0]}: {error.strerror or error}\n")
+        return 127
+    deadline = time.monotonic() + seconds
+    pause = 0.0005
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            if time.monotonic() >= deadline:
+                _end_one(pid)
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+    except BaseException:
+        _end_one(pid)
+        raise
+
+
+def _end_one(pid: int) -> None:
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass

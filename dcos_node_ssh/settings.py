@@ -40,6 +40,7 @@ class Settings(NamedTuple):
     ssh_proxy_ip: Optional[str] = None
     ssh_options: Tuple[str, ...] = ()
     proxy_mode: ProxyMode = ProxyMode.FORWARD
+    cluster_name: Optional[str] = None  # cluster.name (DC/OS CLI 0.5 and later), for ssh-config's prefix
     # Where the file values came from, for messages; None when no file was read.
     config_path: Optional[str] = None
 
@@ -167,6 +168,7 @@ KEYS: Tuple[Key, ...] = (
         _ssl_verify),
     Key("timeout", ("core.timeout",), (), _timeout),
     Key("mesos_master_url", ("core.mesos_master_url",), (), _url),
+    Key("cluster_name", ("cluster.name",), (), _string),
     Key("ssh_user", ("node.ssh_user", "core.ssh_user"), (("DCOS_NODE_SSH_USER", _string),), _string, {
         "type": "string",
         "title": "SSH user",
@@ -219,7 +221,7 @@ def _section(values: dict, name: str, path: Optional[str]) -> dict:
 def settings_from(file_values: dict, env: Mapping[str, str], config_path: Optional[str]) -> Settings:
     """Merge the environment over the config file's values. Pure: no I/O."""
     where = config_path or "the configuration"
-    sections = {name: _section(file_values, name, config_path) for name in ("core", "node")}
+    sections = {name: _section(file_values, name, config_path) for name in ("core", "node", "cluster")}
     values: Dict[str, Any] = {}
     for key in KEYS:
         value = None

@@ -11,7 +11,7 @@ shells interpret anything, both remote:
 
 import re
 import shlex
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import UsageError
 
@@ -31,6 +31,7 @@ class SshPlan(NamedTuple):
     client: str = "ssh"  # the first hop's program: OpenSSH `ssh`, or PuTTY's `plink`, by name or path
     proxy_options: Tuple[str, ...] = ()  # "Key=Value", for the connection to the proxy only
     jump: bool = False  # reach the target through the proxy with `ssh -W`, forwarding no agent
+    host_key_alias: Optional[str] = None  # jump mode: the name the target's host key is kept under
 
 
 def is_plink(client: str) -> bool:
@@ -106,6 +107,34 @@ def proxy_command(plan: SshPlan) -> str:
     return " ".join(f"'{word}'" if word == JUMP_TARGET else shlex.quote(word.replace("%", "%%")) for word in words)
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def cluster_key(cluster_id: Any, url_host: Optional[str]) -> Optional[str]:
+    """The cluster's part of a HostKeyAlias: its CLUSTER_ID (from /metadata) when that is
+    a plain name, else a digest of it (an AWS ARN holds ':' and '/'); without an ID, the
+    host of core.dcos_url; None when there is neither. Never the raw untrusted text."""
+    if isinstance(cluster_id, str) and cluster_id.strip():
+        cluster_id = cluster_id.strip()
+        if _SAFE_NAME.fullmatch(cluster_id):
+            return cluster_id
+        import hashlib
+
+        return hashlib.sha256(cluster_id.encode("utf-8")).hexdigest()[:16]
+    return url_host
+
+
+def host_key_alias(cluster: Optional[str], address: str) -> Optional[str]:
+    """The name a node's host key is kept under in known_hosts: the cluster's identity and the
+    node's private address, which repeats across clusters (10.0.x.y) but not within one.
+    `address` is a validated address or host name; None when the cluster is unknown."""
+    return f"dcos-{cluster}-{address}" if cluster else None
+
+
+def host_key_words(alias: Optional[str]) -> List[str]:
+    return ["-o", f"HostKeyAlias={alias}"] if alias else []
+
+
 # OpenSSH options plink can express, as plink flags: key (lower case) -> value -> flags.
 _PLINK_FLAGS = {
     "port": lambda value: ["-P", value],
@@ -156,7 +185,7 @@ def build_argv(plan: SshPlan) -> List[str]:
             return _plink_hop(plan, plan.target, [command] if command is not None else [])
         return _hop(plan.client, plan, plan.target, command, local=True, to_proxy=False, forward=not plan.jump)
     if plan.jump:
-        transport = ["-o", "ProxyCommand=" + proxy_command(plan)]
+        transport = ["-o", "ProxyCommand=" + proxy_command(plan)] + host_key_words(plan.host_key_alias)
         return _hop(plan.client, plan, plan.target, command, local=True, to_proxy=False, forward=False,
                     transport=transport)
     second = _hop("ssh", plan, plan.target, command, local=False, to_proxy=False, forward=True)

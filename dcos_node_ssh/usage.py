@@ -23,6 +23,15 @@ Usage:
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
                   [--config-file=<path>] [--ssh-client=<name>]
                   [--dry-run | --check [--json]] [--] [<command>...]
+    dcos node run (--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...)
+                  [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
+                  [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--parallel=<n>] [--timeout=<seconds>] [--gather | --json | --output-dir=<dir>]
+                  [--] <command>...
+    dcos node scp [-r] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
+    dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the leading master and every agent,
@@ -36,6 +45,18 @@ Target (choose one):
                               end of the ID (`S3`), its host name or its address.
     --slave=<id>              The same as --mesos-id.
     --private-ip=<ip>         The node at this address; no cluster lookup.
+
+Selection (dcos node run: choose one, or repeat --mesos-id):
+    --all                     Every master and every agent.
+    --masters                 Every master that Mesos DNS lists (master.mesos).
+    --agents                  Every agent, private and public.
+    --private-agents          Every private agent.
+    --public-agents           Every public agent.
+
+Output of dcos node run (at most one of --gather, --json, --output-dir):
+    --gather                  Each distinct output once, under the nodes that gave it.
+    --output-dir=<dir>        Each node's stdout, stderr and status in
+                              <dir>/<agent ID, or a master's address>/.
 
 Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
     --master-proxy            Hop through the master's public address; your ssh-agent
@@ -62,6 +83,13 @@ Options:
                               connecting.
     --check                   Check every prerequisite of this connection, without
                               opening a shell, and print a checklist with fixes.
+    --parallel=<n>            `run`: how many nodes at once [default: 32].
+    --timeout=<seconds>       `run`: end a node's command after this long.
+    -r                        `scp`: copy directories and what they hold.
+    --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
+                              the cluster's name and a dot, else `dcos.`).
+    --write                   `ssh-config`: write the config to ~/.ssh/ and Include it
+                              from ~/.ssh/config, instead of printing it.
     --json                    List the nodes, or the checks, as JSON.
     --field=<path>            Add a column to the listing with this value of each
                               agent, a dotted path into the agent as Mesos reports
@@ -77,12 +105,24 @@ joined with spaces and run by the target's shell. The first word that is not one
 of the options above starts it, and everything after it belongs to it
 (`dcos node ssh --leader df -h`); put `--` before a command whose first word
 starts with '-'.
+
+`dcos node run` runs <command> on every node selected, as `dcos node ssh` would,
+through one shared connection to the proxy and without a terminal; it prints
+each line as `<node>: <line>`, or with --json one JSON object per node per line,
+and then a summary on stderr. It exits 0 only when every node ran it and exited 0.
+
+`dcos node scp` copies with OpenSSH's scp (SFTP), through the proxy as jump mode
+connects: the last <path> is the destination, the others are the sources; a remote
+one is <node>:<path>, where <node> is `leader` (or `master`) or what --mesos-id
+takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
+leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
+<prefix><address>), for ssh, scp, sftp and rsync with `-F <file>`.
 """
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
 
 # Subcommands whose trailing words are a command for the nodes.
-WITH_REMOTE_COMMAND = ("ssh",)
+WITH_REMOTE_COMMAND = ("ssh", "run")
 
 
 def usage_section() -> str:
@@ -182,6 +222,12 @@ def diagnose(args: Sequence[str]) -> str:
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
         for required, flags in _exclusive_groups(words[1]):
             present = [name for name in named if name in flags]
+            if required and not present and words[1] == "run":
+                return (
+                    "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, "
+                    "--public-agents, or --mesos-id=<id> (repeatable: an agent by ID, a unique part of its "
+                    "ID, its host name or address)."
+                )
             if required and not present:
                 return (
                     "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias "

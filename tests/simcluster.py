@@ -20,6 +20,7 @@ Only documentation address ranges are used, and everything is removed by stop().
 Run the demo: python tests/simcluster.py demo
 """
 
+import hashlib
 import os
 import pwd
 import secrets
@@ -52,6 +53,16 @@ MASTER_PRIVATE6 = PRIVATE_NET6 + "10"
 AGENT_ADDRESSES6 = [PRIVATE_NET6 + "20", PRIVATE_NET6 + "21"]
 USER = "core"
 PREFIX = "dnssh"
+# Each node's own disk: a tmpfs mounted here in the node's mount namespace only, so a file
+# copied to a node is not on this host (nor on another node).
+NODE_DISK = "/var/tmp/dnssh-disk"
+# The cluster's part of the nodes' HostKeyAlias (dcos-<this>-<address>): the fixture's
+# CLUSTER_ID is an AWS ARN, not a plain name, so it is named by a digest.
+HOST_KEY_CLUSTER = hashlib.sha256(clusterdata.fixture("metadata.json")["CLUSTER_ID"].encode()).hexdigest()[:16]
+
+
+def host_key_alias(address):
+    return f"dcos-{HOST_KEY_CLUSTER}-{address}"
 
 AGENTS = [
     # (host name, private address, Mesos ID)
@@ -59,6 +70,23 @@ AGENTS = [
     ("dcos-agent-2", PRIVATE_NET + ".21", "20151002-000353-1695027628-5050-1177-S1"),
 ]
 MASTER_NAME = "dcos-master-1"
+
+# The fleet (SimCluster.start_fleet): many agents behind the master, all answered by one
+# sshd in one more namespace, holding every fleet address on one interface.
+FLEET_NETS = ("198.18.1", "198.18.2")  # 250 addresses each, .1 to .250
+FLEET_PER_NET = 250
+FLEET_NAME = "fleet"
+# The master also answers on this port with an sshd that forwards nothing (AllowTcpForwarding no).
+NO_FORWARDING_PORT = 2222
+
+
+def fleet_address(index):
+    return f"{FLEET_NETS[index // FLEET_PER_NET]}.{index % FLEET_PER_NET + 1}"
+
+
+def fleet_agent(index):
+    """(host name, address, Mesos ID) of the fleet's agent `index`."""
+    return (f"fleet-{index}", fleet_address(index), f"20151002-000353-1695027628-5050-1177-S{1000 + index}")
 
 # The corporate network (SimCluster.start_corporate_network): a second cluster API that
 # listens on the master's private address only, and a real HTTP proxy (tinyproxy) on the
@@ -94,6 +122,7 @@ PrintMotd no
 PrintLastLog no
 LogLevel VERBOSE
 AcceptEnv DCOS_TEST_*
+Subsystem sftp internal-sftp
 """
 
 
@@ -196,6 +225,8 @@ class SimCluster:
         self._namespaces = []
         self._corporate = None  # what start_corporate_network() started, for stop_corporate_network()
         self._routes = []  # (family, prefix) of the unreachable routes this host holds for the private network
+        self.fleet = None  # the fleet's Node, once start_fleet() has run
+        self.fleet_size = 0
 
     # -- building -------------------------------------------------------
 
@@ -294,9 +325,11 @@ class SimCluster:
 
     def _in_node(self, node, argv, **popen):
         """Start argv inside the node: its network, host name and /home."""
-        script = 'mount --bind "$1" /home && hostname "$2" && shift 2 && exec "$@"'
+        os.makedirs(NODE_DISK, exist_ok=True)
+        script = ('mount --bind "$1" /home && mount -t tmpfs -o mode=1777,size=1g dnssh-disk "$3" && '
+                  'hostname "$2" && shift 3 && exec "$@"')
         wrapped = ["ip", "netns", "exec", node.namespace, "unshare", "--mount", "--uts", "--",
-                   "sh", "-c", script, "sh", node.home, node.name] + list(argv)
+                   "sh", "-c", script, "sh", node.home, node.name, NODE_DISK] + list(argv)
         process = subprocess.Popen(wrapped, stdin=subprocess.DEVNULL, **popen)
         self._processes.append(process)
         return process
@@ -342,6 +375,10 @@ class SimCluster:
         for agent, address6 in zip(self.agents, AGENT_ADDRESSES6):
             known += f"{agent.addresses[0]} {agent.host_key_pub}\n{address6} {agent.host_key_pub}\n"
         known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
+        # ...kept under their HostKeyAlias too (jump mode, scp, the generated config).
+        for node, addresses in [(self.master, [MASTER_PRIVATE, MASTER_PRIVATE6])] + [
+                (agent, [agent.addresses[0], address6]) for agent, address6 in zip(self.agents, AGENT_ADDRESSES6)]:
+            known += "".join(f"{host_key_alias(address)} {node.host_key_pub}\n" for address in addresses)
         with open(os.path.join(self.client_ssh_dir, "known_hosts"), "w", encoding="utf-8") as stream:
             stream.write(known)
         home_ssh = os.path.join(pwd.getpwuid(os.geteuid()).pw_dir, ".ssh")
@@ -469,6 +506,91 @@ class SimCluster:
                 process.wait()
             if process in self._processes:
                 self._processes.remove(process)
+
+    # -- the fleet ---------------------------------------------------------------
+
+    def start_fleet(self, count=250):
+        """`count` more agents (at most 500), reachable only through the master: one more
+        namespace on the master's private bridge holding the addresses fleet_address(0..count-1)
+        on one interface, and one sshd listening on all of them (its host name is `fleet`
+        for all: $SSH_CONNECTION's third word tells which address a session reached). The
+        master also gets an sshd on NO_FORWARDING_PORT that refuses forwarding. Started
+        once; stop() removes it with the rest."""
+        if self.fleet is not None:
+            return self
+        count = min(count, FLEET_PER_NET * len(FLEET_NETS))
+        fleet = Node(FLEET_NAME, self.ns_prefix + "f", [fleet_address(i) for i in range(count)], self.workdir)
+        self.fleet, self.fleet_size = fleet, count
+        os.makedirs(fleet.dir)
+        host_key = os.path.join(fleet.dir, "ssh_host_ed25519_key")
+        _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", FLEET_NAME, "-f", host_key)
+        with open(host_key + ".pub", encoding="utf-8") as stream:
+            fleet.host_key_pub = " ".join(stream.read().split()[:2])
+        with open(os.path.join(fleet.dir, "sshd_config"), "w", encoding="utf-8") as stream:
+            stream.write(SSHD_CONFIG.format(host_key=host_key, pid_file=os.path.join(fleet.dir, "sshd.pid"))
+                         + "ListenAddress 0.0.0.0\nMaxStartups 2000:30:4000\n")
+        dot_ssh = os.path.join(fleet.home, USER, ".ssh")
+        os.makedirs(dot_ssh)
+        with open(self.key + ".pub", encoding="utf-8") as stream:
+            self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), stream.read())
+        for path in (os.path.join(fleet.home, USER), dot_ssh):
+            os.chown(path, self.uid, self.gid)
+            os.chmod(path, 0o700)
+        os.chmod(fleet.home, 0o755)
+        os.chmod(fleet.dir, 0o755)
+
+        master_ns = self.master.namespace
+        _run("ip", "netns", "add", fleet.namespace)
+        self._namespaces.append(fleet.namespace)
+        _run("ip", "-n", fleet.namespace, "link", "set", "lo", "up")
+        for net in FLEET_NETS:
+            _run("ip", "-4", "route", "replace", "unreachable", net + ".0/24")
+            self._routes.append(("-4", net + ".0/24"))
+        inner, outer = self.if_prefix + "fi", self.if_prefix + "fo"
+        _run("ip", "-n", master_ns, "link", "add", outer, "type", "veth", "peer", "name", inner,
+             "netns", fleet.namespace)
+        _run("ip", "-n", master_ns, "link", "set", outer, "master", "br0")
+        _run("ip", "-n", master_ns, "link", "set", outer, "up")
+        batch = os.path.join(fleet.dir, "addresses.batch")
+        with open(batch, "w", encoding="utf-8") as stream:
+            stream.write("".join(f"address add {address}/24 dev {inner}\n" for address in fleet.addresses))
+        _run("ip", "-n", fleet.namespace, "-batch", batch)
+        _run("ip", "-n", fleet.namespace, "link", "set", inner, "up")
+        _run("ip", "-n", fleet.namespace, "route", "add", PRIVATE_NET + ".0/24", "dev", inner)
+        for net in FLEET_NETS:
+            _run("ip", "-n", master_ns, "route", "add", net + ".0/24", "dev", "br0")
+        self._start_sshd(fleet)
+
+        config = os.path.join(self.master.dir, "sshd_config_no_forwarding")
+        with open(os.path.join(self.master.dir, "sshd_config"), encoding="utf-8") as stream:
+            text = stream.read()
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(text.replace("Port 22", f"Port {NO_FORWARDING_PORT}")
+                         .replace("AllowTcpForwarding yes", "AllowTcpForwarding no")
+                         .replace("sshd.pid", "sshd-no-forwarding.pid"))
+        log = open(os.path.join(self.master.dir, "sshd-no-forwarding.log"), "ab")
+        self._in_node(self.master, ["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        with open(os.path.join(self.client_ssh_dir, "known_hosts"), "a", encoding="utf-8") as stream:
+            stream.write(",".join(net + ".*" for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
+            stream.write(f"[{MASTER_PUBLIC}]:{NO_FORWARDING_PORT} {self.master.host_key_pub}\n")
+        _wait(lambda: "Server listening" in _read(fleet.log) or fleet.sshd.poll() is not None, "the fleet's sshd")
+        if fleet.sshd.poll() is not None:
+            raise RuntimeError(f"the fleet's sshd exited: {_read(fleet.log)[-2000:]}")
+        _wait(lambda: _port_open(MASTER_PUBLIC, NO_FORWARDING_PORT), "the master's sshd without forwarding")
+        return self
+
+    def fleet_scenario(self, count=None, masters=None, **changes):
+        """The default scenario with the first `count` fleet agents (all by default) as
+        well; every tenth a public agent. `masters`: the addresses Mesos DNS lists."""
+        count = self.fleet_size if count is None else count
+        scenario = self.default_scenario(**changes)
+        scenario["slaves"] = scenario["slaves"] + [
+            clusterdata.agent_entry(agent_id, name, address, public=index % 10 == 0)
+            for index, (name, address, agent_id) in ((i, fleet_agent(i)) for i in range(count))]
+        if masters is not None:
+            scenario["masters_dns"] = [{"host": "master.mesos.", "ip": address} for address in masters]
+        return scenario
 
     def connections(self):
         return sum(node.connections() for node in [self.master] + self.agents)

@@ -5,6 +5,7 @@ in both modes; these show what is particular to jump mode.
 """
 
 import os
+import subprocess
 import tempfile
 
 import pytest
@@ -25,7 +26,9 @@ def test_jump_lands_on_the_agent_without_forwarding_the_agent(sim, dcos_node, ho
     assert (name, agent) == (AGENT2, "no agent")
     # The TCP connection comes from the master (ssh -W there), the session from this host.
     assert connection.split()[0] == simcluster.MASTER_PRIVATE and connection.split()[2] == AGENT2_IP
-    assert (f"Running `ssh -T -o \"ProxyCommand=ssh -W '[%h]:%p' core@{PUBLIC}\" core@{AGENT2_IP} "
+    # The agent's host key is checked here, under the cluster's and the agent's identity.
+    assert (f"Running `ssh -T -o \"ProxyCommand=ssh -W '[%h]:%p' core@{PUBLIC}\" "
+            f"-o HostKeyAlias={simcluster.host_key_alias(AGENT2_IP)} core@{AGENT2_IP} "
             "'hostname; echo ${SSH_AUTH_SOCK:-no agent}; echo $SSH_CONNECTION'`") in result.stderr
 
 
@@ -73,6 +76,29 @@ def test_options_and_host_key_checking_reach_the_jump_connection(sim, dcos_node,
     recorded = empty.read_text()
     assert sim.master.host_key_pub.split()[1] in recorded
     assert sim.agents[0].host_key_pub.split()[1] in recorded
+    # The agent's key is recorded under its HostKeyAlias, not its address (names may be hashed).
+    def recorded_for(name):
+        return subprocess.run(["ssh-keygen", "-F", name, "-f", str(empty)], capture_output=True).returncode == 0
+    assert recorded_for(simcluster.host_key_alias(AGENT1_IP)) and not recorded_for(AGENT1_IP)
+
+
+def test_the_agents_host_key_is_kept_under_the_cluster_and_address_not_the_address(sim, dcos_node, home, tmp_path):
+    """Another cluster's node at the same private address (its key in known_hosts under the
+    bare address) does not get in the way, and this cluster's key is what is checked."""
+    configure(sim, home)
+    known = tmp_path / "known_hosts"
+    other_clusters_key = sim.master.host_key_pub  # any other key, recorded under the bare address
+    known.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n{AGENT1_IP} {other_clusters_key}\n"
+                     f"{simcluster.host_key_alias(AGENT1_IP)} {sim.agents[0].host_key_pub}\n")
+    args = ["--master-proxy", "--jump", f"--slave={AGENT1_ID}", f"--option=UserKnownHostsFile={known}",
+            "--option=StrictHostKeyChecking=yes", "--", "hostname"]
+    result = plugin(sim, dcos_node, home, args)
+    assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr
+    # With the alias's entry holding another key, the node is refused: checking is on.
+    known.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n"
+                     f"{simcluster.host_key_alias(AGENT1_IP)} {other_clusters_key}\n")
+    refused = plugin(sim, dcos_node, home, args)
+    assert refused.returncode == 255 and "Host key verification failed" in refused.stderr
 
 
 @pytest.mark.parametrize("mode", [[], ["--jump"]])
@@ -86,7 +112,8 @@ def test_proxy_options_reach_the_connection_to_the_proxy_only(sim, dcos_node, ho
     os.chmod(folder, 0o755)
     master_only, agent_only = os.path.join(folder, "master_known_hosts"), os.path.join(folder, "agent_known_hosts")
     for path, line in ((master_only, f"{PUBLIC} {sim.master.host_key_pub}\n"),
-                       (agent_only, f"{AGENT1_IP} {sim.agents[0].host_key_pub}\n")):
+                       (agent_only, f"{AGENT1_IP} {sim.agents[0].host_key_pub}\n"  # read on the master
+                                    f"{simcluster.host_key_alias(AGENT1_IP)} {sim.agents[0].host_key_pub}\n")):
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(line)
         os.chmod(path, 0o644)

@@ -1,5 +1,6 @@
 """Jump mode (`--jump`): the exact argument lists, and the ProxyCommand as a shell reads it."""
 
+import hashlib
 import os
 import re
 import subprocess
@@ -11,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dcos_node_ssh.settings import ProxyMode, settings_from  # noqa: E402
 from dcos_node_ssh.errors import ConfigError  # noqa: E402
-from dcos_node_ssh.ssh_args import SshPlan, build_argv, proxy_command  # noqa: E402
+from dcos_node_ssh.ssh_args import SshPlan, build_argv, cluster_key, host_key_alias, proxy_command  # noqa: E402
 
 P, T = "52.34.108.176", "10.0.1.23"
 
@@ -34,6 +35,10 @@ P, T = "52.34.108.176", "10.0.1.23"
                  id="dash-command"),
     pytest.param(dict(target="2001:db8::5"),
                  ["ssh", "-t", "-o", f"ProxyCommand=ssh -W '[%h]:%p' core@{P}", "core@2001:db8::5"], id="ipv6"),
+    pytest.param(dict(host_key_alias=f"dcos-c1-{T}", options=("StrictHostKeyChecking=yes",)),
+                 ["ssh", "-t", "-o", f"ProxyCommand=ssh -o StrictHostKeyChecking=yes -W '[%h]:%p' core@{P}",
+                  "-o", f"HostKeyAlias=dcos-c1-{T}", "-o", "StrictHostKeyChecking=yes", f"core@{T}"],
+                 id="host-key-alias-for-the-node-only-not-the-proxy"),
 ])
 def test_jump_argument_lists(fields, expected):
     fields.setdefault("target", T)
@@ -48,6 +53,37 @@ def test_no_agent_is_forwarded_in_jump_mode():
 
 def test_direct_with_jump_mode_configured_forwards_nothing():
     assert build_argv(SshPlan(target=T, user="core", jump=True)) == ["ssh", "-t", f"core@{T}"]
+
+
+def test_host_key_alias_is_for_jump_mode_only():
+    """Forwarding: the proxy checks the node's key (its own known_hosts); direct: the address is unique."""
+    for plan in (SshPlan(target=T, user="core", proxy=P, host_key_alias="dcos-c1-x"),
+                 SshPlan(target=T, user="core", jump=True, host_key_alias="dcos-c1-x")):
+        assert not any("HostKeyAlias" in word for word in build_argv(plan))
+
+
+@pytest.mark.parametrize("cluster_id, url_host, expected", [
+    ("8e36f3c5-2a6e-4c6f-9f10-3b1e7a5d9c21", "52.34.108.176", "8e36f3c5-2a6e-4c6f-9f10-3b1e7a5d9c21"),
+    (" prod-1 ", None, "prod-1"),
+    # An AWS ARN (':' and '/'), or anything else that is not a plain name: a digest of it.
+    ("arn:aws:cloudformation:us-west-2:1:stack/x/y", None,
+     hashlib.sha256(b"arn:aws:cloudformation:us-west-2:1:stack/x/y").hexdigest()[:16]),
+    ("a b\nHost *", "h", hashlib.sha256(b"a b\nHost *").hexdigest()[:16]),
+    ("-oProxyCommand=x", "h", hashlib.sha256(b"-oProxyCommand=x").hexdigest()[:16]),
+    ("x" * 65, "h", hashlib.sha256(b"x" * 65).hexdigest()[:16]),
+    # No ID: the host of core.dcos_url names the cluster; neither: no alias.
+    (None, "dcos.example.com", "dcos.example.com"),
+    ("", "52.34.108.176", "52.34.108.176"),
+    (42, None, None),
+])
+def test_cluster_key(cluster_id, url_host, expected):
+    assert cluster_key(cluster_id, url_host) == expected
+
+
+def test_host_key_alias():
+    assert host_key_alias("c1", "10.0.1.23") == "dcos-c1-10.0.1.23"
+    assert host_key_alias("c1", "2001:db8::5") == "dcos-c1-2001:db8::5"
+    assert host_key_alias(None, "10.0.1.23") is None
 
 
 def ssh_expands(command, host, port):

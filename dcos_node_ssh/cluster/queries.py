@@ -75,6 +75,8 @@ class Lookups:
         self.proxy_source: Optional[str] = None  # where master_public_address() found the proxy
         self._apis: Dict[str, Api] = {}  # one client per URL setting, shared by lookups that run at once
         self._apis_lock = threading.Lock()
+        self._metadata: Optional[Tuple[Any]] = None
+        self._metadata_lock = threading.Lock()
 
     def api(self, setting: str) -> Api:
         from .transport import HttpClient
@@ -96,12 +98,34 @@ class Lookups:
             return self.api(MESOS_MASTER_URL), ""
         return self.api(DCOS_URL), "/mesos"
 
+    def metadata(self) -> Any:
+        """The cluster's /metadata, asked once: the proxy and the cluster's identity share it."""
+        with self._metadata_lock:
+            if self._metadata is None:
+                self._metadata = (self.api(DCOS_URL).get_json("/metadata"),)
+            return self._metadata[0]
+
+    def cluster_key(self) -> Optional[str]:
+        """The cluster's identity for host key aliases: its CLUSTER_ID, else the host of
+        core.dcos_url (see ssh_args.cluster_key)."""
+        from ..hosts import host_of_url
+        from ..ssh_args import cluster_key
+
+        try:
+            answer = self.metadata()
+        except (ClusterUnreachable, ClusterAuthError):
+            raise
+        except ClusterError:  # a cluster without /metadata: its URL names it
+            answer = None
+        return cluster_key(answer.get("CLUSTER_ID") if isinstance(answer, dict) else None,
+                           host_of_url(self.settings.dcos_url or ""))
+
     def master_public_address(self) -> str:
         from ..hosts import host_of_url
         from .answers import public_ip_from_metadata
 
         api = self.api(DCOS_URL)
-        address = public_ip_from_metadata(api.get_json("/metadata"), api.url("/metadata"))
+        address = public_ip_from_metadata(self.metadata(), api.url("/metadata"))
         self.proxy_source = "PUBLIC_IPV4 in the cluster's /metadata"
         if address is None:
             address = host_of_url(self.settings.dcos_url or "")
@@ -132,6 +156,21 @@ class Lookups:
         api, prefix = self.mesos()
         path = prefix + "/api/v1"
         return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+
+    def masters(self) -> List[str]:
+        """Every master's address, as Mesos DNS lists them (`master.mesos`)."""
+        from .answers import masters_from_mesos_dns
+
+        api = self.api(DCOS_URL)
+        path = "/mesos_dns/v1/hosts/master.mesos"
+        return masters_from_mesos_dns(api.get_json(path), api.url(path))
+
+    def agent_records(self) -> List[dict]:
+        """Every agent's essentials (ID, host name, pid, what makes it public, its state),
+        from state-summary, each decoded alone; checked by whoever uses them."""
+        api, prefix = self.mesos()
+        records = (_essentials(agent) for agent in api.get_agents(prefix + "/master/state-summary"))
+        return [record for record in records if record is not None]
 
     def agent_address(self, value: str) -> str:
         """An agent's address by ID, or by a unique part of its ID, its host name or address.

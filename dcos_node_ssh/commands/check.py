@@ -270,7 +270,7 @@ def _node_login(context: Context) -> List[Check]:
     from ..ssh_args import build_argv, display
 
     chosen = context.chosen
-    plan = chosen.plan(context.proxy, context.target or "", tty=False)
+    plan = chosen.plan(context.proxy, context.target or "", tty=False, host_key_alias=_host_key_alias(context))
     argv = build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options, command=("true",)))
     env = dict(context.env, SHELL=chosen.shell(context.proxy)) if chosen.shell(context.proxy) else context.env
     probe = context.probes.run(argv, env, 4 * STEP_SECONDS)
@@ -282,6 +282,19 @@ def _node_login(context: Context) -> List[Check]:
                      "connection; try again, or check the node's sshd.")]
     where = "The master" if chosen.forwarding else "This machine"
     return [fail("node login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the node", where))]
+
+
+def _host_key_alias(context: Context) -> Optional[str]:
+    """The node's HostKeyAlias in jump mode, as the real command uses it; None when the
+    cluster cannot say (its own check reports that)."""
+    from .ssh import jump_host_key_alias
+
+    if context.cluster is None:
+        return None
+    try:
+        return jump_host_key_alias(context.chosen, context.cluster, context.proxy, context.target or "")
+    except NodeSshError:
+        return None
 
 
 def steps(chosen: Choices) -> List[Step]:

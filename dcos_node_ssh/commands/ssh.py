@@ -47,13 +47,17 @@ class Choices(NamedTuple):
         """Whether the agent is forwarded to a proxy (and so must hold a key)."""
         return self.proxy_kind is not ProxyKind.NONE and not self.jump
 
-    def plan(self, proxy: Optional[str], target: str, tty: bool):
+    def plan(self, proxy: Optional[str], target: str, tty: bool, host_key_alias: Optional[str] = None):
         """The ssh plan for these choices, once the hosts are known."""
         from ..ssh_args import SshPlan
 
         return SshPlan(target=target, user=self.user or DEFAULT_SSH_USER, proxy=proxy, options=self.options,
                        config_file=self.config_file, command=self.command, tty=tty, client=self.client,
-                       proxy_options=self.proxy_options, jump=self.jump)
+                       proxy_options=self.proxy_options, jump=self.jump, host_key_alias=host_key_alias)
+
+    def asks_cluster(self) -> bool:
+        """Whether these choices involve the cluster at all (else nothing is looked up)."""
+        return self.proxy_kind is ProxyKind.MASTER or self.target_kind is not TargetKind.ADDRESS
 
     def shell(self, proxy: Optional[str]) -> Optional[str]:
         """The SHELL ssh must see: OpenSSH runs a ProxyCommand with it, and ours is quoted
@@ -96,7 +100,11 @@ def choices(opts: dict, settings: Settings, environment) -> Choices:
     elif opts["--leader"] or opts["--master"]:
         target_kind, target_value = TargetKind.LEADER, None
     else:
-        target_kind, target_value = TargetKind.AGENT, opts["--mesos-id"] or opts["--slave"]
+        # `dcos node run` repeats --mesos-id, so docopt gives it as a list (of one, here).
+        mesos_id = opts["--mesos-id"]
+        if isinstance(mesos_id, list):
+            mesos_id = mesos_id[0] if mesos_id else None
+        target_kind, target_value = TargetKind.AGENT, mesos_id or opts["--slave"]
 
     client = local.choose_client(opts["--ssh-client"])
     plink = is_plink(client)
@@ -208,7 +216,7 @@ def run(opts: dict, environment) -> int:
         _plink_notices(chosen.proxy_options + chosen.options, chosen.config_file, proxy is not None, stderr)
     # A pty would turn \n into \r\n in piped output; plain ssh decides the same way.
     tty = not chosen.command or (environment.stdin_is_terminal() and environment.stdout.isatty())
-    argv = build_argv(chosen.plan(proxy, target, tty))
+    argv = build_argv(chosen.plan(proxy, target, tty, jump_host_key_alias(chosen, cluster, proxy, target)))
     if not opts["--dry-run"]:
         # Everything that can refuse is asked before the Running line: it means ssh runs.
         client_path = local.find_client(chosen.client, chosen.plink)
@@ -228,6 +236,17 @@ def run(opts: dict, environment) -> int:
         return local.exec_program(argv, {"SHELL": shell} if shell else None)
     except OSError as error:
         raise NodeSshError(f"Could not run {client_path}: {error.strerror}.") from None
+
+
+def jump_host_key_alias(chosen: Choices, cluster, proxy: Optional[str], target: str) -> Optional[str]:
+    """In jump mode this machine checks the node's host key itself: keep it under the
+    cluster's and the node's identity, since private addresses repeat across clusters.
+    With --private-ip and --proxy-ip the cluster is not asked, and the address names it."""
+    if not chosen.jump or proxy is None or not chosen.asks_cluster():
+        return None
+    from ..ssh_args import host_key_alias
+
+    return host_key_alias(cluster.cluster_key(), target)
 
 
 def _plink_notices(options, config_file, proxied: bool, stderr) -> None:

@@ -1,0 +1,241 @@
+"""`dcos node run`: one command on many nodes, through one shared connection to the proxy.
+
+The nodes, the ssh argument lists and everything printed come from the pure
+functions of `fanout`; this module asks the cluster, runs the children through
+local.run_window and writes what they print.
+"""
+
+import os
+from typing import Dict, List, Optional
+
+from ..errors import NodeSshError, SshSetupError, UsageError, printable, shown
+from . import configuration, lookups
+
+EXIT_INTERRUPTED = 130
+PROXY_SECONDS = 300.0  # the connection to the proxy may ask for a passphrase or a host key
+
+
+def _count(value: Optional[str], flag: str, low: float, integer: bool) -> Optional[float]:
+    if value is None:
+        return None
+    try:
+        number = int(value) if integer else float(value)
+    except ValueError:
+        number = None
+    if number is None or not number >= low or number != number or number == float("inf"):
+        kind = "a whole number" if integer else "a number of seconds"
+        raise UsageError(f"{flag} must be {kind} of at least {low:g}, not '{shown(value)}'.")
+    return number
+
+
+def run(opts: dict, environment) -> int:
+    from .. import fanout, local
+    from ..cluster.queries import concurrently
+    from .ssh import ProxyKind, choices, settle_user
+
+    if not local.POSIX:
+        raise SshSetupError(
+            "`dcos node run` shares one OpenSSH connection among all nodes (ControlMaster), which the "
+            "Windows ssh clients cannot do. Run it from Linux or macOS (or WSL), or use `dcos node ssh`."
+        )
+    parallel = int(_count(opts["--parallel"] or "32", "--parallel", 1, True) or 32)
+    timeout = _count(opts["--timeout"], "--timeout", 0.001, False)
+    settings, debug = configuration(environment)
+    chosen = choices(opts, settings, environment)
+    if chosen.plink:
+        raise UsageError(
+            "`dcos node run` needs OpenSSH's ssh: it shares one connection to the proxy among all nodes "
+            "(ControlMaster) and reaches each node with `ssh -W` through it, which plink cannot do. Leave "
+            "out --ssh-client=plink (or name an OpenSSH ssh), or use `dcos node ssh --ssh-client=plink` "
+            "one node at a time."
+        )
+    selection = fanout.selection_of(opts)
+    cluster = lookups(environment, settings, debug)
+
+    def find_nodes():
+        def masters():
+            return cluster.masters() if selection.needs_masters else []
+
+        def agents():
+            return cluster.agent_records() if selection.needs_agents else []
+
+        if selection.needs_masters and selection.needs_agents:
+            return concurrently(masters, agents)
+        return masters(), agents()
+
+    if chosen.proxy_kind is ProxyKind.MASTER:
+        proxy, (masters, agents) = concurrently(cluster.master_public_address, find_nodes)
+    else:
+        proxy = chosen.proxy_host
+        masters, agents = find_nodes()
+    source = cluster.mesos()[0].base_url if selection.needs_agents else cluster.api("core.dcos_url").base_url
+    targets = fanout.select(selection, opts["--mesos-id"] or [], masters, agents, source)
+    chosen = settle_user(chosen, proxy or targets[0].address, environment.env)
+    client = local.find_client(chosen.client, False)
+    output_dir = opts["--output-dir"]
+    if output_dir is not None:
+        try:
+            os.makedirs(output_dir, exist_ok=True)
+        except OSError as error:
+            raise NodeSshError(f"Cannot create --output-dir {shown(output_dir)}: {error.strerror}.") from None
+
+    stderr = environment.stderr
+    for target in targets:
+        if target.problem:
+            stderr.write(f"{printable(target.name)}: {target.problem}\n")
+    reachable = [index for index, target in enumerate(targets) if not target.problem]
+    how = f"through {proxy}" if proxy else "directly"
+    noun = "node" if len(reachable) == 1 else "nodes"
+    stderr.write(f"Running on {len(reachable)} {noun} {how}, {min(parallel, max(1, len(reachable)))} at a time.\n")
+    if proxy is None:
+        stderr.write("Connecting directly to the nodes. If they cannot be reached from here, add --master-proxy "
+                     "to hop through the master, or --proxy-ip=<bastion>.\n")
+    stderr.flush()
+
+    import tempfile
+
+    # A short path: a control socket's path must fit in about 100 bytes.
+    private = tempfile.mkdtemp(prefix="dcos-run-", dir="/tmp" if len(tempfile.gettempdir()) > 40 else None)
+    plan = fanout.Fanout(user=chosen.user or "core", options=chosen.options, proxy_options=chosen.proxy_options,
+                         config_file=chosen.config_file, client=client, proxy=proxy,
+                         control_path=os.path.join(private, "proxy"), command=chosen.command,
+                         master_log=os.path.join(private, "proxy.log"))
+    # ssh hands the ProxyCommand to $SHELL, and its words are quoted for a POSIX shell.
+    env = dict(environment.env, SHELL="/bin/sh")
+    master_log = plan.master_log
+    master_up = False
+    try:
+        if proxy is not None:
+            status = local.start_detached(fanout.master_argv(plan), env, master_log, PROXY_SECONDS)
+            master_up = status == 0
+            if not master_up:
+                said = _read(master_log).decode("utf-8", "replace").strip()
+                raise NodeSshError(
+                    f"Could not connect to the proxy {proxy}"
+                    + (f" (ssh exit status {status})" if status is not None else " (no answer in time)")
+                    + (f": {shown(said, 600)}" if said else "") + ". No node was run on."
+                ) from None
+        results, interrupted, refused = _fan_out(plan, targets, reachable, parallel, timeout, opts, environment,
+                                                 env, master_log)
+    finally:
+        if master_up:
+            local.run(fanout.exit_argv(plan), env, 5.0)
+        for name in os.listdir(private):
+            try:
+                os.remove(os.path.join(private, name))
+            except OSError:
+                pass
+        try:
+            os.rmdir(private)
+        except OSError:
+            pass
+
+    stdout = environment.stdout
+    if opts["--gather"]:
+        stdout.write_bytes(fanout.gather(results, timeout))
+    stdout.flush()
+    if refused and proxy is not None:
+        stderr.write(fanout.forwarding_refused_message(proxy) + "\n")
+    stderr.write(fanout.summary(results, timeout))
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return 0 if fanout.succeeded(results) else 1
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read()
+    except OSError:
+        return b""
+
+
+def _fan_out(plan, targets, reachable: List[int], parallel: int, timeout: Optional[float], opts: dict,
+             environment, env: Dict[str, str], master_log: str):
+    """Run every reachable target, printing as the output mode says; (results in the
+    targets' order, whether Ctrl-C came, whether the proxy refused forwarding)."""
+    from .. import fanout, local
+
+    stdout, stderr = environment.stdout, environment.stderr
+    streaming = not (opts["--gather"] or opts["--json"] or opts["--output-dir"])
+    results: List[Optional[fanout.NodeResult]] = [None] * len(targets)
+    for index, target in enumerate(targets):
+        if target.problem:
+            results[index] = fanout.NodeResult(target, fanout.Result.REFUSED, stderr=target.problem.encode() + b"\n")
+    collected: Dict[int, List[List[bytes]]] = {}
+    lines: Dict[int, List[fanout.Lines]] = {}
+    # In the default mode a node's stderr lines wait for its first stdout or its end: when the
+    # proxy refuses forwarding, ssh's words for it are dropped and the reason said once.
+    held: Dict[int, List[bytes]] = {}
+    flowing = set()  # the nodes that have written to stdout
+    refused = [False]
+
+    def show(index: int, stream: int, chunks: List[bytes]) -> None:
+        data = fanout.prefixed(targets[index].name, chunks)
+        if data:
+            (stdout if stream == 1 else stderr).write_bytes(data)
+            (stdout if stream == 1 else stderr).flush()
+
+    def on_output(position: int, stream: int, chunk: bytes) -> None:
+        index = reachable[position]
+        if not streaming:
+            collected.setdefault(index, [[], []])[stream - 1].append(chunk)
+            return
+        whole = lines.setdefault(index, [fanout.Lines(), fanout.Lines()])[stream - 1].feed(chunk)
+        if stream == 1:
+            if index in held:
+                show(index, 2, held.pop(index))
+            flowing.add(index)
+            show(index, 1, whole)
+        elif index in flowing:
+            show(index, 2, whole)
+        else:
+            held.setdefault(index, []).extend(whole)
+
+    def on_end(position: int, status: Optional[int], ending) -> None:
+        index = reachable[position]
+        result_kind = fanout.result_of(status, ending.value)
+        if (result_kind is fanout.Result.UNREACHABLE and plan.proxy is not None and not refused[0]
+                and fanout.forwarding_refused(_read(master_log))):
+            refused[0] = True
+        if streaming:
+            tails = lines.pop(index, [fanout.Lines(), fanout.Lines()])
+            show(index, 1, tails[0].end())
+            waiting = held.pop(index, []) + tails[1].end()
+            flowing.discard(index)
+            if not (refused[0] and result_kind is fanout.Result.UNREACHABLE):
+                show(index, 2, waiting)
+        out, err = collected.pop(index, [[], []])
+        result = fanout.NodeResult(targets[index], result_kind, status, b"".join(out), b"".join(err))
+        results[index] = result
+        _record(result, opts, environment)
+
+    argvs = [fanout.node_argv(plan, targets[index].address) for index in reachable]
+    interrupted = local.run_window(argvs, env, parallel, timeout, on_output, on_end, stop=lambda: refused[0])
+    for index, target in enumerate(targets):
+        result = results[index]
+        if result is None:
+            results[index] = result = fanout.NodeResult(target, fanout.Result.NOT_STARTED)
+            _record(result, opts, environment)
+        elif result.result is fanout.Result.REFUSED:
+            _record(result, opts, environment)
+    return [result for result in results if result is not None], interrupted, refused[0]
+
+
+def _record(result, opts: dict, environment) -> None:
+    """What is written as soon as a node is done: its JSON line, or its files."""
+    from .. import fanout
+
+    if opts["--json"]:
+        environment.stdout.write(fanout.json_line(result))
+        environment.stdout.flush()
+    elif opts["--output-dir"]:
+        folder = os.path.join(opts["--output-dir"], result.target.folder)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            for name, data in (("stdout", result.stdout), ("stderr", result.stderr),
+                               ("status", fanout.status_file(result))):
+                with open(os.path.join(folder, name), "wb") as stream:
+                    stream.write(data)
+        except OSError as error:
+            raise NodeSshError(f"Cannot write to {shown(folder)}: {error.strerror}.") from None
