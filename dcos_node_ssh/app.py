@@ -163,7 +163,7 @@ def _dispatch(args: List[str], environment: Environment) -> int:
         environment.stdout.write(usage.USAGE)
         return 0
     try:
-        opts = docopt(usage.USAGE, argv=args, default_help=False)
+        opts = usage.complete(docopt(usage.doc_for(args), argv=args, default_help=False))
     except DocoptExit:
         problem = usage.diagnose(args)
         if problem.startswith("Say which node"):

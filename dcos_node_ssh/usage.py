@@ -130,6 +130,43 @@ def usage_section() -> str:
     return USAGE[start:USAGE.index("\n\n", start)]
 
 
+def doc_for(args: Sequence[str]) -> str:
+    """USAGE with only the usage patterns that can match these arguments: those of their
+    subcommand, or those without one. docopt's matching grows with the square of the
+    patterns it is given, and every ssh session waits for it."""
+    start = USAGE.index("Usage:\n") + len("Usage:\n")
+    end = USAGE.index("\n\n", start)
+    patterns: List[Tuple[Optional[str], str]] = []  # (subcommand, line)
+    for line in USAGE[start:end].splitlines():
+        words = line.split()
+        if words[0] == "dcos":
+            subcommand = words[2] if len(words) > 2 and words[2][0].isalpha() else None
+        patterns.append((subcommand, line))
+    wanted = args[1] if len(args) > 1 and any(args[1] == name for name, _ in patterns) else None
+    kept = [line for name, line in patterns if name == wanted]
+    return USAGE[:start] + "\n".join(kept) + USAGE[end:]
+
+
+def complete(opts: Dict[str, object]) -> Dict[str, object]:
+    """docopt's answer for a doc_for() text, with every option and subcommand of the whole
+    USAGE that it lacks, as absent (False, None, or [] for a repeatable option), so that
+    commands that share flags read them all the same way."""
+    patterns = usage_section()
+    repeatable = set(re.findall(r"(--[a-z][a-z-]*)=<[^>]*>\.\.\.", USAGE))
+    defaults = dict(re.findall(r"^ +(--[a-z][a-z-]*)=<[^>]*>.*\[default: ([^\]]*)\]", USAGE, re.MULTILINE))
+    for name, takes_value in _long_options().items():
+        opts.setdefault(name, [] if name in repeatable else defaults.get(name) if takes_value else False)
+    for subcommand in re.findall(r"^ {4}dcos node \[?([a-z][a-z-]*)", patterns, re.MULTILINE):
+        opts.setdefault(subcommand, False)
+    arguments = re.findall(r"(?<![=\w])(<[a-z-]+>)(\.\.\.)?", patterns)  # not an option's value
+    for argument, _ in arguments:
+        opts.setdefault(argument, [] if (argument, "...") in arguments else None)
+    for short in re.findall(r"\[(-[a-z])\]", patterns):
+        opts.setdefault(short, False)
+    opts.setdefault("--", False)
+    return opts
+
+
 def _patterns(subcommand: str) -> str:
     """The usage pattern of one subcommand, its continuation lines included."""
     lines = usage_section().splitlines()
