@@ -12,7 +12,6 @@ ssl is imported only for https URLs (http.client itself imports it when present,
 so this saves nothing today, but costs nothing either).
 """
 
-import base64
 import http.client
 import io
 import socket
@@ -127,6 +126,8 @@ def _parse_proxy(value: str, variable: str) -> Proxy:
         userinfo = parts.netloc.rpartition("@")[0]
         user, _, password = userinfo.partition(":")
         pair = unquote_to_bytes(user) + b":" + unquote_to_bytes(password)
+        import base64  # only for a proxy that wants a password
+
         authorization = "Basic " + base64.b64encode(pair).decode("ascii")
     return Proxy(host, port, authorization, f"http://{_bracketed(host)}:{port}", variable)
 
