@@ -148,12 +148,12 @@ def _collect(pid: int, out_read: int, err_read: int, deadline: float, first_line
         pause = min(pause * 2, 0.02)
 
 
-def _end(pid: int) -> None:
-    """Kill a child's whole process group and reap the child."""
+def _end(pid: int, group: bool = True) -> None:
+    """Kill a child (with its whole process group, when it leads one) and reap it."""
     import signal
 
     try:
-        os.killpg(pid, signal.SIGKILL)
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
     except OSError:
         pass
     try:
@@ -412,23 +412,10 @@ def start_detached(argv: Sequence[str], env: Mapping[str, str], log_path: str, s
             if done:
                 return os.waitstatus_to_exitcode(status)
             if time.monotonic() >= deadline:
-                _end_one(pid)
+                _end(pid, group=False)
                 return None
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
     except BaseException:
-        _end_one(pid)
+        _end(pid, group=False)
         raise
-
-
-def _end_one(pid: int) -> None:
-    import signal
-
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass

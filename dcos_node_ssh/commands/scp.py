@@ -9,7 +9,7 @@ from typing import Callable, List, NamedTuple, Optional, Tuple
 from ..errors import NodeSshError, SshSetupError, UsageError, shown
 from ..settings import DEFAULT_SSH_USER, Settings
 from . import configuration, lookups
-from .ssh import ProxyKind, source_of
+from .ssh import ProxyKind, proxy_choice, source_of, ssh_options
 
 
 class Connection(NamedTuple):
@@ -23,24 +23,10 @@ class Connection(NamedTuple):
 
 
 def connection(opts: dict, settings: Settings) -> Connection:
-    from ..hosts import check_host_flag, check_user
-    from ..ssh_args import check_option, merge_options
+    from ..hosts import check_user
 
-    options = merge_options(
-        [check_option(option, "--option") for option in opts["--option"]],
-        [check_option(option, source_of(settings, "ssh_options")) for option in settings.ssh_options],
-    )
-    proxy_options = tuple(check_option(option, "--proxy-option") for option in opts.get("--proxy-option") or ())
-    proxy_host = None
-    if opts["--master-proxy"]:
-        proxy_kind = ProxyKind.MASTER
-    elif opts["--proxy-ip"] is not None:
-        proxy_kind, proxy_host = ProxyKind.FLAG, check_host_flag("--proxy-ip", opts["--proxy-ip"])
-    elif settings.ssh_proxy_ip:
-        proxy_kind = ProxyKind.CONFIG
-        proxy_host = check_host_flag(source_of(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
-    else:
-        proxy_kind = ProxyKind.NONE
+    options, proxy_options = ssh_options(opts, settings)
+    proxy_kind, proxy_host = proxy_choice(opts, settings)
     if proxy_kind is ProxyKind.NONE and proxy_options:
         raise UsageError("--proxy-option is about the connection to a proxy, and there is none: add "
                          "--master-proxy or --proxy-ip=<host>.")

@@ -70,30 +70,41 @@ def source_of(settings: Settings, key: str) -> str:
     return f"the {key} setting ({where} or DCOS_NODE_{key.upper()})"
 
 
-def choices(opts: dict, settings: Settings, environment) -> Choices:
-    from .. import local
-    from ..hosts import check_host_flag, check_user
-    from ..ssh_args import check_option, is_plink, merge_options
+def ssh_options(opts: dict, settings: Settings) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
+    """(the options for every connection, the proxy connection's own), checked: flags
+    first, then node.ssh_options whose keys no flag sets."""
+    from ..ssh_args import check_option, merge_options
 
     options = merge_options(
         [check_option(option, "--option") for option in opts["--option"]],
         [check_option(option, source_of(settings, "ssh_options")) for option in settings.ssh_options],
     )
-    proxy_options = tuple(check_option(option, "--proxy-option") for option in opts["--proxy-option"])
+    return options, tuple(check_option(option, "--proxy-option") for option in opts["--proxy-option"])
+
+
+def proxy_choice(opts: dict, settings: Settings) -> Tuple[ProxyKind, Optional[str]]:
+    """Which proxy the flags and the configuration ask for, and its host when they name it."""
+    from ..hosts import check_host_flag
+
+    if opts["--master-proxy"]:
+        return ProxyKind.MASTER, None
+    if opts["--proxy-ip"] is not None:
+        return ProxyKind.FLAG, check_host_flag("--proxy-ip", opts["--proxy-ip"])
+    if settings.ssh_proxy_ip:
+        return ProxyKind.CONFIG, check_host_flag(source_of(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
+    return ProxyKind.NONE, None
+
+
+def choices(opts: dict, settings: Settings, environment) -> Choices:
+    from .. import local
+    from ..hosts import check_host_flag, check_user
+    from ..ssh_args import is_plink
+
+    options, proxy_options = ssh_options(opts, settings)
     config_file = opts["--config-file"]
     if config_file is not None and not os.path.isfile(config_file):
         raise UsageError(f"--config-file names '{shown(config_file)}', which is not a file.")
-
-    proxy_host = None
-    if opts["--master-proxy"]:
-        proxy_kind = ProxyKind.MASTER
-    elif opts["--proxy-ip"] is not None:
-        proxy_kind, proxy_host = ProxyKind.FLAG, check_host_flag("--proxy-ip", opts["--proxy-ip"])
-    elif settings.ssh_proxy_ip:
-        proxy_kind = ProxyKind.CONFIG
-        proxy_host = check_host_flag(source_of(settings, "ssh_proxy_ip"), settings.ssh_proxy_ip)
-    else:
-        proxy_kind = ProxyKind.NONE
+    proxy_kind, proxy_host = proxy_choice(opts, settings)
 
     if opts["--private-ip"] is not None:
         target_kind, target_value = TargetKind.ADDRESS, check_host_flag("--private-ip", opts["--private-ip"])
