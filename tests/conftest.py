@@ -135,6 +135,22 @@ def api(loopback_api):
     return loopback_api
 
 
+@pytest.fixture(scope="module")
+def tls_api(tmp_path_factory):
+    """The loopback stand-in behind HTTPS, with a certificate from a CA the system does not know."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (Debian package openssl)")
+    workdir = tmp_path_factory.mktemp("tls-api")
+    cert, key = str(workdir / "cert.pem"), str(workdir / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=dcos-node-ssh test CA", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    server = LoopbackApi(str(workdir), cert=cert, key=key)
+    server.cert = cert
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def sim_cluster():
     reason = simcluster.unavailable_reason()

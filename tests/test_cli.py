@@ -363,22 +363,6 @@ def test_malformed_config_file_names_file_and_line(dcos_node, home):
 # -- TLS ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls_api(tmp_path_factory):
-    """The stand-in behind HTTPS with a certificate from a CA the system does not know."""
-    from conftest import LoopbackApi
-
-    workdir = tmp_path_factory.mktemp("tls-api")
-    cert, key = str(workdir / "cert.pem"), str(workdir / "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=dcos-node-ssh test CA", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    server = LoopbackApi(str(workdir), cert=cert, key=key)
-    server.cert = cert
-    yield server
-    server.stop()
-
-
 def test_tls_with_an_unknown_ca_names_core_ssl_verify(dcos_node, home, tls_api):
     config_for(home, tls_api.url)
     result = run_plugin(dcos_node, ["node", "ssh", "--leader"], base_env(home))

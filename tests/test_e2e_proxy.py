@@ -20,6 +20,8 @@ from dcos_node_ssh.cluster.transport import HttpClient
 from dcos_node_ssh.errors import ClusterUnreachable
 from simcluster import AGENTS, CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
 from test_e2e import plugin
+from test_transport import logged as transport_logged
+from test_transport import marker
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.corporate-token.c2lnbmF0dXJl"
 
@@ -44,19 +46,9 @@ def corp(corporate_network):
     corporate_network.write_scenario(corporate_network.default_scenario())
 
 
-def marker():
-    return f"/metadata?marker={time.monotonic_ns()}"
-
-
-def logged(corp, path, seconds=3.0):
-    """The corporate API's log entry for path (written just after it answers)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        entries = [entry for entry in corp.corporate_requests() if entry["path"] == path]
-        if entries or time.monotonic() > deadline:
-            assert entries, f"{path} did not reach the corporate API"
-            return entries[-1]
-        time.sleep(0.02)
+def logged(corp, path):
+    """The corporate API's log entry for path."""
+    return transport_logged(corp, path, requests=corp.corporate_requests)
 
 
 def proxied(corp, fragment, seconds=3.0):

@@ -19,7 +19,6 @@ import time
 
 import pytest
 
-from conftest import LoopbackApi
 from dcos_node_ssh.cluster.transport import MAX_BODY, Answer, HttpClient, Proxy, proxy_for
 from dcos_node_ssh.errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError
 
@@ -36,11 +35,12 @@ def marker():
     return f"/metadata?marker={time.monotonic_ns()}"
 
 
-def logged(server, path, seconds=3.0):
-    """The stand-in's log entry for path (it logs just after answering: wait for it)."""
+def logged(server, path, seconds=3.0, requests=None):
+    """The stand-in's log entry for path (it logs just after answering: wait for it);
+    `requests` lists the log, the server's own by default."""
     deadline = time.monotonic() + seconds
     while True:
-        entries = [entry for entry in server.requests() if entry["path"] == path]
+        entries = [entry for entry in (requests or server.requests)() if entry["path"] == path]
         if entries or time.monotonic() > deadline:
             assert entries, f"{path} is not in the stand-in's request log"
             return entries[-1]
@@ -630,22 +630,6 @@ def test_credentials_in_the_url_are_never_printed(api):
 
 
 # -- TLS --------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_api(tmp_path_factory):
-    """The stand-in behind HTTPS with a certificate from a CA the system does not know."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed (Debian package openssl)")
-    workdir = tmp_path_factory.mktemp("tls-api")
-    cert, key = str(workdir / "cert.pem"), str(workdir / "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=dcos-node-ssh transport test CA", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
-    server = LoopbackApi(str(workdir), cert=cert, key=key)
-    server.cert = cert
-    yield server
-    server.stop()
 
 
 def test_tls_with_an_unknown_ca(tls_api):

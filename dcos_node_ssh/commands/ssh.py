@@ -111,7 +111,7 @@ def choices(opts: dict, settings: Settings, environment) -> Choices:
     elif opts["--leader"] or opts["--master"]:
         target_kind, target_value = TargetKind.LEADER, None
     else:
-        # `dcos node run` repeats --mesos-id, so docopt gives it as a list (of one, here).
+        # `dcos node run` shares these choices and repeats --mesos-id, so there it is a list.
         mesos_id = opts["--mesos-id"]
         if isinstance(mesos_id, list):
             mesos_id = mesos_id[0] if mesos_id else None
