@@ -163,8 +163,26 @@ def remove_stale_namespaces():
             continue
         owner = int(parts[1])
         if owner != os.getpid() and _alive(owner):
+            if not _shares_network(owner):
+                continue  # a run in a network namespace of its own (`unshare -n`): its addresses are not ours
             raise RuntimeError(f"another simulated cluster is running (process {owner}); wait for it to end")
         subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+
+
+def _other_simulations():
+    """Whether a simulation of another live process still runs (in any network namespace)."""
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    owners = {line.split()[0].split("-")[1] for line in listing.splitlines()
+              if line.split() and line.split()[0].startswith(PREFIX + "-") and line.split()[0].count("-") == 2}
+    return any(owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)) for owner in owners)
+
+
+def _shares_network(pid):
+    """Whether process `pid` sees this process's network (so both would claim one set of addresses)."""
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat("/proc/self/ns/net").st_ino
+    except OSError:
+        return True
 
 
 def _alive(pid):
@@ -642,7 +660,7 @@ class SimCluster:
         for family, prefix in self._routes:
             subprocess.run(["ip", family, "route", "del", "unreachable", prefix], capture_output=True)
         self._routes = []
-        if self._created_user:
+        if self._created_user and not _other_simulations():
             subprocess.run(["userdel", USER], capture_output=True)
             self._created_user = False
         if self._created_home_ssh:
