@@ -52,9 +52,9 @@ def _not_here(command: str, where: Optional[str], why: str) -> ConfigError:
         what = (f"`{command}` is a command of the DC/OS CLI's core plugin ({CORE_PLUGIN}), to which this plugin "
                 f"hands it on, and the core plugin cannot be found ({looked}).")
     else:
-        from .usage import VERBS
+        from .commands import COMMANDS
 
-        what = (f"'{shown(verb)}' is not a command of this plugin ({', '.join(VERBS)}); it would be handed on to "
+        what = (f"'{shown(verb)}' is not a command of this plugin ({', '.join(COMMANDS)}); it would be handed on to "
                 f"the DC/OS CLI's core plugin ({CORE_PLUGIN}), which cannot be found ({looked}).")
     return ConfigError(
         f"{what} With the DC/OS CLI 1.x, `dcos plugin list` shows the installed plugins and `dcos package "

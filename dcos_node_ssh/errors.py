@@ -1,8 +1,21 @@
-"""Errors the user can act on, and the one way an untrusted value is made printable.
+"""Errors the user can act on, the exit statuses, and the one way an untrusted value is
+made printable.
 
-Each error carries one paragraph that the app prints on stderr before exiting 1;
-anything else escaping is a bug and is still shown without a traceback.
+Each error carries one paragraph that the app prints on stderr before exiting with its
+status; anything else escaping is a bug and is still shown without a traceback.
 """
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """The plugin's own exit statuses (a remote command's status is passed through as it is)."""
+
+    OK = 0
+    FAILED = 1  # the plugin's own failure, or a node that failed in `run`
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+    BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` ends when its reader goes away
+    SSH_FAILED = 255  # ssh's own failure: not reached, or not logged in
 
 
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -37,7 +50,7 @@ def shown(value, limit: int = 120) -> str:
 class NodeSshError(Exception):
     """A failure explained to the user in one paragraph."""
 
-    exit_code = 1
+    exit_code = ExitStatus.FAILED
 
 
 class UsageError(NodeSshError):

@@ -12,34 +12,9 @@ import re
 from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import ClusterDataError, ClusterError, printable
+from .flags import Selection
 from .hosts import normalize_host
 from .nodes import NodeKind, agent_address, agent_node, match_agent, sort_nodes
-
-
-class Selection(enum.Enum):
-    """Which nodes; the value is the flag that asks for them."""
-
-    ALL = "--all"
-    MASTERS = "--masters"
-    AGENTS = "--agents"
-    PRIVATE_AGENTS = "--private-agents"
-    PUBLIC_AGENTS = "--public-agents"
-    BY_ID = "--mesos-id"
-
-    @property
-    def needs_masters(self) -> bool:
-        return self in (Selection.ALL, Selection.MASTERS)
-
-    @property
-    def needs_agents(self) -> bool:
-        return self is not Selection.MASTERS
-
-
-def selection_of(opts: dict) -> Selection:
-    for selection in Selection:
-        if selection is not Selection.BY_ID and opts.get(selection.value):
-            return selection
-    return Selection.BY_ID
 
 
 _SAFE_FOLDER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
@@ -178,10 +153,11 @@ def exit_argv(fanout: Fanout) -> List[str]:
     return [fanout.client, "-O", "exit", "-o", f"ControlPath={fanout.control_path}", f"{fanout.user}@{fanout.proxy}"]
 
 
-def node_argv(fanout: Fanout, address: str) -> List[str]:
+def node_argv(fanout: Fanout, address: str, host_key_alias: Optional[str] = None) -> List[str]:
     """One node's connection: in jump mode's way through the proxy (a ProxyCommand
-    `ssh -W` that uses the shared connection), or directly; no terminal, no agent."""
-    from .ssh_args import SshPlan, build_argv
+    `ssh -W` that uses the shared connection), or directly; no terminal, no agent. Through
+    the proxy the node's key is kept under its HostKeyAlias (route.host_key_alias)."""
+    from .openssh.hops import SshPlan, build_argv
 
     options = NODE_OWN + fanout.options + _defaults(fanout, batch=True)
     proxy_options: Tuple[str, ...] = ()
@@ -189,7 +165,8 @@ def node_argv(fanout: Fanout, address: str) -> List[str]:
         proxy_options = ("ControlMaster=no", f"ControlPath={fanout.control_path}") + fanout.proxy_options
     plan = SshPlan(target=address, user=fanout.user, proxy=fanout.proxy, options=options,
                    config_file=fanout.config_file, command=fanout.command, tty=False, client=fanout.client,
-                   proxy_options=proxy_options, jump=True)  # jump: no agent forwarded, even directly
+                   proxy_options=proxy_options, jump=True,  # jump: no agent forwarded, even directly
+                   host_key_alias=host_key_alias if fanout.proxy is not None else None)
     return build_argv(plan)
 
 

@@ -5,8 +5,9 @@ remote command: all of it is read from USAGE, so there is no second list of flag
 to keep in step with the text.
 """
 
+import enum
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import shown
 
@@ -128,8 +129,20 @@ leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
 
-# The subcommands this plugin implements; `dcos node <anything else>` is core's.
-VERBS = ("list", "ssh", "run", "scp", "ssh-config")
+
+class ProblemKind(enum.Enum):
+    """What is wrong with a refused command line."""
+
+    NO_TARGET = "no target"
+    NO_SELECTION = "no selection"
+    TWO_OF_A_KIND = "two of a kind"
+    UNKNOWN_OPTION = "unknown option"
+    OTHER = "other"
+
+
+class Problem(NamedTuple):
+    kind: ProblemKind
+    text: str
 
 # Subcommands whose trailing words are a command for the nodes.
 WITH_REMOTE_COMMAND = ("ssh", "run")
@@ -166,26 +179,6 @@ def doc_for(args: Sequence[str]) -> str:
     wanted = args[1] if len(args) > 1 and any(args[1] == name for name, _ in patterns) else None
     kept = [line for name, line in patterns if name == wanted]
     return USAGE[:start] + "\n".join(kept) + USAGE[end:]
-
-
-def complete(opts: Dict[str, object]) -> Dict[str, object]:
-    """docopt's answer for a doc_for() text, with every option and subcommand of the whole
-    USAGE that it lacks, as absent (False, None, or [] for a repeatable option), so that
-    commands that share flags read them all the same way."""
-    patterns = usage_section()
-    repeatable = set(re.findall(r"(--[a-z][a-z-]*)=<[^>]*>\.\.\.", USAGE))
-    defaults = dict(re.findall(r"^ +(--[a-z][a-z-]*)=<[^>]*>.*\[default: ([^\]]*)\]", USAGE, re.MULTILINE))
-    for name, takes_value in _long_options().items():
-        opts.setdefault(name, [] if name in repeatable else defaults.get(name) if takes_value else False)
-    for subcommand in re.findall(r"^ {4}dcos node \[?([a-z][a-z-]*)", patterns, re.MULTILINE):
-        opts.setdefault(subcommand, False)
-    arguments = re.findall(r"(?<![=\w])(<[a-z-]+>)(\.\.\.)?", patterns)  # not an option's value
-    for argument, _ in arguments:
-        opts.setdefault(argument, [] if (argument, "...") in arguments else None)
-    for short in re.findall(r"\[(-[a-z])\]", patterns):
-        opts.setdefault(short, False)
-    opts.setdefault("--", False)
-    return opts
 
 
 def _patterns(subcommand: str) -> str:
@@ -272,32 +265,36 @@ def _group_noun(flags: Tuple[str, ...]) -> str:
     return "option"
 
 
-def diagnose(args: Sequence[str]) -> str:
+def diagnose(args: Sequence[str]) -> Problem:
     """Say what is wrong with a command line docopt refused, as precisely as we can."""
     words = own_words(args)
-    if len(words) > 1 and words[1] in WITH_REMOTE_COMMAND:
+    if len(words) > 1 and words[1] in _subcommands():
         options = _long_options()
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
         for required, flags in _exclusive_groups(words[1]):
             present = [name for name in named if name in flags]
             if required and not present and words[1] == "run":
-                return (
+                return Problem(ProblemKind.NO_SELECTION, (
                     "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, "
                     "--public-agents, or --mesos-id=<id> (repeatable: an agent by ID, a unique part of its "
-                    "ID, its host name or address)."
-                )
+                    "ID, its host name or address)."))
             if required and not present:
-                return (
+                return Problem(ProblemKind.NO_TARGET, (
                     "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias "
                     "--slave: an agent by ID, a unique part of its ID, its host name or address) or "
-                    "--private-ip=<ip>."
-                )
+                    "--private-ip=<ip>."))
             if len(present) > 1:
-                return f"Choose one {_group_noun(flags)}, not {' and '.join(present)}."
+                return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
+                               f"{' and '.join(present)}.")
         unknown = [word for word, name in zip(words[2:], named) if word.startswith("-") and name is None]
         if unknown:
-            return (
+            return Problem(ProblemKind.UNKNOWN_OPTION, (
                 f"Unknown option '{shown(unknown[0])}'. To pass options to a remote command, put `--` "
-                "before the command."
-            )
-    return "The command line does not match the usage below."
+                "before the command.") if words[1] in WITH_REMOTE_COMMAND else
+                f"Unknown option '{shown(unknown[0])}'.")
+    return Problem(ProblemKind.OTHER, "The command line does not match the usage below.")
+
+
+def _subcommands() -> List[str]:
+    """The subcommands that USAGE's patterns name."""
+    return re.findall(r"^ {4}dcos node ([a-z][a-z-]*)", usage_section(), re.MULTILINE)

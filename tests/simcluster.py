@@ -591,6 +591,8 @@ class SimCluster:
         log.close()
         with open(os.path.join(self.client_ssh_dir, "known_hosts"), "a", encoding="utf-8") as stream:
             stream.write(",".join(net + ".*" for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
+            # ...and under their HostKeyAlias, as `run` keeps the nodes' keys through a proxy.
+            stream.write(",".join(host_key_alias(net + ".*") for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
             stream.write(f"[{MASTER_PUBLIC}]:{NO_FORWARDING_PORT} {self.master.host_key_pub}\n")
         _wait(lambda: "Server listening" in _read(fleet.log) or fleet.sshd.poll() is not None, "the fleet's sshd")
         if fleet.sshd.poll() is not None:
@@ -663,7 +665,7 @@ class SimCluster:
         if self._created_user and not _other_simulations():
             subprocess.run(["userdel", USER], capture_output=True)
             self._created_user = False
-        if self._created_home_ssh:
+        if self._created_home_ssh and not _other_simulations():
             try:
                 os.rmdir(self._created_home_ssh)
             except OSError:

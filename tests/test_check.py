@@ -6,18 +6,20 @@ import threading
 
 import pytest
 
-from dcos_node_ssh import agent, local
-from dcos_node_ssh.commands.check import Context, Probes, Status, _port, checklist, steps
-from dcos_node_ssh.commands.ssh import Choices, ProxyKind, TargetKind
+from dcos_node_ssh import local, sshagent
+from dcos_node_ssh.checklist import Context, Probes, Status, _port, checklist, steps
 from dcos_node_ssh.errors import SshSetupError
+from dcos_node_ssh.flags import RouteFlags, SshFlags, Target, TargetKind
+from dcos_node_ssh.route import ProxyKind, Route
 from dcos_node_ssh.settings import ProxyMode, Settings
+
+FLAGS = SshFlags(RouteFlags(), Target(TargetKind.ADDRESS, "10.0.0.1"))
 
 
 def choices(**changes):
-    chosen = Choices(user="core", options=(), proxy_options=(), config_file=None, client="ssh", plink=False,
-                     mode=ProxyMode.FORWARD, command=(), proxy_kind=ProxyKind.FLAG, proxy_host="203.0.113.5",
-                     target_kind=TargetKind.ADDRESS, target_value="10.0.0.1")
-    return chosen._replace(**changes)
+    route = Route(user="core", options=(), proxy_options=(), config_file=None, client="ssh", plink=False,
+                  mode=ProxyMode.FORWARD, proxy_kind=ProxyKind.FLAG, proxy_host="203.0.113.5")
+    return route._replace(**changes)
 
 
 def healthy(argv, env, seconds, first_line_only=False):
@@ -38,9 +40,9 @@ def probes(tmp_path, banner=(True, "SSH-2.0-OpenSSH_9.2"), run=healthy, agent_sa
                   find_client=lambda name, plink: "/usr/bin/ssh", ssh_folder=lambda: str(tmp_path))
 
 
-def run_checklist(chosen, tmp_path, **probe_changes):
-    context = Context(chosen, Settings(), cluster=None, env={}, probes=probes(tmp_path, **probe_changes))
-    return {check.name: check for check in checklist(context, steps(chosen))}
+def run_checklist(route, tmp_path, **probe_changes):
+    context = Context(FLAGS, route, Settings(), cluster=None, env={}, probes=probes(tmp_path, **probe_changes))
+    return {check.name: check for check in checklist(context, steps(FLAGS, route))}
 
 
 def test_everything_passes_in_order(tmp_path):
@@ -125,10 +127,10 @@ def silent_agent(tmp_path):
 def test_an_agent_that_never_answers_is_a_clear_error_in_bounded_time(silent_agent, monkeypatch):
     if local.which("ssh-add") is None:
         pytest.skip("ssh-add is not installed (Debian package openssh-client)")
-    monkeypatch.setattr(agent, "AGENT_SECONDS", 1.0)
+    monkeypatch.setattr(sshagent, "AGENT_SECONDS", 1.0)
     env = {"SSH_AUTH_SOCK": silent_agent, "PATH": os.environ["PATH"]}
     with pytest.raises(SshSetupError, match="did not answer within 1 seconds"):
-        agent.check_agent(env, local.which("ssh"), posix=True)
+        sshagent.check_agent(env, local.which("ssh"), posix=True)
 
 
 def test_port_from_options():

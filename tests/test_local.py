@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from dcos_node_ssh import agent, local
+from dcos_node_ssh import local, sshagent
 from dcos_node_ssh.errors import SshSetupError
 
 
@@ -33,7 +33,7 @@ def test_posix_branch_replaces_the_process():
 
 def test_posix_demands_ssh_auth_sock():
     with pytest.raises(SshSetupError, match="SSH_AUTH_SOCK is not set"):
-        agent.check_agent({}, "/usr/bin/ssh", posix=True)
+        sshagent.check_agent({}, "/usr/bin/ssh", posix=True)
 
 
 def test_find_client_names_the_fix(monkeypatch, tmp_path):

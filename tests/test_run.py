@@ -11,7 +11,8 @@ import pytest
 import clusterdata
 from dcos_node_ssh import fanout, local, usage
 from dcos_node_ssh.errors import ClusterError
-from dcos_node_ssh.fanout import Fanout, NodeResult, Result, Selection, Target
+from dcos_node_ssh.fanout import Fanout, NodeResult, Result, Target
+from dcos_node_ssh.flags import Selection
 from dcos_node_ssh.nodes import NodeKind
 
 ID = "20151002-000353-1695027628-5050-1177-S{}"
@@ -54,9 +55,11 @@ def test_a_selection_that_matches_nothing_is_an_error(selection, values, agents,
 
 
 def test_selection_of_flags():
-    assert fanout.selection_of({"--all": False, "--masters": False, "--agents": False, "--private-agents": False,
-                                "--public-agents": True}) is Selection.PUBLIC_AGENTS
-    assert fanout.selection_of({"--mesos-id": ["x"]}) is Selection.BY_ID
+    from dcos_node_ssh.flags import RunFlags
+
+    assert RunFlags.of({"--all": False, "--masters": False, "--agents": False, "--private-agents": False,
+                        "--public-agents": True}).selection is Selection.PUBLIC_AGENTS
+    assert RunFlags.of({"--mesos-id": ["x"]}).selection is Selection.BY_ID
 
 
 @pytest.mark.parametrize("change, problem", [
@@ -234,10 +237,10 @@ def test_where_the_remote_command_starts(args, expected):
 
 
 def test_usage_errors_say_what_run_needs():
-    assert usage.diagnose(["node", "run", "--", "true"]).startswith("Say which nodes to run the command on")
-    assert usage.diagnose(["node", "run", "--agents", "--masters", "--", "true"]) == \
+    assert usage.diagnose(["node", "run", "--", "true"]).text.startswith("Say which nodes to run the command on")
+    assert usage.diagnose(["node", "run", "--agents", "--masters", "--", "true"]).text == \
         "Choose one selection, not --agents and --masters."
-    assert usage.diagnose(["node", "run", "--agents", "--json", "--gather", "--", "true"]) == \
+    assert usage.diagnose(["node", "run", "--agents", "--json", "--gather", "--", "true"]).text == \
         "Choose one output, not --json and --gather."
 
 

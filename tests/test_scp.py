@@ -11,12 +11,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import AGENTS, base_env, run_plugin, write_config  # noqa: E402
-from dcos_node_ssh.commands.scp import connection  # noqa: E402
-from dcos_node_ssh.commands.ssh import ProxyKind  # noqa: E402
 from dcos_node_ssh.errors import UsageError  # noqa: E402
-from dcos_node_ssh.scp_args import (Operand, Place, RemoteKind, ScpPlan, glob_escaped, node_names,  # noqa: E402
+from dcos_node_ssh.openssh.copy import (Operand, Place, RemoteKind, ScpPlan, glob_escaped, node_names,  # noqa: E402
                                     parse_operand, parse_operands, scp_argv)
-from dcos_node_ssh.settings import Settings  # noqa: E402
 
 P, T = "52.34.108.176", "10.0.1.23"
 L, R = Place.LOCAL, Place.REMOTE
@@ -142,35 +139,6 @@ def test_the_proxy_command_is_jump_modes_and_survives_the_shell(tmp_path):
     assert not os.path.exists("/tmp/never")
 
 
-def opts(**changes):
-    values = {"--option": [], "--proxy-option": [], "--master-proxy": False, "--proxy-ip": None, "--user": None}
-    values.update(changes)
-    return values
-
-
-@pytest.mark.parametrize("changes, settings, expected", [
-    (dict(), Settings(), ("core", (), (), ProxyKind.NONE, None)),
-    (dict(**{"--master-proxy": True, "--user": "centos", "--option": ["A=1"]}), Settings(ssh_options=("B=2", "a=3")),
-     ("centos", ("A=1", "B=2"), (), ProxyKind.MASTER, None)),
-    (dict(**{"--proxy-ip": "203.0.113.5", "--proxy-option": ["Port=2222"]}), Settings(ssh_user="ops"),
-     ("ops", (), ("Port=2222",), ProxyKind.FLAG, "203.0.113.5")),
-    (dict(), Settings(ssh_proxy_ip="bastion.example.com"), ("core", (), (), ProxyKind.CONFIG, "bastion.example.com")),
-])
-def test_connection(changes, settings, expected):
-    assert tuple(connection(opts(**changes), settings)) == expected
-
-
-@pytest.mark.parametrize("changes, message", [
-    ({"--proxy-option": ["Port=2"]}, "there is none"),
-    ({"--proxy-ip": "-oProxyCommand=x"}, "must be an IP address or a host name"),
-    ({"--user": "a b"}, "plain user name"),
-    ({"--option": ["NoEquals"]}, "Key=Value"),
-])
-def test_connection_refuses(changes, message):
-    with pytest.raises(UsageError, match=message):
-        connection(opts(**changes), Settings())
-
-
 # -- the command, against the loopback cluster API -----------------------------------
 
 S1 = AGENTS[1]["id"]
@@ -196,7 +164,7 @@ def test_scp_through_the_master_with_the_clusters_identity(dcos_node, home, api,
     env = base_env(home, PATH=fake_scp + ":" + base_env(home)["PATH"])
     result = run_plugin(dcos_node, ["node", "scp", "--master-proxy", "-r", "--", "-local dir", f"{S1}:/tmp/x;y"], env)
     assert result.returncode == 3, result.stderr  # scp's own status
-    from dcos_node_ssh.ssh_args import cluster_key
+    from dcos_node_ssh.openssh.hops import cluster_key
 
     import clusterdata
     key = cluster_key(clusterdata.fixture("metadata.json")["CLUSTER_ID"], None)
@@ -221,8 +189,8 @@ def test_scp_to_the_leader_by_proxy_ip_asks_metadata_for_the_identity(dcos_node,
     (["a", "b"], "None of the paths names a node"),
     ([f"{S1}:a", "leader:b"], "name different nodes"),
     (["S9:a", "."], "No agent matches 'S9'"),
-    (["-x", "S1:a"], "does not match the usage"),
-    (["--master-proxy", "--proxy-ip=1.2.3.4", "a", "S1:b"], "does not match the usage"),
+    (["-x", "S1:a"], "Unknown option '-x'."),
+    (["--master-proxy", "--proxy-ip=1.2.3.4", "a", "S1:b"], "Choose one proxy, not --master-proxy and --proxy-ip"),
 ])
 def test_scp_refuses(dcos_node, home, api, fake_scp, args, message):
     configure(home, api)

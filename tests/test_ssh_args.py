@@ -1,4 +1,4 @@
-"""Unit tests for dcos_node_ssh.ssh_args: the ssh argument list and how it is shown.
+"""Unit tests for dcos_node_ssh.openssh.hops: the ssh argument list and how it is shown.
 
 The quoting tests do not trust Python's idea of a shell: every quoted word is
 handed to a real POSIX shell (and to bash when it is installed), which is what
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dcos_node_ssh.errors import UsageError  # noqa: E402
-from dcos_node_ssh.ssh_args import (  # noqa: E402
+from dcos_node_ssh.openssh.hops import (  # noqa: E402
     SshPlan,
     build_argv,
     check_option,

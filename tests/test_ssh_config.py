@@ -15,7 +15,7 @@ from conftest import AGENTS, base_env, run_plugin, write_config  # noqa: E402
 from dcos_node_ssh import local  # noqa: E402
 from dcos_node_ssh.errors import UsageError  # noqa: E402
 from dcos_node_ssh.nodes import Node, NodeKind, NodeState, agent_node  # noqa: E402
-from dcos_node_ssh.ssh_config import (INCLUDE_NOTE, ConfigPlan, HostEntry, check_prefix, config_text,  # noqa: E402
+from dcos_node_ssh.openssh.config import (INCLUDE_NOTE, ConfigPlan, HostEntry, check_prefix, config_text,  # noqa: E402
                                       default_prefix, file_name, include_line, node_entries, with_include)
 
 P = "52.34.108.176"

@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from dcos_node_ssh import agent, local
+from dcos_node_ssh import local, sshagent
 from dcos_node_ssh.errors import SshSetupError
-from dcos_node_ssh.ssh_args import SshPlan, build_argv, is_plink, plink_translation
+from dcos_node_ssh.openssh.hops import SshPlan, build_argv, is_plink, plink_translation
 
 P, T = "52.34.108.176", "10.0.1.23"
 
@@ -116,15 +116,15 @@ class FakeWindowsAgents:
 
 def test_windows_plink_needs_pageant_and_says_how_to_start_it():
     with pytest.raises(SshSetupError) as caught:
-        agent.check_agent({}, "C:\\PuTTY\\plink.exe", plink=True, posix=False, windows=FakeWindowsAgents())
+        sshagent.check_agent({}, "C:\\PuTTY\\plink.exe", plink=True, posix=False, windows=FakeWindowsAgents())
     message = str(caught.value)
     assert "Pageant is not running" in message and "PuTTYgen" in message and ".ppk" in message
-    agent.check_agent({}, "C:\\PuTTY\\plink.exe", plink=True, posix=False, windows=FakeWindowsAgents(pageant=True))
+    sshagent.check_agent({}, "C:\\PuTTY\\plink.exe", plink=True, posix=False, windows=FakeWindowsAgents(pageant=True))
 
 
 def test_windows_openssh_without_any_agent():
     with pytest.raises(SshSetupError) as caught:
-        agent.check_agent({}, "C:\\Windows\\System32\\OpenSSH\\ssh.exe", posix=False, windows=FakeWindowsAgents())
+        sshagent.check_agent({}, "C:\\Windows\\System32\\OpenSSH\\ssh.exe", posix=False, windows=FakeWindowsAgents())
     message = str(caught.value)
     assert "\\\\.\\pipe\\openssh-ssh-agent" in message and "Start-Service ssh-agent" in message
     assert "SSH_AUTH_SOCK" not in message.split("(")[0]  # no demand for the POSIX variable
@@ -150,12 +150,12 @@ def test_windows_openssh_agent_pipe_is_accepted_and_asked_for_keys(fake_ssh_add,
     monkeypatch.setenv("PATH", os.path.dirname(client))
     agents = FakeWindowsAgents(openssh=True)
     if says is None:
-        agent.check_agent({"PATH": os.path.dirname(client)}, client, posix=False, windows=agents)
+        sshagent.check_agent({"PATH": os.path.dirname(client)}, client, posix=False, windows=agents)
     else:
         with pytest.raises(SshSetupError, match=says):
-            agent.check_agent({"PATH": os.path.dirname(client)}, client, posix=False, windows=agents)
+            sshagent.check_agent({"PATH": os.path.dirname(client)}, client, posix=False, windows=agents)
 
 
 def test_posix_plink_uses_the_openssh_agent_like_ssh():
     with pytest.raises(SshSetupError, match="SSH_AUTH_SOCK is not set"):
-        agent.check_agent({}, "/usr/bin/plink", plink=True, posix=True)
+        sshagent.check_agent({}, "/usr/bin/plink", plink=True, posix=True)

@@ -107,9 +107,9 @@ class Lookups:
 
     def cluster_key(self) -> Optional[str]:
         """The cluster's identity for host key aliases: its CLUSTER_ID, else the host of
-        core.dcos_url (see ssh_args.cluster_key)."""
+        core.dcos_url (see openssh.hops.cluster_key)."""
         from ..hosts import host_of_url
-        from ..ssh_args import cluster_key
+        from ..openssh.hops import cluster_key
 
         try:
             answer = self.metadata()

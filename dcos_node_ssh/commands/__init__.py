@@ -1,12 +1,31 @@
-"""One module per command (ssh, list, check); each reads its flags, asks the core, prints.
+"""One module per command, registered here by its verb; each reads its own typed flags
+(flags.py), takes its route from route.py, asks the cluster, calls the pure builders and
+prints. Commands never import each other: what they share lives below them.
 
-What every command needs first lives here: the configuration and the cluster lookups.
+A command module has `parse(opts) -> flags` and `run(flags, environment) -> exit status`,
+and may have `usage_hint(problem, environment) -> str`, more to say after a refused
+command line. Adding a command is one module and one entry in COMMANDS.
 """
 
-from typing import TYPE_CHECKING, Optional, TextIO, Tuple
+import importlib
+from typing import TYPE_CHECKING, Dict, Optional, TextIO, Tuple
 
 if TYPE_CHECKING:
     from ..settings import Settings
+
+# verb -> module; "list" also answers the bare noun (`dcos node`).
+COMMANDS: Dict[str, str] = {
+    "list": "list",
+    "ssh": "ssh",
+    "run": "run",
+    "scp": "scp",
+    "ssh-config": "ssh_config",
+}
+
+
+def load(verb: str):
+    """The module of a registered verb (imported only when it runs)."""
+    return importlib.import_module(f"{__name__}.{COMMANDS[verb]}")
 
 
 def configuration(environment) -> Tuple["Settings", Optional[TextIO]]:

@@ -14,7 +14,12 @@ import os
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ClusterAuthError, ClusterError, ClusterUnreachable, shown
+from ..flags import ListFlags
 from . import configuration, lookups
+
+
+def parse(opts) -> ListFlags:
+    return ListFlags.of(opts)
 
 
 def optional(lookup: Callable[[], Any], default: Any, complain: Optional[Callable[[str], None]] = None):
@@ -32,7 +37,7 @@ def optional(lookup: Callable[[], Any], default: Any, complain: Optional[Callabl
     return call
 
 
-def run(opts: dict, environment) -> int:
+def run(flags: ListFlags, environment) -> int:
     from ..cluster.queries import concurrently
     from ..listing import (agent_object, agent_row, field_value, master_object, master_row, public_ips_by_address,
                            table)
@@ -41,7 +46,7 @@ def run(opts: dict, environment) -> int:
     settings, debug = configuration(environment)
     cluster = lookups(environment, settings, debug)
     stdout, stderr = environment.stdout, environment.stderr
-    as_json, fields, wanted = opts["--json"], opts["--field"], opts["--mesos-id"]
+    as_json, fields, wanted = flags.json, flags.fields, flags.mesos_id
 
     def no_leader(why: str) -> None:
         stderr.write(f"The leading master could not be found ({why}); listing the agents only.\n")

@@ -8,48 +8,40 @@ local.run_window and writes what they print.
 import os
 from typing import Dict, List, Optional
 
-from ..errors import NodeSshError, SshSetupError, UsageError, printable, shown
+from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
+from ..flags import OutputMode, RunFlags
+from ..route import direct_notice, host_key_alias, resolve, route_of, settle_user
 from . import configuration, lookups
 
-EXIT_INTERRUPTED = 130
 PROXY_SECONDS = 300.0  # the connection to the proxy may ask for a passphrase or a host key
 
 
-def _count(value: Optional[str], flag: str, low: float, integer: bool) -> Optional[float]:
-    if value is None:
-        return None
-    try:
-        number = int(value) if integer else float(value)
-    except ValueError:
-        number = None
-    if number is None or not number >= low or number != number or number == float("inf"):
-        kind = "a whole number" if integer else "a number of seconds"
-        raise UsageError(f"{flag} must be {kind} of at least {low:g}, not '{shown(value)}'.")
-    return number
+def parse(opts) -> RunFlags:
+    return RunFlags.of(opts)
 
 
-def run(opts: dict, environment) -> int:
+def run(flags: RunFlags, environment) -> int:
     from .. import fanout, local
     from ..cluster.queries import concurrently
-    from .ssh import ProxyKind, choices, settle_user
 
     if not local.POSIX:
         raise SshSetupError(
             "`dcos node run` shares one OpenSSH connection among all nodes (ControlMaster), which the "
             "Windows ssh clients cannot do. Run it from Linux or macOS (or WSL), or use `dcos node ssh`."
         )
-    parallel = int(_count(opts["--parallel"] or "32", "--parallel", 1, True) or 32)
-    timeout = _count(opts["--timeout"], "--timeout", 0.001, False)
+    parallel, timeout = flags.parallel, flags.timeout
     settings, debug = configuration(environment)
-    chosen = choices(opts, settings, environment)
-    if chosen.plink:
+    from ..openssh.hops import is_plink
+
+    if is_plink(local.choose_client(flags.route.ssh_client)):
         raise UsageError(
             "`dcos node run` needs OpenSSH's ssh: it shares one connection to the proxy among all nodes "
             "(ControlMaster) and reaches each node with `ssh -W` through it, which plink cannot do. Leave "
             "out --ssh-client=plink (or name an OpenSSH ssh), or use `dcos node ssh --ssh-client=plink` "
             "one node at a time."
         )
-    selection = fanout.selection_of(opts)
+    route = route_of(flags.route, settings, jump=True)
+    selection = flags.selection
     cluster = lookups(environment, settings, debug)
 
     def find_nodes():
@@ -63,16 +55,13 @@ def run(opts: dict, environment) -> int:
             return concurrently(masters, agents)
         return masters(), agents()
 
-    if chosen.proxy_kind is ProxyKind.MASTER:
-        proxy, (masters, agents) = concurrently(cluster.master_public_address, find_nodes)
-    else:
-        proxy = chosen.proxy_host
-        masters, agents = find_nodes()
+    hop, (masters, agents) = resolve(route, settings, cluster, None, then=find_nodes)
+    proxy = hop.proxy
     source = cluster.mesos()[0].base_url if selection.needs_agents else cluster.api("core.dcos_url").base_url
-    targets = fanout.select(selection, opts["--mesos-id"] or [], masters, agents, source)
-    chosen = settle_user(chosen, proxy or targets[0].address, environment.env)
-    client = local.find_client(chosen.client, False)
-    output_dir = opts["--output-dir"]
+    targets = fanout.select(selection, flags.mesos_ids, masters, agents, source)
+    route = settle_user(route, proxy or targets[0].address, environment.env)
+    client = local.find_client(route.client, False)
+    output_dir = flags.output_dir
     if output_dir is not None:
         try:
             os.makedirs(output_dir, exist_ok=True)
@@ -88,18 +77,18 @@ def run(opts: dict, environment) -> int:
     noun = "node" if len(reachable) == 1 else "nodes"
     stderr.write(f"Running on {len(reachable)} {noun} {how}, {min(parallel, max(1, len(reachable)))} at a time.\n")
     if proxy is None:
-        stderr.write("Connecting directly to the nodes. If they cannot be reached from here, add --master-proxy "
-                     "to hop through the master, or --proxy-ip=<bastion>.\n")
+        stderr.write(direct_notice("the nodes") + "\n")
     stderr.flush()
 
     import tempfile
 
     # A short path: a control socket's path must fit in about 100 bytes.
     private = tempfile.mkdtemp(prefix="dcos-run-", dir="/tmp" if len(tempfile.gettempdir()) > 40 else None)
-    plan = fanout.Fanout(user=chosen.user or "core", options=chosen.options, proxy_options=chosen.proxy_options,
-                         config_file=chosen.config_file, client=client, proxy=proxy,
-                         control_path=os.path.join(private, "proxy"), command=chosen.command,
+    plan = fanout.Fanout(user=route.user or "core", options=route.options, proxy_options=route.proxy_options,
+                         config_file=route.config_file, client=client, proxy=proxy,
+                         control_path=os.path.join(private, "proxy"), command=flags.command,
                          master_log=os.path.join(private, "proxy.log"))
+    aliases = [host_key_alias(route, proxy, hop.cluster, target.address) for target in targets]
     # ssh hands the ProxyCommand to $SHELL, and its words are quoted for a POSIX shell.
     env = dict(environment.env, SHELL="/bin/sh")
     master_log = plan.master_log
@@ -115,8 +104,8 @@ def run(opts: dict, environment) -> int:
                     + (f" (ssh exit status {status})" if status is not None else " (no answer in time)")
                     + (f": {shown(said, 600)}" if said else "") + ". No node was run on."
                 ) from None
-        results, interrupted, refused = _fan_out(plan, targets, reachable, parallel, timeout, opts, environment,
-                                                 env, master_log)
+        results, interrupted, refused = _fan_out(plan, targets, aliases, reachable, parallel, timeout, flags,
+                                                 environment, env, master_log)
     finally:
         if master_up:
             local.run(fanout.exit_argv(plan), env, 5.0)
@@ -131,14 +120,14 @@ def run(opts: dict, environment) -> int:
             pass
 
     stdout = environment.stdout
-    if opts["--gather"]:
+    if flags.output is OutputMode.GATHER:
         stdout.write_bytes(fanout.gather(results, timeout))
     stdout.flush()
     if refused and proxy is not None:
         stderr.write(fanout.forwarding_refused_message(proxy) + "\n")
     stderr.write(fanout.summary(results, timeout))
     if interrupted:
-        return EXIT_INTERRUPTED
+        return ExitStatus.INTERRUPTED
     return 0 if fanout.succeeded(results) else 1
 
 
@@ -150,14 +139,14 @@ def _read(path: str) -> bytes:
         return b""
 
 
-def _fan_out(plan, targets, reachable: List[int], parallel: int, timeout: Optional[float], opts: dict,
+def _fan_out(plan, targets, aliases, reachable: List[int], parallel: int, timeout: Optional[float], flags: RunFlags,
              environment, env: Dict[str, str], master_log: str):
     """Run every reachable target, printing as the output mode says; (results in the
     targets' order, whether Ctrl-C came, whether the proxy refused forwarding)."""
     from .. import fanout, local
 
     stdout, stderr = environment.stdout, environment.stderr
-    streaming = not (opts["--gather"] or opts["--json"] or opts["--output-dir"])
+    streaming = flags.output is OutputMode.LINES
     results: List[Optional[fanout.NodeResult]] = [None] * len(targets)
     for index, target in enumerate(targets):
         if target.problem:
@@ -208,29 +197,29 @@ def _fan_out(plan, targets, reachable: List[int], parallel: int, timeout: Option
         out, err = collected.pop(index, [[], []])
         result = fanout.NodeResult(targets[index], result_kind, status, b"".join(out), b"".join(err))
         results[index] = result
-        _record(result, opts, environment)
+        _record(result, flags, environment)
 
-    argvs = [fanout.node_argv(plan, targets[index].address) for index in reachable]
+    argvs = [fanout.node_argv(plan, targets[index].address, aliases[index]) for index in reachable]
     interrupted = local.run_window(argvs, env, parallel, timeout, on_output, on_end, stop=lambda: refused[0])
     for index, target in enumerate(targets):
         result = results[index]
         if result is None:
             results[index] = result = fanout.NodeResult(target, fanout.Result.NOT_STARTED)
-            _record(result, opts, environment)
+            _record(result, flags, environment)
         elif result.result is fanout.Result.REFUSED:
-            _record(result, opts, environment)
+            _record(result, flags, environment)
     return [result for result in results if result is not None], interrupted, refused[0]
 
 
-def _record(result, opts: dict, environment) -> None:
+def _record(result, flags: RunFlags, environment) -> None:
     """What is written as soon as a node is done: its JSON line, or its files."""
     from .. import fanout
 
-    if opts["--json"]:
+    if flags.output is OutputMode.JSON:
         environment.stdout.write(fanout.json_line(result))
         environment.stdout.flush()
-    elif opts["--output-dir"]:
-        folder = os.path.join(opts["--output-dir"], result.target.folder)
+    elif flags.output_dir is not None:
+        folder = os.path.join(flags.output_dir, result.target.folder)
         try:
             os.makedirs(folder, exist_ok=True)
             for name, data in (("stdout", result.stdout), ("stderr", result.stderr),

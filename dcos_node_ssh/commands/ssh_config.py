@@ -9,8 +9,13 @@ import os
 from typing import Optional
 
 from ..errors import NodeSshError
+from ..flags import SshConfigFlags
+from ..route import resolve, route_of
 from . import configuration, lookups
-from .scp import connection, direct_notice, proxy_and_cluster
+
+
+def parse(opts) -> SshConfigFlags:
+    return SshConfigFlags.of(opts)
 
 
 def ssh_home(environment) -> str:
@@ -26,32 +31,35 @@ def ssh_home(environment) -> str:
     return environment.home
 
 
-def run(opts: dict, environment) -> int:
+def run(flags: SshConfigFlags, environment) -> int:
     from ..cluster.queries import concurrently
     from ..hosts import host_of_url
-    from ..ssh_config import ConfigPlan, check_prefix, config_text, default_prefix, node_entries
+    from ..openssh.config import ConfigPlan, check_prefix, config_text, default_prefix, node_entries
+    from ..settings import DEFAULT_SSH_USER
 
     settings, debug = configuration(environment)
-    chosen = connection(opts, settings)
+    route = route_of(flags.route, settings, jump=True)
     stderr = environment.stderr
-    if opts["--prefix"] is not None:
-        prefix = check_prefix(opts["--prefix"], "--prefix")
+    if flags.prefix is not None:
+        prefix = check_prefix(flags.prefix, "--prefix")
     else:
         prefix, note = default_prefix(settings.cluster_name)
         if note:
             stderr.write(note + "\n")
     cluster = lookups(environment, settings, debug)
-    (proxy, key), (leader, agents) = proxy_and_cluster(
-        chosen, cluster, lambda: concurrently(cluster.leader_address, lambda: cluster.all_agents()[0]))
+    hop, (leader, agents) = resolve(route, settings, cluster, None,
+                                    then=lambda: concurrently(cluster.leader_address, lambda: cluster.all_agents()[0]))
     entries, notes = node_entries(prefix, leader, agents)
     for note in notes:
         stderr.write(note + "\n")
-    if proxy is None:
-        direct_notice(stderr, "the nodes")
+    if hop.proxy is None:
+        stderr.write("The entries connect directly to the nodes; for entries that hop through the master, add "
+                     "--master-proxy (or --proxy-ip=<bastion>).\n")
     url_host = host_of_url(settings.dcos_url or "")
     title = f"the DC/OS cluster at {url_host}" if url_host else "a DC/OS cluster"
-    text = config_text(ConfigPlan(prefix, chosen.user, tuple(entries), proxy, chosen.options, key, title))
-    if not opts["--write"]:
+    text = config_text(ConfigPlan(prefix, route.user or DEFAULT_SSH_USER, tuple(entries), hop.proxy, route.options,
+                                  hop.cluster, title))
+    if not flags.write:
         environment.stdout.write(text)
         return 0
     return write(text, prefix, environment)
@@ -69,7 +77,7 @@ def _read(path: str) -> Optional[bytes]:
 
 def write(text: str, prefix: str, environment) -> int:
     from .. import local
-    from ..ssh_config import file_name, include_line, with_include
+    from ..openssh.config import file_name, include_line, with_include
 
     home = ssh_home(environment)
     folder = os.path.join(home, ".ssh")

@@ -11,8 +11,8 @@ that starts with '-' comes after `--`, or after `user@host:`.
 import enum
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import UsageError, shown
-from .ssh_args import SshPlan, host_key_words, proxy_command
+from ..errors import UsageError, shown
+from .hops import SshPlan, host_key_words, proxy_command
 
 LEADER_NAMES = ("leader", "master")
 

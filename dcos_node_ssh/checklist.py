@@ -1,4 +1,5 @@
-"""`dcos node ssh --check`: every prerequisite of a connection, checked without opening a shell.
+"""`dcos node ssh --check`, a mode of `ssh`: every prerequisite of a connection, checked
+without opening a shell.
 
 The checklist is a list of small steps. Each declares the checks it needs; a step
 whose need failed (or was itself skipped for that reason) is skipped and names the
@@ -13,10 +14,11 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .. import local
-from ..agent import check_agent
-from ..errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
-from .ssh import Choices, ProxyKind, TargetKind, finders, settle_user
+from . import local
+from .errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
+from .flags import SshFlags, TargetKind
+from .route import Hop, ProxyKind, Route, named_address, settle_user, target_lookup
+from .sshagent import check_agent
 
 STEP_SECONDS = 5  # each connection attempt; a whole ssh probe gets a few of these
 
@@ -76,23 +78,29 @@ class Probes(NamedTuple):
 
 
 class Context:
-    """What the steps share: the choices, and the facts found so far."""
+    """What the steps share: the flags and the route, and the facts found so far."""
 
-    def __init__(self, chosen: Choices, settings, cluster, env, probes: Probes):
-        self.chosen = chosen
+    def __init__(self, flags: SshFlags, route: Route, settings, cluster, env, probes: Probes):
+        self.flags = flags
+        self.route = route
         self.settings = settings
         self.cluster = cluster
         self.env = env
         self.probes = probes
-        self.proxy: Optional[str] = chosen.proxy_host
-        self.target: Optional[str] = chosen.target_value if chosen.target_kind is TargetKind.ADDRESS else None
+        self.proxy: Optional[str] = route.proxy_host
+        self.target: Optional[str] = named_address(flags.target)
         self.proxy_error: Optional[NodeSshError] = None
         self.target_error: Optional[NodeSshError] = None
         self.client_path: Optional[str] = None
 
     @property
     def proxied(self) -> bool:
-        return self.chosen.proxy_kind is not ProxyKind.NONE
+        return self.route.proxied
+
+    def finders(self):
+        """(find the proxy, find the target): a lookup to make, or None when the flags say."""
+        find_proxy = self.cluster.master_public_address if self.route.proxy_kind is ProxyKind.MASTER else None
+        return find_proxy, target_lookup(self.flags.target, self.cluster)
 
 
 class Step(NamedTuple):
@@ -105,7 +113,7 @@ class Step(NamedTuple):
 
 
 def _configuration(context: Context) -> List[Check]:
-    from ..cluster.queries import no_cluster_message
+    from .cluster.queries import no_cluster_message
 
     settings = context.settings
     where = settings.config_path or "no config file (the environment only)"
@@ -115,13 +123,13 @@ def _configuration(context: Context) -> List[Check]:
 
 
 def _needs_cluster(context: Context) -> bool:
-    return any(finders(context.chosen, context.cluster))
+    return any(context.finders())
 
 
 def _cluster_api(context: Context) -> List[Check]:
     if not _needs_cluster(context):
         return [skip("cluster API", "not needed: the node and the proxy are named by address")]
-    find_proxy, find_target = finders(context.chosen, context.cluster)
+    find_proxy, find_target = context.finders()
     if find_target:
         try:
             context.target = find_target()
@@ -142,40 +150,38 @@ def _cluster_api(context: Context) -> List[Check]:
 
 
 def _target(context: Context) -> List[Check]:
-    chosen = context.chosen
+    target = context.flags.target
     if context.target_error:
-        return [fail("target", f"{chosen.target_kind.value} {chosen.target_value or ''}".strip(),
-                     str(context.target_error))]
-    named = (f"agent {shown(chosen.target_value)}" if chosen.target_kind is TargetKind.AGENT
-             else chosen.target_kind.value)
+        return [fail("target", f"{target.kind.value} {target.value or ''}".strip(), str(context.target_error))]
+    named = f"agent {shown(target.value)}" if target.kind is TargetKind.AGENT else target.kind.value
     return [ok("target", f"{named} at {context.target}")]
 
 
 def _proxy(context: Context) -> List[Check]:
-    chosen = context.chosen
-    if chosen.proxy_kind is ProxyKind.NONE:
+    route = context.route
+    if route.proxy_kind is ProxyKind.NONE:
         return [ok("proxy", "none: a direct connection")]
     if context.proxy_error:
-        return [fail("proxy", chosen.proxy_kind.value, str(context.proxy_error))]
-    source = context.cluster.proxy_source if chosen.proxy_kind is ProxyKind.MASTER else chosen.proxy_kind.value
-    mode = "jump mode (ssh -W)" if chosen.jump else "agent forwarding"
+        return [fail("proxy", route.proxy_kind.value, str(context.proxy_error))]
+    source = context.cluster.proxy_source if route.proxy_kind is ProxyKind.MASTER else route.proxy_kind.value
+    mode = "jump mode (ssh -W)" if route.jump else "agent forwarding"
     return [ok("proxy", f"{context.proxy} ({source}); {mode}")]
 
 
 def _ssh_client(context: Context) -> List[Check]:
     try:
-        context.client_path = context.probes.find_client(context.chosen.client, context.chosen.plink)
+        context.client_path = context.probes.find_client(context.route.client, context.route.plink)
     except NodeSshError as error:
-        return [fail("ssh client", context.chosen.client, str(error))]
+        return [fail("ssh client", context.route.client, str(error))]
     version = context.probes.run([context.client_path, "-V"], context.env, STEP_SECONDS)
     return [ok("ssh client", f"{context.client_path} ({version.first_line or _last_line(version.errors)})")]
 
 
 def _ssh_agent(context: Context) -> List[Check]:
     try:
-        return [ok("ssh-agent", context.probes.agent(context.env, context.client_path, context.chosen.plink))]
+        return [ok("ssh-agent", context.probes.agent(context.env, context.client_path, context.route.plink))]
     except NodeSshError as error:
-        if context.chosen.forwarding:
+        if context.route.forwarding:
             return [fail("ssh-agent", "needed: the proxy hop forwards it", str(error))]
         return [ok("ssh-agent", "not needed here (no agent forwarding); keys come from your ssh config or "
                                 "--option IdentityFile")]
@@ -209,9 +215,9 @@ def _first_hop_host(context: Context) -> Optional[str]:
 
 
 def _first_hop_port(context: Context) -> List[Check]:
-    chosen = context.chosen
+    route = context.route
     host = _first_hop_host(context)
-    port = _port(chosen.proxy_options + chosen.options) if context.proxied else _port(chosen.options)
+    port = _port(route.proxy_options + route.options) if context.proxied else _port(route.options)
     if host is None:
         return [skip("first hop port", "no address to try")]
     reachable, detail = context.probes.banner(host, port)
@@ -226,10 +232,10 @@ PROBE_OPTIONS = ("BatchMode=yes", f"ConnectTimeout={STEP_SECONDS}")
 def _through_proxy(context: Context) -> List[Check]:
     """Log in to the proxy with the key only (BatchMode), and ask it for a tunnel to the
     node's port (ssh -W) without running anything there: two verdicts from one probe."""
-    chosen, proxy, target = context.chosen, context.proxy, context.target
+    chosen, proxy, target = context.route, context.proxy, context.target
     who = f"{chosen.user}@{proxy}"
     if chosen.plink:
-        argv = [context.client_path, "-batch", "-T", "-l", chosen.user, proxy, "true"]
+        argv = [context.client_path, "-batch", "-T", "-l", chosen.user or "", proxy or "", "true"]
         probe = context.probes.run(argv, context.env, 3 * STEP_SECONDS)
         login = ok("proxy login", f"{who} accepts your key") if probe.status == 0 else fail(
             "proxy login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the proxy", "This machine"))
@@ -267,12 +273,13 @@ def _through_proxy(context: Context) -> List[Check]:
 
 
 def _node_login(context: Context) -> List[Check]:
-    from ..ssh_args import build_argv, display
+    from .openssh.hops import build_argv, display
 
-    chosen = context.chosen
-    plan = chosen.plan(context.proxy, context.target or "", tty=False, host_key_alias=_host_key_alias(context))
-    argv = build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options, command=("true",)))
-    env = dict(context.env, SHELL=chosen.shell(context.proxy)) if chosen.shell(context.proxy) else context.env
+    chosen = context.route
+    hop = Hop(chosen, context.proxy, context.target or "", _cluster_key(context))
+    plan = hop.plan(tty=False, command=("true",))
+    argv = build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options))
+    env = dict(context.env, **hop.env_changes)
     probe = context.probes.run(argv, env, 4 * STEP_SECONDS)
     who = f"{chosen.user}@{context.target}"
     if probe.status == 0:
@@ -284,29 +291,29 @@ def _node_login(context: Context) -> List[Check]:
     return [fail("node login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the node", where))]
 
 
-def _host_key_alias(context: Context) -> Optional[str]:
-    """The node's HostKeyAlias in jump mode, as the real command uses it; None when the
-    cluster cannot say (its own check reports that)."""
-    from .ssh import jump_host_key_alias
+def _cluster_key(context: Context) -> Optional[str]:
+    """The cluster's identity for the node's HostKeyAlias, as the real command asks for it;
+    None when the cluster cannot say (its own check reports that)."""
+    from .route import needs_cluster_key
 
-    if context.cluster is None:
+    if context.cluster is None or not needs_cluster_key(context.route, context.settings):
         return None
     try:
-        return jump_host_key_alias(context.chosen, context.cluster, context.proxy, context.target or "")
+        return context.cluster.cluster_key()
     except NodeSshError:
         return None
 
 
-def steps(chosen: Choices) -> List[Step]:
-    """The checklist for these choices, each step with what it needs."""
+def steps(flags: SshFlags, route: Route) -> List[Step]:
+    """The checklist for this route, each step with what it needs."""
     from_cluster = ("cluster API",)
-    connection = ("ssh client", "first hop port", "target") + (("ssh-agent",) if chosen.forwarding else ())
-    proxied = chosen.proxy_kind is not ProxyKind.NONE
+    connection = ("ssh client", "first hop port", "target") + (("ssh-agent",) if route.forwarding else ())
+    proxied = route.proxied
     return [
         Step((), ("configuration",), _configuration),
         Step(("configuration",), ("cluster API",), _cluster_api),
-        Step(from_cluster if chosen.target_kind is not TargetKind.ADDRESS else (), ("target",), _target),
-        Step(from_cluster if chosen.proxy_kind is ProxyKind.MASTER else (), ("proxy",), _proxy),
+        Step(from_cluster if flags.target.kind is not TargetKind.ADDRESS else (), ("target",), _target),
+        Step(from_cluster if route.proxy_kind is ProxyKind.MASTER else (), ("proxy",), _proxy),
         Step((), ("ssh client",), _ssh_client),
         Step(("ssh client",), ("ssh-agent",), _ssh_agent),
         Step((), ("key files",), _key_files),
@@ -325,8 +332,8 @@ def checklist(context: Context, plan: Sequence[Step]) -> List[Check]:
                    if cause else step.run(context))
         for check in results:
             done[check.name] = check
-        if context.chosen.user is None and "proxy" in done and "target" in done:
-            context.chosen = settle_user(context.chosen, _first_hop_host(context), context.env)
+        if context.route.user is None and "proxy" in done and "target" in done:
+            context.route = settle_user(context.route, _first_hop_host(context), context.env)
     return list(done.values())
 
 
@@ -334,10 +341,9 @@ def _blocks(check: Check) -> bool:
     return check.status is Status.FAIL or check.blocked
 
 
-def run_checks(chosen: Choices, settings, cluster, environment, as_json: bool,
-               probes: Optional[Probes] = None) -> int:
-    context = Context(chosen, settings, cluster, environment.env, probes or Probes())
-    return _report(checklist(context, steps(chosen)), environment.stdout, as_json)
+def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
+    context = Context(flags, route, settings, cluster, environment.env, probes or Probes())
+    return _report(checklist(context, steps(flags, route)), environment.stdout, flags.json)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -380,7 +386,7 @@ def _login_fix(stderr: str, who: str, where: str) -> str:
 
 
 def _port_fix(context: Context, host: str) -> str:
-    kind = context.chosen.proxy_kind
+    kind = context.route.proxy_kind
     if kind is ProxyKind.MASTER:
         return (f"Nothing answers as an SSH server at {host}, which the plugin took from "
                 f"{context.cluster.proxy_source}. If that is not the master's public address (it may be a private "

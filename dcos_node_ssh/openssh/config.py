@@ -14,10 +14,10 @@ import re
 import shlex
 from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import UsageError, shown
-from .hosts import normalize_host
-from .nodes import Node, sort_nodes
-from .ssh_args import host_key_alias
+from ..errors import UsageError, shown
+from ..hosts import normalize_host
+from ..nodes import Node, sort_nodes
+from .hops import host_key_alias
 
 DEFAULT_PREFIX = "dcos."
 _PREFIX = re.compile(r"^(?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,62})?$")
@@ -113,7 +113,7 @@ class ConfigPlan(NamedTuple):
     entries: Tuple[HostEntry, ...]  # the leader's, then the agents'
     proxy: Optional[str] = None  # None: direct connections
     options: Tuple[str, ...] = ()  # "Key=Value", for every connection, the proxy's included
-    cluster: Optional[str] = None  # the cluster's identity (ssh_args.cluster_key), for HostKeyAlias
+    cluster: Optional[str] = None  # the cluster's identity (openssh.hops.cluster_key), for HostKeyAlias
     title: str = "a DC/OS cluster"  # safe text, for the first comment
 
 

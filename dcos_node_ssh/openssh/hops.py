@@ -13,7 +13,7 @@ import re
 import shlex
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import UsageError
+from ..errors import UsageError
 
 _OPTION = re.compile(r"^([A-Za-z][A-Za-z0-9]*)=(.*)$", re.DOTALL)
 

@@ -1,0 +1,183 @@
+"""docopt's answer as typed flags: the route flags every connecting command shares, and
+each command's own, a small immutable record each (NamedTuple: dataclasses would
+import inspect before every ssh session). Only this module reads docopt's keys;
+a value that docopt cannot check (a number, a folder) is checked here.
+"""
+
+import enum
+from typing import Any, Mapping, NamedTuple, Optional, Tuple
+
+from .errors import UsageError, shown
+
+Opts = Mapping[str, Any]
+
+
+def _words(value: Any) -> Tuple[str, ...]:
+    """A repeatable option or argument: docopt gives a list (or, outside its own pattern, None)."""
+    if value is None or value is False:
+        return ()
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+class RouteFlags(NamedTuple):
+    """How to reach the nodes, as the command line says; route.py adds the settings."""
+
+    master_proxy: bool = False
+    proxy_ip: Optional[str] = None
+    jump: bool = False
+    user: Optional[str] = None
+    options: Tuple[str, ...] = ()
+    proxy_options: Tuple[str, ...] = ()
+    config_file: Optional[str] = None
+    ssh_client: Optional[str] = None
+
+    @classmethod
+    def of(cls, opts: Opts) -> "RouteFlags":
+        return cls(master_proxy=bool(opts.get("--master-proxy")), proxy_ip=opts.get("--proxy-ip"),
+                   jump=bool(opts.get("--jump")), user=opts.get("--user"), options=_words(opts.get("--option")),
+                   proxy_options=_words(opts.get("--proxy-option")), config_file=opts.get("--config-file"),
+                   ssh_client=opts.get("--ssh-client"))
+
+
+class TargetKind(enum.Enum):
+    """How `dcos node ssh` names its node; the value is how messages name it."""
+
+    LEADER = "the leading master"
+    AGENT = "agent"
+    ADDRESS = "--private-ip"
+
+
+class Target(NamedTuple):
+    kind: TargetKind
+    value: Optional[str] = None  # the agent as named, or the address
+
+
+def _one_target(opts: Opts) -> Target:
+    if opts.get("--private-ip") is not None:
+        return Target(TargetKind.ADDRESS, opts["--private-ip"])
+    if opts.get("--leader") or opts.get("--master"):
+        return Target(TargetKind.LEADER)
+    value = opts.get("--mesos-id")
+    if isinstance(value, list):  # repeatable in `run`'s pattern: in the whole usage text a list
+        value = value[0] if value else None
+    return Target(TargetKind.AGENT, value or opts.get("--slave"))
+
+
+class SshFlags(NamedTuple):
+    route: RouteFlags
+    target: Target
+    command: Tuple[str, ...] = ()
+    dry_run: bool = False
+    check: bool = False
+    json: bool = False
+
+    @classmethod
+    def of(cls, opts: Opts) -> "SshFlags":
+        return cls(RouteFlags.of(opts), _one_target(opts), _words(opts.get("<command>")), bool(opts.get("--dry-run")),
+                   bool(opts.get("--check")), bool(opts.get("--json")))
+
+
+class ListFlags(NamedTuple):
+    json: bool = False
+    fields: Tuple[str, ...] = ()
+    mesos_id: Optional[str] = None
+
+    @classmethod
+    def of(cls, opts: Opts) -> "ListFlags":
+        value = opts.get("--mesos-id")
+        return cls(bool(opts.get("--json")), _words(opts.get("--field")),
+                   value[0] if isinstance(value, list) and value else value or None)
+
+
+class Selection(enum.Enum):
+    """Which nodes `run` reaches; the value is the flag that asks for them."""
+
+    ALL = "--all"
+    MASTERS = "--masters"
+    AGENTS = "--agents"
+    PRIVATE_AGENTS = "--private-agents"
+    PUBLIC_AGENTS = "--public-agents"
+    BY_ID = "--mesos-id"
+
+    @property
+    def needs_masters(self) -> bool:
+        return self in (Selection.ALL, Selection.MASTERS)
+
+    @property
+    def needs_agents(self) -> bool:
+        return self is not Selection.MASTERS
+
+
+class OutputMode(enum.Enum):
+    """How `run` shows what the nodes print."""
+
+    LINES = "lines"  # `<node>: <line>` as it comes
+    GATHER = "--gather"
+    JSON = "--json"
+    FOLDERS = "--output-dir"
+
+
+DEFAULT_PARALLEL = 32
+
+
+def number(value: Optional[str], flag: str, low: float, integer: bool) -> Optional[float]:
+    """A flag's number, at least `low`; None when the flag is absent. An empty or
+    unreadable value is refused, never taken for the default."""
+    if value is None:
+        return None
+    try:
+        parsed = int(value) if integer else float(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or not parsed >= low or parsed != parsed or parsed == float("inf"):
+        kind = "a whole number" if integer else "a number of seconds"
+        raise UsageError(f"{flag} must be {kind} of at least {low:g}, not '{shown(value)}'.")
+    return parsed
+
+
+class RunFlags(NamedTuple):
+    route: RouteFlags
+    selection: Selection
+    mesos_ids: Tuple[str, ...] = ()
+    parallel: int = DEFAULT_PARALLEL
+    timeout: Optional[float] = None
+    output: OutputMode = OutputMode.LINES
+    output_dir: Optional[str] = None
+    command: Tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, opts: Opts) -> "RunFlags":
+        selection = next((selection for selection in Selection
+                          if selection is not Selection.BY_ID and opts.get(selection.value)), Selection.BY_ID)
+        output = next((mode for mode in (OutputMode.GATHER, OutputMode.JSON) if opts.get(mode.value)),
+                      OutputMode.LINES)
+        output_dir = opts.get("--output-dir")
+        if output_dir is not None:
+            if not output_dir:
+                raise UsageError("--output-dir needs a folder, not an empty value.")
+            output = OutputMode.FOLDERS
+        parallel = number(opts.get("--parallel"), "--parallel", 1, True)
+        return cls(RouteFlags.of(opts), selection, _words(opts.get("--mesos-id")),
+                   DEFAULT_PARALLEL if parallel is None else int(parallel),
+                   number(opts.get("--timeout"), "--timeout", 0.001, False), output, output_dir,
+                   _words(opts.get("<command>")))
+
+
+class ScpFlags(NamedTuple):
+    route: RouteFlags
+    paths: Tuple[str, ...]
+    recursive: bool = False
+
+    @classmethod
+    def of(cls, opts: Opts) -> "ScpFlags":
+        return cls(RouteFlags.of(opts), _words(opts.get("<path>")), bool(opts.get("-r")))
+
+
+class SshConfigFlags(NamedTuple):
+    route: RouteFlags
+    prefix: Optional[str] = None
+    write: bool = False
+
+    @classmethod
+    def of(cls, opts: Opts) -> "SshConfigFlags":
+        return cls(RouteFlags.of(opts), opts.get("--prefix"), bool(opts.get("--write")))
