@@ -151,6 +151,27 @@ def tls_api(tmp_path_factory):
     server.stop()
 
 
+ROOT = os.path.dirname(HERE)
+# Filled by scripts/prepare with the wheels cli/build.py downloads, so that a build also
+# runs where the package index is out of reach (a network namespace of scripts/isolated).
+WHEELHOUSE = os.path.join(ROOT, ".cache", "wheelhouse")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """cli/build.py's artifacts (out folder, its package/ folder), with the URLs under which
+    the simulated cluster's package service serves them: http://<master>/artifacts/."""
+    out = tmp_path_factory.mktemp("dist")
+    env = dict(os.environ)
+    if os.path.isdir(WHEELHOUSE):
+        env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=WHEELHOUSE)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "cli", "build.py"), "--out", str(out),
+                             "--base-url", f"http://{simcluster.MASTER_PUBLIC}/artifacts"],
+                            capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(out), str(out / "package")
+
+
 @pytest.fixture(scope="session")
 def sim_cluster():
     reason = simcluster.unavailable_reason()

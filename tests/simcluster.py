@@ -6,8 +6,8 @@
                                       +--> agent 2 (198.18.0.21)   no route from this host
 
 Each node is a network namespace with its own host name (UTS namespace), its
-own /home (mount namespace) and its own sshd. The user `core` logs in with a
-test key that only a real ssh-agent on this host holds. The master also runs
+own /home (mount namespace) and its own sshd. The users `core` and `centos` log
+in with a test key that only a real ssh-agent on this host holds. The master also runs
 tests/clusterapi.py as the cluster API on http://198.51.100.10.
 
 The local ssh client runs in a private mount namespace in which ~/.ssh is the
@@ -52,6 +52,8 @@ PRIVATE_NET6 = "2001:db8:2::"
 MASTER_PRIVATE6 = PRIVATE_NET6 + "10"
 AGENT_ADDRESSES6 = [PRIVATE_NET6 + "20", PRIVATE_NET6 + "21"]
 USER = "core"
+# A second account on every node, with the same key: what `ssh_user` settings switch to.
+OTHER_USER = "centos"
 PREFIX = "dnssh"
 # Each node's own disk: a tmpfs mounted here in the node's mount namespace only, so a file
 # copied to a node is not on this host (nor on another node).
@@ -238,7 +240,7 @@ class SimCluster:
         self.key = os.path.join(self.workdir, "id_ed25519")
         self.agent_socket = os.path.join(self.workdir, "agent.sock")
         self._processes = []
-        self._created_user = False
+        self._created_users = []
         self._created_home_ssh = None
         self._namespaces = []
         self._corporate = None  # what start_corporate_network() started, for stop_corporate_network()
@@ -267,14 +269,15 @@ class SimCluster:
         return self
 
     def _ensure_user(self):
-        try:
-            pwd.getpwnam(USER)
-        except KeyError:
-            _run("useradd", "--no-create-home", "--home-dir", f"/home/{USER}", "--shell", "/bin/bash",
-                 "--user-group", USER)
-            self._created_user = True
-        # An account with a locked password cannot log in with a key when PAM is off.
-        _run("usermod", "-p", "*", USER)
+        for user in (USER, OTHER_USER):
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                _run("useradd", "--no-create-home", "--home-dir", f"/home/{user}", "--shell", "/bin/bash",
+                     "--user-group", user)
+                self._created_users.append(user)
+            # An account with a locked password cannot log in with a key when PAM is off.
+            _run("usermod", "-p", "*", user)
         self.uid = pwd.getpwnam(USER).pw_uid
         self.gid = pwd.getpwnam(USER).pw_gid
 
@@ -290,25 +293,30 @@ class SimCluster:
                 node.host_key_pub = " ".join(stream.read().split()[:2])
             with open(os.path.join(node.dir, "sshd_config"), "w", encoding="utf-8") as stream:
                 stream.write(SSHD_CONFIG.format(host_key=host_key, pid_file=os.path.join(node.dir, "sshd.pid")))
-            dot_ssh = os.path.join(node.home, USER, ".ssh")
-            os.makedirs(dot_ssh)
-            self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key)
+            for user in (USER, OTHER_USER):
+                dot_ssh = os.path.join(node.home, user, ".ssh")
+                os.makedirs(dot_ssh)
+                self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key, user)
         # The master knows its agents, as a cluster's master does after its first hops.
         known = "".join(f"{agent.addresses[0]} {agent.host_key_pub}\n" for agent in self.agents)
         known += "".join(f"{address} {agent.host_key_pub}\n" for address, agent in zip(AGENT_ADDRESSES6, self.agents))
         known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
-        self._write_user_file(os.path.join(self.master.home, USER, ".ssh", "known_hosts"), known)
+        for user in (USER, OTHER_USER):
+            self._write_user_file(os.path.join(self.master.home, user, ".ssh", "known_hosts"), known, user)
         for node in [self.master] + self.agents:
-            for path in (os.path.join(node.home, USER), os.path.join(node.home, USER, ".ssh")):
-                os.chown(path, self.uid, self.gid)
-                os.chmod(path, 0o700)
+            for user in (USER, OTHER_USER):
+                owner = pwd.getpwnam(user)
+                for path in (os.path.join(node.home, user), os.path.join(node.home, user, ".ssh")):
+                    os.chown(path, owner.pw_uid, owner.pw_gid)
+                    os.chmod(path, 0o700)
             os.chmod(node.home, 0o755)
             os.chmod(node.dir, 0o755)
 
-    def _write_user_file(self, path, text):
+    def _write_user_file(self, path, text, user=USER):
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.chown(path, self.uid, self.gid)
+        owner = pwd.getpwnam(user)
+        os.chown(path, owner.pw_uid, owner.pw_gid)
         os.chmod(path, 0o600)
 
     def _network(self):
@@ -660,9 +668,10 @@ class SimCluster:
         for family, prefix in self._routes:
             subprocess.run(["ip", family, "route", "del", "unreachable", prefix], capture_output=True)
         self._routes = []
-        if self._created_user and not _other_simulations():
-            subprocess.run(["userdel", USER], capture_output=True)
-            self._created_user = False
+        if not _other_simulations():
+            for user in self._created_users:
+                subprocess.run(["userdel", user], capture_output=True)
+            self._created_users = []
         if self._created_home_ssh:
             try:
                 os.rmdir(self._created_home_ssh)
