@@ -225,7 +225,6 @@ def nodes_only_wheel(pip_wheel: List[Entry]) -> List[Entry]:
             data = b"\n".join(lines) + blank + body
         if base == "entry_points.txt":
             points = ConfigParser(delimiters=("=",))
-            points.optionxform = str  # script names keep their case
             points.read_string(data.decode("utf-8"))
             target = points.get("console_scripts", "dcos-node", fallback=None)
             if target is None:

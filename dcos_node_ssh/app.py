@@ -7,7 +7,8 @@ import os
 import sys
 from typing import List, Mapping, NamedTuple, Optional, TextIO
 
-from .errors import NodeSshError, UsageError
+from . import usage
+from .errors import NodeSshError, UsageError, shown
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` ends when its reader goes away
@@ -100,23 +101,29 @@ class Environment(NamedTuple):
             return False
 
 
+# The nouns the plugin is reached as: `nodes` everywhere; `node` on the Go DC/OS CLI (and
+# from pip as `dcos-node`), where core's other `node` verbs are handed on.
+NOUNS = ("nodes", "node")
+
+
 def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = None) -> int:
     """Run with the given arguments (without the program name); return the exit status."""
     environment = environment or Environment.of_this_process()
     args = list(sys.argv[1:] if argv is None else argv)
-    # The DC/OS CLI repeats the noun (`dcos-node node ssh ...`); run by hand it may be absent.
-    if not args or args[0] != "node":
-        args.insert(0, "node")
-    name = f"dcos node {args[1]}" if args[1:2] in (["ssh"], ["run"], ["scp"], ["ssh-config"]) else "dcos node"
+    # The DC/OS CLI repeats the noun (`dcos-nodes nodes ssh ...`); run by hand it may be absent.
+    noun = args.pop(0) if args and args[0] in NOUNS else "node"
+    args.insert(0, "node")  # the usage text's noun
+    verb = args[1] if len(args) > 1 and not args[1].startswith("-") else None
+    name = f"dcos {noun} {verb}" if verb else f"dcos {noun}"
     stderr = environment.stderr
     try:
-        status = _dispatch(args, environment)
+        if verb is not None and verb not in usage.VERBS:
+            return _hand_on(noun, verb, args, environment)
+        status = _dispatch(args, environment, noun)
         environment.stdout.flush()
         return status
     except UsageError as error:
-        from .usage import usage_section
-
-        stderr.write(f"{name}: {error}\n\n{usage_section()}\n")
+        stderr.write(f"{name}: {error}\n\n{usage.usage_section(noun)}\n")
         return 1
     except NodeSshError as error:
         stderr.write(f"{name}: {error}\n")
@@ -133,8 +140,6 @@ def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = 
     except Exception as error:  # a bug: still one paragraph, the traceback only on request
         if environment.debug_on():
             raise
-        from .errors import shown
-
         stderr.write(
             f"{name}: internal error ({type(error).__name__}: {shown(str(error), 300)}). Run again with "
             "DCOS_DEBUG=1 to see where, and report it.\n"
@@ -142,6 +147,15 @@ def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = 
         return 1
     finally:
         stderr.flush()
+
+
+def _hand_on(noun: str, verb: str, args: List[str], environment: Environment) -> int:
+    """A verb of core's `dcos node` (any unknown verb under `node`) goes to the core plugin."""
+    from .core_plugin import CORE_VERBS, hand_on
+
+    if noun != "node" and verb not in CORE_VERBS:
+        raise UsageError(f"Unknown command '{shown(verb)}'.")
+    return hand_on(args, environment, f"dcos node {verb}")
 
 
 def _discard_stdout() -> None:
@@ -153,14 +167,12 @@ def _discard_stdout() -> None:
         pass
 
 
-def _dispatch(args: List[str], environment: Environment) -> int:
+def _dispatch(args: List[str], environment: Environment, noun: str) -> int:
     from docopt import DocoptExit, docopt
-
-    from . import usage
 
     args = usage.separate_remote_command(args)
     if usage.wants_help(args):
-        environment.stdout.write(usage.USAGE)
+        environment.stdout.write(usage.help_text(noun))
         return 0
     try:
         opts = usage.complete(docopt(usage.doc_for(args), argv=args, default_help=False))
@@ -169,7 +181,7 @@ def _dispatch(args: List[str], environment: Environment) -> int:
         if problem.startswith("Say which node"):
             from .commands.ssh import agent_examples
 
-            problem += agent_examples(environment)
+            problem += agent_examples(environment, noun)
         raise UsageError(problem) from None
     stdout = environment.stdout
     if opts["--info"]:

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
-from .errors import ClusterDataError, ClusterError, printable, shown
+from .errors import ClusterDataError, ClusterError, shown
 from .hosts import endpoint_host, normalize_host
 
 # A full Mesos agent ID: `<master ID>-S<n>`.
@@ -28,8 +28,10 @@ class NodeKind(enum.Enum):
 
 class NodeState(enum.Enum):
     LEADER = "leader"
+    STANDBY = "standby"  # a master that does not lead
     ACTIVE = "active"
-    INACTIVE = "inactive"
+    DEACTIVATED = "deactivated"  # by an operator (`dcos node deactivate`)
+    INACTIVE = "inactive"  # not connected to the master
     DRAINING = "draining"
     DRAINED = "drained"
 
@@ -45,10 +47,6 @@ class Node(NamedTuple):
     address: str  # "" when the cluster gives no usable address
     kind: NodeKind
     state: NodeState
-
-    def as_json(self) -> Dict[str, str]:
-        return {"id": self.id, "hostname": self.hostname, "address": self.address,
-                "type": self.kind.value, "state": self.state.value}
 
 
 def looks_like_full_id(value: str) -> bool:
@@ -116,7 +114,9 @@ def agent_node(agent: Any) -> Optional[Node]:
         state = NodeState.DRAINING
     elif drain_state == "DRAINED":
         state = NodeState.DRAINED
-    elif agent.get("deactivated") is True or agent.get("active") is False:
+    elif agent.get("deactivated") is True:
+        state = NodeState.DEACTIVATED
+    elif agent.get("active") is False:
         state = NodeState.INACTIVE
     else:
         state = NodeState.ACTIVE
@@ -141,8 +141,9 @@ def sort_nodes(nodes: Iterable[Node]) -> List[Node]:
     return sorted(nodes, key=listing_order)
 
 
-def master_node(address: str, hostname: Any) -> Node:
-    return Node("", _text(hostname) or address, address, NodeKind.MASTER, NodeState.LEADER)
+def master_node(address: str, hostname: Any, leader: bool = True, master_id: Any = "") -> Node:
+    return Node(_text(master_id), _text(hostname) or address, address, NodeKind.MASTER,
+                NodeState.LEADER if leader else NodeState.STANDBY)
 
 
 def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
@@ -206,86 +207,3 @@ def unique_suffixes(ids: Sequence[str]) -> Dict[str, str]:
             counts[ending] = counts.get(ending, 0) + 1
     return {agent_id: next((ending for ending in endings(agent_id) if counts[ending] == 1), agent_id)
             for agent_id in ids}
-
-
-HEADERS = ("HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID")
-_STATE_COLOURS = {NodeState.LEADER: "1", NodeState.ACTIVE: "32", NodeState.DRAINING: "33", NodeState.DRAINED: "33",
-                  NodeState.INACTIVE: "31"}
-
-
-def field_value(agent: Any, path: str) -> str:
-    """The value at a dotted path of an agent as Mesos reports it (`used_resources.disk`),
-    as text: strings as they are, anything else as compact JSON; "" where there is none."""
-    value = agent
-    for key in path.split("."):
-        if isinstance(value, dict) and key in value:
-            value = value[key]
-        elif isinstance(value, list) and key.isascii() and key.isdigit() and int(key) < len(value):
-            value = value[int(key)]
-        else:
-            return ""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    import json
-
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _cell(value: str) -> str:
-    """A value as one whitespace-free word, so that `awk '{print $5}'` reads whole columns."""
-    return printable(value).replace(" ", "\\x20")
-
-
-def table(nodes: Sequence[Node], width: int = 80, colour: bool = False, fit: bool = True,
-          fields: Sequence[str] = (), values: Optional[Sequence[Sequence[str]]] = None) -> str:
-    """The listing as a table, with a column per field (`values`: each node's cells).
-
-    With `fit` (the output is a terminal) it fits `width` columns: host names are cut
-    first; when full IDs still do not fit, each is shown as its shortest unique ending,
-    which --mesos-id accepts as it is. Without it nothing is shortened, so that a
-    script reading the table gets whole values."""
-    headers = HEADERS + tuple(field.upper() for field in fields)
-    agent_ids = [node.id for node in nodes if node.id]
-    ids = {agent_id: _cell(agent_id) for agent_id in agent_ids}
-    cells = values or [()] * len(nodes)
-    rows = [[_cell(node.hostname) or "-", node.address or "-", node.kind.value.replace(" ", "-"), node.state.value,
-             ids.get(node.id, "-")] + [_cell(cell) for cell in extra] for node, extra in zip(nodes, cells)]
-
-    def widths():
-        return [max([len(header)] + [len(row[i]) for row in rows]) for i, header in enumerate(headers)]
-
-    note = ""
-    column_widths = widths()
-    if fit:
-        fixed = sum(column_widths[1:]) + 2 * (len(headers) - 1)
-        if fixed + 12 > width and agent_ids:
-            short = unique_suffixes(agent_ids)
-            for row, node in zip(rows, nodes):
-                if node.id:
-                    row[4] = _cell(short[node.id])
-            note = ("IDs are shown by their unique ending, which --mesos-id accepts; `dcos node --json` has them "
-                    "whole.")
-            fixed = sum(widths()[1:]) + 2 * (len(headers) - 1)
-        name_width = max(8, min(widths()[0], width - fixed))
-        for row in rows:
-            if len(row[0]) > name_width:
-                row[0] = row[0][: name_width - 1] + "~"
-        column_widths = [name_width] + widths()[1:]
-
-    def line(cells, node=None):
-        padded = [cell.ljust(size) for cell, size in zip(cells, column_widths)]
-        if colour and node is not None:
-            padded[3] = f"\x1b[{_STATE_COLOURS[node.state]}m{padded[3]}\x1b[0m"
-        return "  ".join(padded).rstrip()
-
-    header = line(headers)
-    if colour:
-        header = f"\x1b[1m{header}\x1b[0m"
-    lines = [header] + [line(row, node) for row, node in zip(rows, nodes)]
-    if note:
-        import textwrap
-
-        lines += [""] + textwrap.wrap(note, width)
-    return "\n".join(lines) + "\n"

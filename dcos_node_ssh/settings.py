@@ -1,10 +1,11 @@
 """The DC/OS CLI's configuration, read (never written) as each CLI generation lays it out.
 
-Precedence: command-line flags > environment > config file > defaults. Flags are
-applied by the commands; this module merges environment and file into `Settings`,
-from one table (`KEYS`) that names, for every setting, its config keys, its
-environment variables, its parser and, for the plugin's own `[node]` section, the
-JSON schema that `--config-schema` prints.
+Precedence: command-line flags, then the sources of each key in the order `KEYS`
+lists them, then defaults. Flags are applied by the commands; this module merges
+environment and file into `Settings`, from one table (`KEYS`) that names, for every
+setting, where it is read (variables and config keys, in order), its parser and, for
+the plugin's own section (`[nodes]`, and `[node]` from earlier releases), the JSON
+schema that `--config-schema` prints.
 """
 
 import enum
@@ -148,48 +149,77 @@ def _proxy_mode(value: Any, source: str) -> Optional[ProxyMode]:
 
 Parser = Callable[[Any, str], Any]
 
+# The plugin's own config section, by the noun it is reached as: `nodes` everywhere, and
+# `node`, which the DC/OS CLI 0.x never passed on (it is the CLI's own noun there), read
+# for the files and variables written for the plugin's earlier releases. The new name wins.
+SECTION = "nodes"
+LEGACY_SECTION = "node"
+
+
+class FromEnv(NamedTuple):
+    variable: str
+    parse: Parser
+
+
+class FromFile(NamedTuple):
+    key: str  # section.item
+
+
+Source = Union[FromEnv, FromFile]
+
 
 class Key(NamedTuple):
-    """One setting: where it is read, how, and (for [node] keys) its schema."""
+    """One setting: where it is read, in order (the first that says something wins), how
+    a file value is parsed, and (for the plugin's own keys) its schema."""
 
     field: str  # the Settings field
-    config: Tuple[str, ...]  # config-file keys, the first one found wins
-    env: Tuple[Tuple[str, Parser], ...]  # environment variables, the first one that says something wins
-    parse: Parser  # for the config file's value
+    sources: Tuple[Source, ...]
+    parse: Parser  # for a config-file value
     schema: Optional[Dict[str, Any]] = None
 
 
+def _plugin_key(field: str, env_parse: Parser, parse: Parser, schema: Dict[str, Any],
+                core_fallback: bool = False) -> Key:
+    """A key of the plugin's section: DCOS_NODES_<KEY>, [nodes], then DCOS_NODE_<KEY>,
+    [node] (each generation's variable before its file), then core.<key> where the DC/OS
+    CLI has one."""
+    sources: Tuple[Source, ...] = ()
+    for section in (SECTION, LEGACY_SECTION):
+        sources += (FromEnv(f"DCOS_{section.upper()}_{field.upper()}", env_parse), FromFile(f"{section}.{field}"))
+    if core_fallback:
+        sources += (FromFile(f"core.{field}"),)
+    return Key(field, sources, parse, schema)
+
+
 KEYS: Tuple[Key, ...] = (
-    Key("dcos_url", ("core.dcos_url",), (("DCOS_URL", _url),), _url),
-    Key("acs_token", ("core.dcos_acs_token",), (("DCOS_ACS_TOKEN", _token),), _token),
+    Key("dcos_url", (FromEnv("DCOS_URL", _url), FromFile("core.dcos_url")), _url),
+    Key("acs_token", (FromEnv("DCOS_ACS_TOKEN", _token), FromFile("core.dcos_acs_token")), _token),
     # The 1.x CLI's variables describe the attached cluster's TLS setting precisely.
-    Key("ssl_verify", ("core.ssl_verify",),
-        (("DCOS_TLS_INSECURE", _insecure), ("DCOS_TLS_CA_PATH", _ca_path), ("DCOS_SSL_VERIFY", _ssl_verify)),
-        _ssl_verify),
-    Key("timeout", ("core.timeout",), (), _timeout),
-    Key("mesos_master_url", ("core.mesos_master_url",), (), _url),
-    Key("cluster_name", ("cluster.name",), (), _string),
-    Key("ssh_user", ("node.ssh_user", "core.ssh_user"), (("DCOS_NODE_SSH_USER", _string),), _string, {
+    Key("ssl_verify", (FromEnv("DCOS_TLS_INSECURE", _insecure), FromEnv("DCOS_TLS_CA_PATH", _ca_path),
+                       FromEnv("DCOS_SSL_VERIFY", _ssl_verify), FromFile("core.ssl_verify")), _ssl_verify),
+    Key("timeout", (FromFile("core.timeout"),), _timeout),
+    Key("mesos_master_url", (FromFile("core.mesos_master_url"),), _url),
+    Key("cluster_name", (FromFile("cluster.name"),), _string),
+    _plugin_key("ssh_user", _string, _string, {
         "type": "string",
         "title": "SSH user",
         "description": "User to log in as on the proxy and the target; overrides core.ssh_user. Default: core.",
         "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
-    }),
-    Key("ssh_proxy_ip", ("node.ssh_proxy_ip", "core.ssh_proxy_ip"), (("DCOS_NODE_SSH_PROXY_IP", _string),),
-        _string, {
-            "type": "string",
-            "title": "SSH proxy host",
-            "description": "Address or host name of a bastion to hop through when no proxy flag is given; "
-                           "overrides core.ssh_proxy_ip.",
-        }),
-    Key("proxy_mode", ("node.proxy_mode",), (("DCOS_NODE_PROXY_MODE", _proxy_mode),), _proxy_mode, {
+    }, core_fallback=True),
+    _plugin_key("ssh_proxy_ip", _string, _string, {
+        "type": "string",
+        "title": "SSH proxy host",
+        "description": "Address or host name of a bastion to hop through when no proxy flag is given; "
+                       "overrides core.ssh_proxy_ip.",
+    }, core_fallback=True),
+    _plugin_key("proxy_mode", _proxy_mode, _proxy_mode, {
         "type": "string",
         "title": "Proxy mode",
         "description": "How a proxy hop reaches the node: \"forward\" (ssh on the proxy, with your agent "
                        "forwarded; the default) or \"jump\" (ssh -W through the proxy; no agent forwarding).",
         "enum": [mode.value for mode in ProxyMode],
     }),
-    Key("ssh_options", ("node.ssh_options",), (("DCOS_NODE_SSH_OPTIONS", _options_from_env),), _options, {
+    _plugin_key("ssh_options", _options_from_env, _options, {
         "type": "array",
         "title": "SSH options",
         "description": "OpenSSH options (Key=Value) passed with -o to every hop, after those given with --option.",
@@ -197,14 +227,16 @@ KEYS: Tuple[Key, ...] = (
     }),
 )
 
+_SECTIONS = ("core", "cluster", SECTION, LEGACY_SECTION)
+
 
 def config_schema() -> Dict[str, Any]:
-    """The JSON schema of the `[node]` section, as `--config-schema` reports it."""
-    properties = {name.split(".", 1)[1]: key.schema for key in KEYS for name in key.config
-                  if name.startswith("node.") and key.schema is not None}
+    """The JSON schema of the plugin's section, as `--config-schema` reports it (the DC/OS
+    CLI 0.5 and 0.6 check `dcos config set nodes.<key>` against it)."""
+    properties = {key.field: key.schema for key in KEYS if key.schema is not None}
     return {
         "$schema": "http://json-schema.org/draft-04/schema#",
-        "title": "dcos-node-ssh configuration (section [node])",
+        "title": f"dcos-node-ssh configuration (section [{SECTION}]; [{LEGACY_SECTION}] is read too)",
         "type": "object",
         "properties": properties,
         "additionalProperties": False,
@@ -218,29 +250,52 @@ def _section(values: dict, name: str, path: Optional[str]) -> dict:
     return section
 
 
+def go_rendering(value: Any) -> str:
+    """A config value as the Go DC/OS CLI (1.1 and later) passes it to a plugin in
+    DCOS_<SECTION>_<KEY> (Go's %v): a list comes as `[a b]`, its items' boundaries lost."""
+    if isinstance(value, list):
+        return "[" + " ".join(go_rendering(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def settings_from(file_values: dict, env: Mapping[str, str], config_path: Optional[str]) -> Settings:
-    """Merge the environment over the config file's values. Pure: no I/O."""
+    """Merge the environment and the config file's values, each key from its first source
+    that says something. Pure: no I/O."""
     where = config_path or "the configuration"
-    sections = {name: _section(file_values, name, config_path) for name in ("core", "node", "cluster")}
+    sections = {name: _section(file_values, name, config_path) for name in _SECTIONS}
+
+    def file_value(name: str) -> Any:
+        section, _, item = name.partition(".")
+        return sections[section].get(item)
+
     values: Dict[str, Any] = {}
     for key in KEYS:
-        value = None
-        for variable, parse in key.env:
-            raw = env.get(variable, "")
-            if raw.strip():
-                value = parse(raw, variable)
-                if value is not None:
-                    break
-        for name in key.config if value is None else ():
-            section, _, item = name.partition(".")
-            from_file = sections[section].get(item)
-            if from_file is not None:
-                value = key.parse(from_file, f"{name} in {where}")
-                if value is not None:
-                    break
-        if value is not None:
-            values[key.field] = value
+        for source in key.sources:
+            if isinstance(source, FromEnv):
+                raw = env.get(source.variable, "")
+                if not raw.strip() or _passed_on_from_file(source, raw, file_value):
+                    continue
+                value = source.parse(raw, source.variable)
+            else:
+                from_file = file_value(source.key)
+                value = None if from_file is None else key.parse(from_file, f"{source.key} in {where}")
+            if value is not None:
+                values[key.field] = value
+                break
     return Settings(config_path=config_path, **values)
+
+
+def _passed_on_from_file(source: FromEnv, raw: str, file_value: Callable[[str], Any]) -> bool:
+    """Whether a DCOS_<SECTION>_<KEY> variable is the Go CLI's copy of the file's own value,
+    which is then read from the file, whole."""
+    for section in (SECTION, LEGACY_SECTION):
+        prefix = f"DCOS_{section.upper()}_"
+        if source.variable.startswith(prefix):
+            from_file = file_value(f"{section}.{source.variable[len(prefix):].lower()}")
+            return from_file is not None and raw == go_rendering(from_file)
+    return False
 
 
 def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:

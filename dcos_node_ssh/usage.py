@@ -14,7 +14,7 @@ USAGE = """\
 SSH to the leading master or to any agent of a DC/OS cluster.
 
 Usage:
-    dcos node [list] [--json | --field=<path>...]
+    dcos node [list] [--json | --field=<path>...] [--mesos-id=<id>]
     dcos node --info
     dcos node --version
     dcos node --config-schema
@@ -34,9 +34,16 @@ Usage:
                   [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
     dcos node (-h | --help)
 
-`dcos node` (or `dcos node list`) lists the leading master and every agent,
-as a table or, with --json, as JSON: each agent as Mesos reports it, with the
-keys address, type and state added.
+`dcos node` (or `dcos node list`) lists the masters and every agent, as a
+table or, with --json, as JSON: each agent as Mesos reports it, with the keys
+of the DC/OS CLI's own listing and this plugin's (address, state, kind) added.
+With --mesos-id=<id> it lists that node alone.
+
+The verbs of the DC/OS CLI's own node command that this plugin does not have
+are handed on to the CLI's core plugin (`dcos node log --leader`):
+    deactivate, decommission, diagnostics, dns, drain, list-components, log,
+    metrics, reactivate
+    and, under `dcos node`, any other verb.
 
 Target (choose one):
     --leader                  The leading master.
@@ -121,13 +128,27 @@ leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
 
+# The subcommands this plugin implements; `dcos node <anything else>` is core's.
+VERBS = ("list", "ssh", "run", "scp", "ssh-config")
+
 # Subcommands whose trailing words are a command for the nodes.
 WITH_REMOTE_COMMAND = ("ssh", "run")
 
 
-def usage_section() -> str:
+def _for_noun(text: str, noun: str) -> str:
+    """A text of this module as the user reached the plugin: `dcos nodes …` or `dcos node …`."""
+    return text if noun == "node" else text.replace("dcos node ", f"dcos {noun} ").replace("dcos node`",
+                                                                                             f"dcos {noun}`")
+
+
+def usage_section(noun: str = "node") -> str:
     start = USAGE.index("Usage:")
-    return USAGE[start:USAGE.index("\n\n", start)]
+    return _for_noun(USAGE[start:USAGE.index("\n\n", start)], noun)
+
+
+def help_text(noun: str = "node") -> str:
+    text = USAGE if noun == "node" else USAGE.replace("    and, under `dcos node`, any other verb.\n", "")
+    return _for_noun(text, noun)
 
 
 def doc_for(args: Sequence[str]) -> str:

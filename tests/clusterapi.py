@@ -12,6 +12,8 @@ Scenario keys (all optional):
   metadata        body of GET /metadata (null: 404)
   leader_dns      body of GET /mesos_dns/v1/hosts/leader.mesos (null: 404)
   master_info     master_info of the operator API's GET_MASTER (null: 404)
+  masters_dns     body of GET /mesos_dns/v1/hosts/master.mesos (default: leader_dns)
+  net_nodes       body of GET /net/v1/nodes, the networking API (default: 404)
   slaves          agent entries for /mesos/master/slaves, state and state-summary
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
@@ -170,6 +172,8 @@ def make_handler(scenario, log_path):
                 self._json(state.get("leader_dns"))
             elif path == "/mesos_dns/v1/hosts/master.mesos":
                 self._json(state.get("masters_dns", state.get("leader_dns")))
+            elif path == "/net/v1/nodes":
+                self._json(state.get("net_nodes"))
             elif mesos == "/api/v1" and self.command == "POST":
                 call = json.loads(body or b"{}").get("type")
                 info = state.get("master_info")

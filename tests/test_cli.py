@@ -32,7 +32,7 @@ def assert_clean_error(result, *fragments):
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     first = result.stderr.split("\n\n")[0]
-    assert first.startswith(("dcos node ssh: ", "dcos node: ")), result.stderr
+    assert first.startswith(("dcos node ssh: ", "dcos node: ", "dcos node list: ")), result.stderr
     assert first.count("\n") <= 1, result.stderr
     for fragment in fragments:
         assert fragment in first, (fragment, result.stderr)
@@ -94,14 +94,13 @@ def test_help_prints_the_usage(dcos_node, home, args):
         (["node", "ssh", "--leader", "-la", "ls"],
          "Unknown option '-la'. To pass options to a remote command, put `--`"),
         (["node", "ssh", "--leader", "--colour", "ls"], "Unknown option '--colour'"),
-        (["node", "frobnicate"], "does not match the usage"),
         (["node", "list", "--dry-run"], "does not match the usage"),
     ],
 )
 def test_usage_errors_say_what_is_wrong_and_print_the_usage(dcos_node, home, args, says):
     result = run_plugin(dcos_node, args, base_env(home))
     assert_clean_error(result, says)
-    assert "Usage:\n    dcos node [list] [--json | --field=<path>...]" in result.stderr
+    assert "Usage:\n    dcos node [list] [--json | --field=<path>...] [--mesos-id=<id>]" in result.stderr
 
 
 # -- what it runs (dry run, exact command lines) ----------------------------
@@ -509,17 +508,21 @@ def test_endless_header_is_not_read_without_end(dcos_node, home, api):
 # -- dcos node: the listing, and agents named forgivingly ------------------------------
 
 LISTING = [
-    {"id": "", "hostname": "master", "address": "10.0.4.1", "type": "master", "state": "leader"},
+    {"id": "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10", "hostname": "master", "address": "10.0.4.1",
+     "type": "master (leader)", "state": "leader"},
     {"id": AGENTS[0]["id"], "hostname": "dcos-01", "address": "10.0.1.20", "type": "agent", "state": "active"},
     {"id": AGENTS[1]["id"], "hostname": "10.0.1.21", "address": "10.0.1.21", "type": "agent", "state": "active"},
-    {"id": AGENTS[2]["id"], "hostname": "10.0.1.22", "address": "10.0.1.22", "type": "public agent",
+    {"id": AGENTS[2]["id"], "hostname": "10.0.1.22", "address": "10.0.1.22", "type": "agent (public)",
      "state": "active"},
 ]
 
 
 def summary(node):
-    """The keys of a listed node that the table shows too."""
-    return {key: node[key] for key in ("id", "hostname", "address", "type", "state")}
+    """The keys of a listed node that the table shows too (TYPE as the table shows it)."""
+    shown = {key: node[key] for key in ("id", "hostname", "address", "type", "state")}
+    if node["kind"] == "public agent":
+        shown["type"] = "agent (public)"
+    return shown
 
 
 @pytest.mark.parametrize("args", [["node"], ["node", "list"], ["node", "--json"], ["node", "list", "--json"]])
@@ -531,11 +534,14 @@ def test_listing(dcos_node, home, api, args):
         assert [summary(node) for node in json.loads(result.stdout)] == LISTING
         return
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID"]
-    assert [line.split()[:2] for line in lines[1:5]] == [[row["hostname"], row["address"]] for row in LISTING]
+    assert lines[0].split() == ["HOSTNAME", "IP", "PUBLIC", "IP(S)", "ID", "TYPE", "STATUS", "REGION", "ZONE"]
+    assert [line.split()[:3] for line in lines[1:5]] == [[row["hostname"], row["address"], row["id"]]
+                                                         for row in LISTING]
     assert AGENTS[0]["id"] in result.stdout and "\x1b" not in result.stdout  # piped: whole IDs, no colour
     paths = sorted(entry["path"] for entry in api.requests())
-    assert paths == ["/mesos/master/state-summary", "/mesos_dns/v1/hosts/leader.mesos"]
+    # the leader, the masters, the leader's master_info, the public addresses, the agents: all at once
+    assert paths == ["/mesos/api/v1", "/mesos/master/state-summary", "/mesos_dns/v1/hosts/leader.mesos",
+                     "/mesos_dns/v1/hosts/master.mesos", "/net/v1/nodes"]
 
 
 def test_listing_uses_the_width_it_is_given(dcos_node, home, api):
@@ -558,7 +564,7 @@ def test_listing_in_a_terminal_has_colour_unless_no_color(dcos_node, home, api):
             os.close(terminal)
             os.close(controller)
         assert result.returncode == 0
-        assert ("\x1b[32mactive" in output) is coloured and "HOSTNAME" in output
+        assert ("\x1b[32mACTIVE" in output) is coloured and "HOSTNAME" in output
 
 
 def test_listing_without_a_leader_lists_the_agents(dcos_node, home, api):

@@ -21,16 +21,75 @@ def listed(dcos_node, home, api, args, **env):
     return result
 
 
-def test_json_has_each_agent_as_the_cluster_sent_it_with_our_keys(dcos_node, home, api):
+def test_json_has_each_agent_as_the_cluster_sent_it_with_cores_keys_and_ours(dcos_node, home, api):
     nodes = json.loads(listed(dcos_node, home, api, ["--json"]).stdout)
     master, agents = nodes[0], nodes[1:]
-    assert master == {"id": "", "hostname": "master", "address": "10.0.4.1", "type": "master", "state": "leader"}
+    assert master == {"host": "master", "ip": "10.0.4.1", "public_ips": [], "type": "master (leader)", "region": "",
+                      "zone": "", "id": "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10", "pid": "master@10.0.4.1:5050",
+                      "version": "", "hostname": "master", "address": "10.0.4.1", "state": "leader", "kind": "master"}
     by_id = {agent["id"]: agent for agent in AGENTS}
     for agent in agents:
         sent = by_id[agent["id"]]
         assert {key: agent[key] for key in sent} == sent  # every key and value, as sent
-        assert set(agent) - set(sent) == {"address", "type", "state"}
-    assert [agent["type"] for agent in agents] == ["agent", "agent", "public agent"]
+        assert set(agent) - set(sent) == {"type", "region", "zone", "public_ips", "status", "address", "state", "kind"}
+    # core's JSON says "agent" for every agent; this plugin's `kind` tells the public ones
+    assert [(agent["type"], agent["kind"]) for agent in agents] == [("agent", "agent"), ("agent", "agent"),
+                                                                      ("agent", "public agent")]
+
+
+def test_the_listing_has_every_master_public_addresses_and_fault_domains(dcos_node, home, api):
+    agents = [dict(agent) for agent in AGENTS]
+    agents[0]["domain"] = {"fault_domain": {"region": {"name": "eu-west-1"}, "zone": {"name": "eu-west-1b"}}}
+    scenario = api.default_scenario(
+        masters_dns=[{"host": "master.mesos.", "ip": "10.0.4.2"}, {"host": "master.mesos.", "ip": "10.0.4.1"}],
+        net_nodes=[{"private_ip": "10.0.1.22", "public_ips": ["52.10.0.22"], "hostname": "x"},
+                   {"private_ip": "10.0.4.1", "public_ips": ["52.34.108.176", "$(evil)"]}])
+    scenario["slaves"] = agents
+    scenario["master_info"]["domain"] = {"fault_domain": {"region": {"name": "eu-west-1"},
+                                                          "zone": {"name": "eu-west-1a"}}}
+    api.write_scenario(scenario)
+    lines = listed(dcos_node, home, api, ["list"]).stdout.splitlines()
+    assert lines[0].split("  ")[:3] == ["HOSTNAME", "IP", "PUBLIC IP(S)"] or "PUBLIC IP(S)" in lines[0]
+    by_type = {" ".join(line.split()[3:5]) if "master" in line else line.split()[2]: line for line in lines[1:]}
+    assert lines[1].split() == ["master", "10.0.4.1", "52.34.108.176", "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10",
+                                "master", "(leader)", "eu-west-1", "eu-west-1a"]
+    assert lines[2].split() == ["10.0.4.2", "10.0.4.2", "N/A", "master", "(standby)", "eu-west-1", "N/A"]
+    assert lines[3].split() == ["dcos-01", "10.0.1.20", AGENTS[0]["id"], "agent", "ACTIVE", "eu-west-1",
+                                "eu-west-1b"]
+    assert lines[5].split() == ["10.0.1.22", "10.0.1.22", "52.10.0.22", AGENTS[2]["id"], "agent", "(public)",
+                                "ACTIVE"]
+    assert "$(evil)" not in "\n".join(by_type.values())
+    requests = {entry["path"] for entry in api.requests()}
+    assert {"/net/v1/nodes", "/mesos_dns/v1/hosts/master.mesos", "/mesos/api/v1"} <= requests
+
+
+def test_a_cluster_without_the_optional_answers_still_lists(dcos_node, home, api):
+    scenario = api.default_scenario(master_info=None, masters_dns=None)
+    api.write_scenario(scenario)
+    result = listed(dcos_node, home, api, [])
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 + 1 + len(AGENTS) and result.stderr == ""
+    assert lines[1].split()[:3] == ["master", "10.0.4.1", "N/A"]
+
+
+def test_mesos_id_lists_one_node(dcos_node, home, api):
+    one = json.loads(listed(dcos_node, home, api, ["list", "--json", "--mesos-id=S2"]).stdout)
+    assert [node["id"] for node in one] == [AGENTS[2]["id"]]
+    leader = json.loads(listed(dcos_node, home, api, ["--json", "--mesos-id", "10.0.4.1"]).stdout)
+    assert [node["type"] for node in leader] == ["master (leader)"]
+    config_for(home, api.url)
+    nothing = run_plugin(dcos_node, ["node", "list", "--mesos-id=S9"], base_env(home))
+    assert nothing.returncode == 1 and "No agent matches 'S9'" in nothing.stderr
+
+
+def test_cores_field_keys_work(dcos_node, home, api):
+    agents = [dict(agent, TASK_RUNNING=index) for index, agent in enumerate(AGENTS)]
+    scenario = api.default_scenario()
+    scenario["slaves"] = agents
+    api.write_scenario(scenario)
+    lines = listed(dcos_node, home, api, ["list", "--field=TASK_RUNNING", "--field=status"]).stdout.splitlines()
+    assert lines[0].split()[-2:] == ["TASK_RUNNING", "STATUS"]
+    assert [line.split()[-2:] for line in lines[2:]] == [["0", "ACTIVE"], ["1", "ACTIVE"], ["2", "ACTIVE"]]
 
 
 def test_the_documentations_jq_recipe_for_public_agents(dcos_node, home, api):
@@ -57,13 +116,13 @@ def test_fields_add_a_column_each(dcos_node, home, api):
     result = listed(dcos_node, home, api, ["list", "--field=used_resources.disk", "--field=attributes.rack",
                                            "--field", "domain.fault_domain.region.name"])
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID", "USED_RESOURCES.DISK",
-                                "ATTRIBUTES.RACK", "DOMAIN.FAULT_DOMAIN.REGION.NAME"]
+    assert lines[0].split()[-3:] == ["USED_RESOURCES.DISK", "ATTRIBUTES.RACK", "DOMAIN.FAULT_DOMAIN.REGION.NAME"]
     first = lines[2].split()
-    assert first[4] == AGENTS[0]["id"] and first[5:] == [json.dumps(AGENTS[0]["used_resources"]["disk"]), "r1",
-                                                          "eu-1"]
-    assert len(lines[3].split()) == 6  # no rack, no region: empty cells
-    assert len(lines[1].split()) == 5  # the master has none of the agents' fields
+    assert first[2] == AGENTS[0]["id"] and first[-3:] == [json.dumps(AGENTS[0]["used_resources"]["disk"]), "r1",
+                                                           "eu-1"]
+    # no rack, no region: empty cells
+    assert lines[3].split()[-3:] == ["agent", "ACTIVE", json.dumps(AGENTS[1]["used_resources"]["disk"])]
+    assert lines[1].split()[-1] == "N/A"  # the master has none of the agents' fields
 
 
 def test_piped_the_table_shortens_nothing(dcos_node, home, api):
@@ -73,12 +132,9 @@ def test_piped_the_table_shortens_nothing(dcos_node, home, api):
     scenario["slaves"] = agents
     api.write_scenario(scenario)
     result = listed(dcos_node, home, api, [], COLUMNS="60")
-    ids = [line.split()[4] for line in result.stdout.splitlines()[2:]]
+    ids = [line.split()[2] for line in result.stdout.splitlines()[2:]]
     assert ids == [agent["id"] for agent in agents]
     assert agents[0]["hostname"] in result.stdout and "unique ending" not in result.stdout
-    awk = subprocess.run(["sh", "-c", '"$1" node | awk \'NR > 2 {print $5}\'', "sh", dcos_node],
-                         env=base_env(home), capture_output=True, text=True, timeout=60)
-    assert awk.stdout.split() == [agent["id"] for agent in agents]
 
 
 def test_on_a_terminal_the_table_still_fits(dcos_node, home, api):

@@ -20,8 +20,16 @@ from dcos_node_ssh.nodes import (  # noqa: E402
     master_node,
     match_agent,
     sort_nodes,
-    table,
     unique_suffixes,
+)
+from dcos_node_ssh.listing import (  # noqa: E402
+    Row,
+    agent_object,
+    agent_row,
+    master_object,
+    master_row,
+    public_ips_by_address,
+    table,
 )
 
 PREFIX = "20151002-000353-1695027628-5050-1177-"
@@ -45,7 +53,8 @@ def test_fixture_agents_become_rows():
     ({"reserved_resources": {"slave_public": {"cpus": 1}}}, "public agent", "active"),
     ({"attributes": {"public_ip": "false"}}, "agent", "active"),
     ({"active": False}, "agent", "inactive"),
-    ({"deactivated": True}, "agent", "inactive"),
+    ({"deactivated": True}, "agent", "deactivated"),
+    ({"deactivated": True, "active": False}, "agent", "deactivated"),
     ({"drain_info": {"state": "DRAINED"}}, "agent", "drained"),
     ({"drain_info": {"state": "DRAINING"}, "active": False}, "agent", "draining"),
 ])
@@ -146,38 +155,114 @@ def test_unique_suffixes_are_accepted_by_the_matcher():
         assert match_agent(AGENTS, suffix, "c").id == agent_id
 
 
-# -- the table ------------------------------------------------------------------------
+# -- the listing: core's columns, types and keys ---------------------------------------
+
+INFO = {"id": "m-1", "pid": "master@10.0.4.1:5050", "version": "1.9.0",
+        "domain": {"fault_domain": {"region": {"name": "eu-west-1"}, "zone": {"name": "eu-west-1a"}}}}
 
 
-def rows():
-    return [master_node("10.0.4.1", "ip-10-0-4-1.us-west-2.compute.internal")] + sort_nodes(fixture_nodes())
+def as_row(node, public_ips=()):
+    return Row(node, tuple(public_ips), "", "")
+
+
+def rows(info=INFO):
+    leader = master_node("10.0.4.1", "ip-10-0-4-1.us-west-2.compute.internal", master_id="m-1")
+    return [master_row(leader, info, {})] + [agent_row(node, {}, {}) for node in sort_nodes(fixture_nodes())]
+
+
+def headers(text):
+    return [word.strip() for word in text.splitlines()[0].split("  ") if word.strip()]
 
 
 @pytest.mark.parametrize("width", [80, 100, 60])
-def test_table_fits_the_width(width):
-    text = table(rows(), width)
+def test_on_a_terminal_the_table_fits_leaving_out_what_no_node_has(width):
+    text = table(rows(info={}), width)
     assert all(len(line) <= width for line in text.splitlines())
-    assert text.splitlines()[0].split() == ["HOSTNAME", "ADDRESS", "TYPE", "STATE", "ID"]
+    assert headers(text) == ["HOSTNAME", "IP", "ID", "TYPE", "STATUS"]
+
+
+def test_piped_every_column_stays():
+    text = table(rows(info={}), 60, fit=False)
+    assert headers(text) == ["HOSTNAME", "IP", "PUBLIC IP(S)", "ID", "TYPE", "STATUS", "REGION", "ZONE"]
+    assert PREFIX + "S0" in text
+
+
+def test_columns_are_cores():
+    text = table(rows(), 200, fit=False)
+    header, master, *agents = text.splitlines()
+    assert headers(text) == ["HOSTNAME", "IP", "PUBLIC IP(S)", "ID", "TYPE", "STATUS",
+                                                             "REGION", "ZONE"]
+    assert master.split() == ["ip-10-0-4-1.us-west-2.compute.internal", "10.0.4.1", "m-1", "master", "(leader)",
+                              "eu-west-1", "eu-west-1a"]
+    # core leaves an agent's missing region and zone empty, a master's N/A
+    assert agents[0].split() == ["167.114.218.155", "167.114.218.155", PREFIX + "S1", "agent", "DRAINING"]
+
+
+def test_core_types_and_statuses():
+    public = Node(PREFIX + "S7", "p", "10.0.0.7", NodeKind.PUBLIC_AGENT, NodeState.DEACTIVATED)
+    standby = master_node("10.0.4.2", None, leader=False)
+    text = table([master_row(standby, INFO, {}), as_row(public, ["52.1.1.1", "52.1.1.2"])], 200, fit=False)
+    assert "master (standby)" in text and "agent (public)" in text and "DEACTIVATED" in text
+    assert "52.1.1.1, 52.1.1.2" in text
+    standby_line = text.splitlines()[1].split()
+    # a standby master: no ID nor zone (only the leader has them), the region is every master's
+    assert standby_line == ["10.0.4.2", "10.0.4.2", "N/A", "master", "(standby)", "eu-west-1", "N/A"]
+
+
+def test_agent_json_is_as_sent_with_cores_keys_then_ours():
+    entry = agent_entry(PREFIX + "S3", "dcos-03", "10.0.1.3", public=True)
+    entry["domain"] = {"fault_domain": {"region": {"name": "r1"}, "zone": {"name": "z1"}}}
+    sent = json.loads(json.dumps(entry))
+    node = agent_node(entry)
+    listed = agent_object(agent_row(node, entry, {"10.0.1.3": ("52.2.2.2",)}), entry)
+    assert {key: listed[key] for key in sent} == sent
+    assert {key: listed[key] for key in set(listed) - set(sent)} == {
+        "type": "agent", "region": "r1", "zone": "z1", "public_ips": ["52.2.2.2"], "status": "ACTIVE",
+        "address": "10.0.1.3", "state": "active", "kind": "public agent"}
+
+
+def test_master_json_has_cores_keys_and_ours():
+    leader = master_node("10.0.4.1", "m1", master_id="m-1")
+    listed = master_object(master_row(leader, INFO, {"10.0.4.1": ("52.3.3.3",)}), INFO)
+    assert listed == {"host": "m1", "ip": "10.0.4.1", "public_ips": ["52.3.3.3"], "type": "master (leader)",
+                      "region": "eu-west-1", "zone": "eu-west-1a", "id": "m-1", "pid": "master@10.0.4.1:5050",
+                      "version": "1.9.0", "hostname": "m1", "address": "10.0.4.1", "state": "leader",
+                      "kind": "master"}
+    standby = master_object(master_row(master_node("10.0.4.2", None, leader=False), INFO, {}), INFO)
+    assert (standby["type"], standby["id"], standby["zone"], standby["region"]) == ("master (standby)", "", "",
+                                                                                     "eu-west-1")
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ([{"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2", "2001:db8::1"]}],
+     {"10.0.1.3": ("52.2.2.2", "2001:db8::1")}),
+    ([{"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2", "$(reboot)", 7, None]}], {"10.0.1.3": ("52.2.2.2",)}),
+    ([{"private_ip": "x y", "public_ips": ["52.2.2.2"]}, {"private_ip": "10.0.1.4"}, "junk", None], {}),
+    ({"not": "a list"}, {}),
+    (None, {}),
+])
+def test_public_ips_from_the_networking_api_are_checked(answer, expected):
+    assert public_ips_by_address(answer) == expected
 
 
 def test_wide_table_shows_full_ids_and_narrow_one_unique_endings():
-    wide = table(rows(), 140)
+    wide = table(rows(), 200)
     assert PREFIX + "S0" in wide and "unique ending" not in wide
     narrow = table(rows(), 80)
     assert PREFIX not in narrow and "unique ending" in narrow
     # sorted by address: 167.114.218.155 (S1), 167.114.218.156 (S2), 172.17.8.101 (S0)
-    assert [line.split()[-1] for line in narrow.splitlines()[2:5]] == ["S1", "S2", "S0"]
+    assert [line.split()[2] for line in narrow.splitlines()[2:5]] == ["S1", "S2", "S0"]
 
 
 def test_table_has_no_colour_unless_asked():
     assert "\x1b" not in table(rows(), 80)
     coloured = table(rows(), 80, colour=True)
-    assert "\x1b[32mactive" in coloured and "\x1b[33mdraining" in coloured
+    assert "\x1b[32mACTIVE" in coloured and "\x1b[33mDRAINING" in coloured
 
 
 def test_hostile_host_names_are_escaped_in_the_table():
     node = Node(PREFIX + "S5", "evil\x1b[2J\nname", "", NodeKind.AGENT, NodeState.ACTIVE)
-    text = table([node], 100)
+    text = table([as_row(node)], 100)
     assert "\x1b" not in text and "\\x1b[2J\\nname" in text
     assert len(text.splitlines()) == 2
 
@@ -201,7 +286,7 @@ def test_large_state_lists_every_agent_in_order(large_state):
     nodes = sort_nodes(node for node in map(agent_node, agents_in(large_state, "s", ValueError, top)) if node)
     assert len(nodes) == 10000 and top["hostname"] == "m"
     assert [node.address for node in nodes[:3]] == ["10.1.0.0", "10.1.0.1", "10.1.0.2"]
-    text = table(nodes, 80)
+    text = table([as_row(node) for node in nodes], 80)
     assert len(text.splitlines()) == 1 + 10000 + 1 + len(text.split("\n\n")[1].splitlines())
     assert all(len(line) <= 80 for line in text.splitlines())
 

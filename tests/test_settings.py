@@ -337,6 +337,59 @@ def test_ssh_options_environment_bad_json(text):
     assert "DCOS_NODE_SSH_OPTIONS" in str(caught.value)
 
 
+# --- settings_from: the [nodes] section beside [node] -------------------------------------
+
+@pytest.mark.parametrize(
+    "file_values, env, expected",
+    [
+        ({"nodes": {"ssh_user": "new"}}, {}, "new"),
+        ({"nodes": {"ssh_user": "new"}, "node": {"ssh_user": "old"}}, {}, "new"),
+        ({"nodes": {"ssh_user": "new"}}, {"DCOS_NODE_SSH_USER": "old-env"}, "new"),
+        ({"node": {"ssh_user": "old"}}, {"DCOS_NODES_SSH_USER": "new-env"}, "new-env"),
+        ({"nodes": {"ssh_user": "new"}}, {"DCOS_NODES_SSH_USER": "new-env"}, "new-env"),
+        ({}, {"DCOS_NODES_SSH_USER": "new-env", "DCOS_NODE_SSH_USER": "old-env"}, "new-env"),
+        ({"node": {"ssh_user": "old"}}, {"DCOS_NODE_SSH_USER": "old-env"}, "old-env"),
+        ({"core": {"ssh_user": "centos"}, "nodes": {"ssh_user": ""}}, {}, "centos"),
+    ],
+    ids=["nodes", "nodes-over-node", "nodes-file-over-node-env", "nodes-env-over-node-file", "nodes-env-over-file",
+         "nodes-env-over-node-env", "node-env-over-node-file", "empty-nodes-falls-through"],
+)
+def test_nodes_section_wins_over_node_each_variable_before_its_file(file_values, env, expected):
+    assert settings(file_values, env).ssh_user == expected
+
+
+@pytest.mark.parametrize("section", ["nodes", "node"])
+def test_go_cli_copy_of_a_file_list_is_read_from_the_file(section):
+    # The Go CLI passes [nodes] ssh_options = ["A=1", "ProxyCommand=nc %h %p"] as Go's %v of the list.
+    options = ["A=1", "ProxyCommand=nc %h %p"]
+    variable = f"DCOS_{section.upper()}_SSH_OPTIONS"
+    env = {variable: "[A=1 ProxyCommand=nc %h %p]"}
+    assert settings({section: {"ssh_options": options}}, env).ssh_options == tuple(options)
+
+
+def test_a_variable_that_differs_from_the_file_is_the_users():
+    env = {"DCOS_NODES_SSH_OPTIONS": '["B=2"]'}
+    assert settings({"nodes": {"ssh_options": ["A=1"]}}, env).ssh_options == ("B=2",)
+
+
+def test_go_rendering():
+    from dcos_node_ssh.settings import go_rendering
+
+    assert go_rendering(["A=1", "B=2 3"]) == "[A=1 B=2 3]"
+    assert go_rendering([]) == "[]"
+    assert (go_rendering(True), go_rendering(False), go_rendering("jump"), go_rendering(5)) == ("true", "false",
+                                                                                                "jump", "5")
+
+
+def test_config_schema_is_the_nodes_section():
+    from dcos_node_ssh.settings import config_schema
+
+    schema = config_schema()
+    assert "[nodes]" in schema["title"]
+    assert sorted(schema["properties"]) == ["proxy_mode", "ssh_options", "ssh_proxy_ip", "ssh_user"]
+    assert schema["additionalProperties"] is False
+
+
 # --- settings_from: malformed sections and values ----------------------------------------
 
 @pytest.mark.parametrize("section", ["core", "node"])

@@ -97,12 +97,18 @@ def leader_from_mesos_dns(answer: Any, source: str) -> str:
     return _checked_address(answer[0]["ip"], source, "leading master")
 
 
-def leader_from_master_info(answer: Any, source: str) -> str:
-    """The leader's address from the operator API's GET_MASTER answer."""
+def master_info_in(answer: Any, source: str) -> dict:
+    """The master_info of the operator API's GET_MASTER answer."""
     get_master = answer.get("get_master") if isinstance(answer, dict) else None
     info = get_master.get("master_info") if isinstance(get_master, dict) else None
     if not isinstance(info, dict):
         raise ClusterDataError(f"The Mesos master answered {source} without master_info.")
+    return info
+
+
+def leader_from_master_info(answer: Any, source: str) -> str:
+    """The leader's address from the operator API's GET_MASTER answer."""
+    info = master_info_in(answer, source)
     address = info.get("address")
     if isinstance(address, dict) and address.get("ip"):
         return _checked_address(address["ip"], source, "leading master")

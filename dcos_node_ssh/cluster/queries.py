@@ -5,7 +5,7 @@ requests are made here.
 """
 
 import _thread  # not threading: a millisecond and a half less before every ssh session
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
 
 from ..errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
 from ..settings import Settings
@@ -157,6 +157,18 @@ class Lookups:
         path = prefix + "/api/v1"
         return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
 
+    def master_info(self) -> dict:
+        """The leading master's master_info (GET_MASTER): its ID, version and fault domain."""
+        from .answers import master_info_in
+
+        api, prefix = self.mesos()
+        path = prefix + "/api/v1"
+        return master_info_in(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+
+    def public_ips(self) -> Any:
+        """The networking API's nodes (/net/v1/nodes): each node's public addresses, by its private one."""
+        return self.api(DCOS_URL).get_json("/net/v1/nodes")
+
     def masters(self) -> List[str]:
         """Every master's address, as Mesos DNS lists them (`master.mesos`)."""
         from .answers import masters_from_mesos_dns
@@ -237,37 +249,37 @@ def no_cluster_message(settings: Settings) -> str:
     )
 
 
-First = TypeVar("First")
-Second = TypeVar("Second")
-
-
-def concurrently(first: Callable[[], First], second: Callable[[], Second]) -> Tuple[First, Second]:
-    """(first(), second()), the first run in a thread; its error wins when both fail.
+def concurrently(*calls: Callable[[], Any]) -> Tuple[Any, ...]:
+    """(call() for each call), all but the last each in a thread of its own and the last in
+    this one; when several fail, the error of the first in the order given wins.
 
     Ctrl-C (or any BaseException) in the calling thread propagates at once: the other
-    lookup is left to die with the process rather than waited for.
+    lookups are left to die with the process rather than waited for.
     """
-    outcome: Dict[str, Any] = {}
-    finished = _thread.allocate_lock()
-    finished.acquire()
+    outcomes: List[Dict[str, Any]] = [{} for _ in calls[:-1]]
+    finished = [_thread.allocate_lock() for _ in calls[:-1]]
 
-    def run_first():
+    def run(index: int) -> None:
         try:
-            outcome["value"] = first()
+            outcomes[index]["value"] = calls[index]()
         except BaseException as error:  # handed to the calling thread below
-            outcome["error"] = error
+            outcomes[index]["error"] = error
         finally:
-            finished.release()
+            finished[index].release()
 
-    _thread.start_new_thread(run_first, ())
+    for index, lock in enumerate(finished):
+        lock.acquire()
+        _thread.start_new_thread(run, (index,))
     try:
-        second_value = second()
-    except Exception:
-        finished.acquire()  # interruptible by Ctrl-C, as a join is
+        last = calls[-1]()
+        last_error: Optional[BaseException] = None
+    except Exception as error:
+        last_error = error
+    for lock in finished:
+        lock.acquire()  # interruptible by Ctrl-C, as a join is
+    for outcome in outcomes:
         if "error" in outcome:
             raise outcome["error"] from None
-        raise
-    finished.acquire()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"], second_value
+    if last_error is not None:
+        raise last_error
+    return tuple(outcome["value"] for outcome in outcomes) + (last,)

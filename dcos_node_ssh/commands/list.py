@@ -1,80 +1,112 @@
-"""`dcos node` (`dcos node list`): the leading master and every agent, as a table or JSON.
+"""`dcos node` (`dcos node list`): the masters and every agent, as a table or JSON, in the
+DC/OS CLI's own columns and keys (see listing.py), with this plugin's beside them.
 
---json prints each agent as the cluster sent it, with the keys this plugin adds
-(address, type, state). The agents are decoded one at a time and each is kept only
-as what the output needs: its row, and its JSON text or its --field values.
+Five requests at once: the leader (Mesos DNS), every master (Mesos DNS), the leader's
+master_info (its ID, version and fault domain), the nodes' public addresses (the
+networking API) and state-summary for the agents. Only the agents and the leader are
+needed: the others fill in columns, and a cluster that cannot answer them lists without.
+The agents are decoded one at a time and each is kept only as what the output needs:
+its row, and its JSON text or its --field values.
 """
 
 import json
 import os
-from typing import Any, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
-from ..errors import ClusterAuthError, ClusterError, ClusterUnreachable
+from ..errors import ClusterAuthError, ClusterError, ClusterUnreachable, shown
 from . import configuration, lookups
 
 
-def agent_rows(agents, as_json: bool, fields: Sequence[str]) -> List[Tuple[Any, Any]]:
-    """(Node, what the output keeps of the agent) for each agent with an ID."""
-    from ..nodes import agent_node, field_value
-
-    rows: List[Tuple[Any, Any]] = []
-    for agent in agents:
-        node = agent_node(agent)
-        if node is None:
-            continue
-        if as_json:
-            # The cluster's own keys first, as sent; ours last, and ours win.
-            agent.update({"address": node.address, "type": node.kind.value, "state": node.state.value})
-            rows.append((node, json.dumps(agent, separators=(",", ":"))))
-        else:
-            rows.append((node, [field_value(agent, field) for field in fields]))
-    return rows
+def optional(lookup: Callable[[], Any], default: Any, complain: Optional[Callable[[str], None]] = None):
+    """A lookup whose answer only adds to the listing: its failure (other than an unreachable
+    cluster or a refused token, which stop everything) leaves `default`."""
+    def call() -> Any:
+        try:
+            return lookup()
+        except (ClusterUnreachable, ClusterAuthError):
+            raise
+        except ClusterError as error:
+            if complain:
+                complain(str(error))
+            return default
+    return call
 
 
 def run(opts: dict, environment) -> int:
     from ..cluster.queries import concurrently
-    from ..nodes import listing_order, master_node, table
+    from ..listing import (agent_object, agent_row, field_value, master_object, master_row, public_ips_by_address,
+                           table)
+    from ..nodes import agent_node, listing_order, master_node
 
     settings, debug = configuration(environment)
     cluster = lookups(environment, settings, debug)
     stdout, stderr = environment.stdout, environment.stderr
-    as_json, fields = opts["--json"], opts["--field"]
+    as_json, fields, wanted = opts["--json"], opts["--field"], opts["--mesos-id"]
 
-    def leader():
-        try:
-            return cluster.leader_address()
-        except (ClusterUnreachable, ClusterAuthError):
-            raise
-        except ClusterError as error:
-            stderr.write(f"The leading master could not be found ({error}); listing the agents only.\n")
-            return None
+    def no_leader(why: str) -> None:
+        stderr.write(f"The leading master could not be found ({why}); listing the agents only.\n")
 
-    def agents():
-        top: dict = {"hostname": None}
-        rows = agent_rows(cluster.agent_entries(top), as_json, fields)
-        return rows, top["hostname"]
+    top: dict = {"hostname": None}
+    leader, masters, info, net, entries = concurrently(
+        optional(cluster.leader_address, None, no_leader), optional(cluster.masters, []),
+        optional(cluster.master_info, None), optional(cluster.public_ips, None),
+        lambda: cluster.agent_entries(top))
+    public_ips = public_ips_by_address(net)
 
-    leader_address, (rows, master_hostname) = concurrently(leader, agents)
-    rows.sort(key=lambda row: listing_order(row[0]))
-    nodes = [node for node, _ in rows]
-    extras = [extra for _, extra in rows]
-    if leader_address:
-        master = master_node(leader_address, master_hostname)
-        nodes.insert(0, master)
-        extras.insert(0, json.dumps(master.as_json()) if as_json else [""] * len(fields))
+    rows: List[Tuple[Any, Any]] = []  # (Row, its JSON text or its field values)
+    for entry in entries:
+        node = agent_node(entry)
+        if node is None:
+            continue
+        row = agent_row(node, entry, public_ips)
+        listed = agent_object(row, entry)
+        rows.append((row, json.dumps(listed, separators=(",", ":")) if as_json else
+                     [field_value(listed, field) for field in fields]))
+    rows.sort(key=lambda pair: listing_order(pair[0].node))
+    info = info if isinstance(info, dict) else None
+    master_rows = []
+    for address in ([leader] if leader else []) + [address for address in masters if address != leader]:
+        is_leader = address == leader
+        node = master_node(address, top["hostname"] if is_leader else None, is_leader,
+                           info.get("id", "") if is_leader and info else "")
+        row = master_row(node, info, public_ips)
+        listed = master_object(row, info)
+        master_rows.append((row, json.dumps(listed, separators=(",", ":")) if as_json else
+                            [field_value(listed, field) for field in fields]))
+    rows = master_rows + rows
+    if wanted is not None:
+        rows = [select(rows, wanted, cluster)]
+
     if as_json:
         # One object per line: scripts read it with jq as the DC/OS CLI's output; each line
         # is written as it is joined, so the whole listing is never one string.
         stdout.write("[\n")
-        for index, text in enumerate(extras):
+        for index, (_, text) in enumerate(rows):
             stdout.write(("  " if index == 0 else ",\n  ") + text)
-        stdout.write("\n]\n" if extras else "]\n")
+        stdout.write("\n]\n" if rows else "]\n")
         return 0
     tty = stdout.isatty()
     width = columns(environment.env, stdout if tty else None)
-    stdout.write(table(nodes, width, colour=tty and not environment.env.get("NO_COLOR"), fit=tty, fields=fields,
-                       values=extras))
+    stdout.write(table([row for row, _ in rows], width, colour=tty and not environment.env.get("NO_COLOR"), fit=tty,
+                       fields=fields, values=[values for _, values in rows]))
     return 0
+
+
+def select(rows: Sequence[Tuple[Any, Any]], value: str, cluster) -> Tuple[Any, Any]:
+    """The one row that --mesos-id names: a master by ID, address or host name, else an
+    agent as `dcos node ssh --mesos-id` finds it."""
+    from ..nodes import NodeKind, match_agent
+
+    masters = [pair for pair in rows if pair[0].node.kind is NodeKind.MASTER]
+    for pair in masters:
+        node = pair[0].node
+        if value and value in (node.id, node.address, node.hostname):
+            return pair
+    agents = [pair for pair in rows if pair[0].node.kind is not NodeKind.MASTER]
+    if not agents and not masters:
+        raise ClusterError(f"The cluster lists no node, so none matches '{shown(value)}'.")
+    found = match_agent([pair[0].node for pair in agents], value, cluster.mesos()[0].base_url)
+    return next(pair for pair in agents if pair[0].node == found)
 
 
 def columns(env: Mapping[str, str], terminal: Optional[object]) -> int:

@@ -67,7 +67,7 @@ class Choices(NamedTuple):
 
 def source_of(settings: Settings, key: str) -> str:
     where = settings.config_path or "the environment"
-    return f"the {key} setting ({where} or DCOS_NODE_{key.upper()})"
+    return f"the {key} setting ({where}, DCOS_NODES_{key.upper()} or DCOS_NODE_{key.upper()})"
 
 
 def ssh_options(opts: dict, settings: Settings) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
@@ -275,7 +275,7 @@ def _plink_notices(options, config_file, proxied: bool, stderr) -> None:
 EXAMPLES_SECONDS = 1.0  # a usage error must come at once: examples only if the cluster is quick
 
 
-def agent_examples(environment) -> str:
+def agent_examples(environment, noun: str = "node") -> str:
     """A few agents to choose from, when the cluster can say within a second; else nothing."""
     from ..nodes import sort_nodes, unique_suffixes
 
@@ -289,11 +289,11 @@ def agent_examples(environment) -> str:
     if not agents:
         return ""
     short = unique_suffixes([agent.id for agent in agents])
-    lines = [f"  dcos node ssh --master-proxy --mesos-id={shown(short[agent.id], 40):<10}  # "
+    lines = [f"  dcos {noun} ssh --master-proxy --mesos-id={shown(short[agent.id], 40):<10}  # "
              f"{shown(agent.hostname, 40)} {agent.address or '-'} ({agent.kind.value}, {agent.state.value})"
              for agent in agents[:5]]
-    more = f"\n  ... and {len(agents) - 5} more: see `dcos node`." if len(agents) > 5 else ""
-    return " For example:\n  dcos node ssh --master-proxy --leader\n" + "\n".join(lines) + more
+    more = f"\n  ... and {len(agents) - 5} more: see `dcos {noun}`." if len(agents) > 5 else ""
+    return f" For example:\n  dcos {noun} ssh --master-proxy --leader\n" + "\n".join(lines) + more
 
 
 class _Discard:
