@@ -37,6 +37,7 @@ real DC/OS CLIs' `dcos cluster setup` works against it.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import ssl
@@ -295,6 +296,18 @@ def package_definition(package_dir):
                 definition[key] = json.load(stream)
     definition.setdefault("releaseVersion", 0)
     return definition
+
+
+def plugin_package(name, version, archive, url):
+    """A package whose only part is a CLI plugin archive for Linux (served at url), as the
+    package service describes the core plugin's package to the Go CLI."""
+    with open(archive, "rb") as stream:
+        digest = hashlib.sha256(stream.read()).hexdigest()
+    return {"packagingVersion": "4.0", "name": name, "version": version, "releaseVersion": 0,
+            "maintainer": "tests", "description": f"{name} (tests)", "tags": [], "selected": True,
+            "framework": False,
+            "resource": {"cli": {"binaries": {"linux": {"x86-64": {
+                "kind": "zip", "url": url, "contentHash": [{"algo": "sha256", "value": digest}]}}}}}}
 
 
 def served_files(folder, url_path):

@@ -17,14 +17,13 @@ read or write the real ~/.ssh.
 Needs root, `ip` (iproute2), `unshare` (util-linux), sshd (openssh-server).
 Only documentation address ranges are used, and everything is removed by stop().
 
-Run the demo: python tests/simcluster.py demo
+The demo (scripts/demo, tests/demo.py) runs on it.
 """
 
 import hashlib
 import os
 import pwd
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -706,46 +705,6 @@ def _wait(condition, what, seconds=15):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def demo():
-    """The README's main job: a real `dcos node ssh --master-proxy` hop on the simulated cluster."""
-    reason = unavailable_reason()
-    if reason:
-        print(f"Cannot build the simulated cluster: {reason}.", file=sys.stderr)
-        return 2
-    dcos_node = shutil.which("dcos-node", path=os.path.dirname(sys.executable)) or shutil.which("dcos-node")
-    if dcos_node is None:
-        print("dcos-node is not installed in this Python environment (pip install .).", file=sys.stderr)
-        return 2
-    cluster = SimCluster().start()
-    try:
-        home = tempfile.mkdtemp(prefix="dcos-node-ssh-home-")
-        config = os.path.join(home, ".dcos", "dcos.toml")
-        os.makedirs(os.path.dirname(config))
-        with open(config, "w", encoding="utf-8") as stream:
-            stream.write(f'[core]\ndcos_url = "{cluster.dcos_url}"\n')
-        os.chmod(config, 0o600)
-        env = cluster.client_env(home)
-        print(f"Simulated cluster: master {MASTER_PUBLIC} (public) / {MASTER_PRIVATE} (private); agents "
-              + ", ".join(f"{name} {address}" for name, address, _ in AGENTS)
-              + f", not reachable from this host. Cluster API at {cluster.dcos_url}.\n", flush=True)
-        status = 0
-        remote = ["echo landed on $(hostname), connection: $SSH_CONNECTION"]
-        for args in (["node"], ["node", "ssh", "--master-proxy", "--leader", "--"] + remote,
-                     ["node", "ssh", "--master-proxy", "--slave=S1", "--"] + remote,
-                     ["node", "ssh", "--master-proxy", "--jump", "--slave=dcos-agent-1", "--"] + remote):
-            print("$ dcos " + " ".join(shlex.quote(word) for word in args), flush=True)
-            result = cluster.run([dcos_node] + args, env)
-            sys.stdout.write(result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace"))
-            print(f"(exit status {result.returncode})\n", flush=True)
-            status = status or result.returncode
-        shutil.rmtree(home, ignore_errors=True)
-        return status
-    finally:
-        cluster.stop()
-
-
 if __name__ == "__main__":
-    if sys.argv[1:] == ["demo"]:
-        sys.exit(demo())
     print(__doc__)
     sys.exit(2)

@@ -15,7 +15,6 @@ PATH the system's (python3 is the system's, not the tests'), on the simulated
 cluster whose agents only the master reaches.
 """
 
-import hashlib
 import json
 import lzma
 import os
@@ -88,14 +87,7 @@ def core_plugin(tmp_path_factory):
         plugin.writestr(program, RECORDER.format(python=sys.executable))
         plugin.writestr("exit-status", "0")
     url = f"http://{simcluster.MASTER_PUBLIC}/core/{archive.name}"
-    definition = {
-        "packagingVersion": "4.0", "name": "dcos-core-cli", "version": "2.2-patch.0", "releaseVersion": 0,
-        "maintainer": "tests", "description": "stand-in core plugin", "tags": [], "selected": True,
-        "framework": False,
-        "resource": {"cli": {"binaries": {"linux": {"x86-64": {
-            "kind": "zip", "url": url,
-            "contentHash": [{"algo": "sha256", "value": hashlib.sha256(archive.read_bytes()).hexdigest()}]}}}}},
-    }
+    definition = clusterapi.plugin_package("dcos-core-cli", "2.2-patch.0", str(archive), url)
     return str(archive), definition, {f"/core/{archive.name}": str(archive)}
 
 
