@@ -16,9 +16,7 @@ cluster whose agents only the master reaches.
 """
 
 import json
-import lzma
 import os
-import shutil
 import stat
 import sys
 import zipfile
@@ -26,6 +24,7 @@ import zipfile
 import pytest
 
 import clusterapi
+import demo
 import simcluster
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,11 +102,31 @@ def cluster_with_packages(sim_cluster, built, core_plugin):
         files={**clusterapi.served_files(out, "/artifacts"), **core_files})
     scenario["metadata"]["CLUSTER_ID"] = CLUSTER_ID
 
-    def restore():
-        sim_cluster.write_scenario(scenario)
+    def restore(core=None, overrides=None):
+        """core: (definition, files) of another dcos-core-cli package."""
+        changed = json.loads(json.dumps(scenario))
+        if core is not None:
+            changed["packages"]["dcos-core-cli"] = core[0]
+            changed["files"].update(core[1])
+        changed["overrides"].update(overrides or {})
+        sim_cluster.write_scenario(changed)
         return sim_cluster
 
     return restore
+
+
+@pytest.fixture(scope="module")
+def real_core_plugin(tmp_path_factory):
+    """DC/OS's own core plugin (../shared/dcos-cli) as the package dcos-core-cli."""
+    packed = os.path.join(GO_CLI_DIR, "dcos-core-cli-2.2-patch.0.xz")
+    if not os.path.exists(packed):
+        pytest.skip(f"the core plugin is not at {packed} (set DCOS_NODE_SSH_GO_CLI_DIR to its folder)")
+    folder = str(tmp_path_factory.mktemp("real-core"))
+    binary = demo.unpack_xz(packed, os.path.join(folder, "dcos"))
+    archive = demo.core_plugin_archive(binary, os.path.join(folder, "dcos-core-cli.zip"))
+    url = f"http://{simcluster.MASTER_PUBLIC}/real-core/dcos-core-cli.zip"
+    return (clusterapi.plugin_package("dcos-core-cli", "2.2-patch.0", archive, url),
+            {"/real-core/dcos-core-cli.zip": archive})
 
 
 def go_cli_binary(version, folder):
@@ -117,10 +136,7 @@ def go_cli_binary(version, folder):
         pytest.skip(f"the Go DC/OS CLI {version} is not at {packed} (set DCOS_NODE_SSH_GO_CLI_DIR to its folder)")
     path = os.path.join(folder, f"dcos-{version}", "dcos")
     if not os.path.exists(path):
-        os.makedirs(os.path.dirname(path))
-        with lzma.open(packed) as source, open(path, "wb") as target:
-            shutil.copyfileobj(source, target)
-        os.chmod(path, 0o755)
+        demo.unpack_xz(packed, path)
     return path
 
 
@@ -320,3 +336,20 @@ def test_go_cli_node_help_lists_ours_and_the_core_plugins_verbs(installed, versi
     for verb in ["ssh", "run", "scp", "ssh-config"] + CORE_NODE_VERBS:
         assert verb in result.stdout, verb
     assert go_cli.core_records() == []
+
+
+def test_1_2_0_hands_node_verbs_to_the_real_core_plugin(cluster_with_packages, built, core_plugin, real_core_plugin,
+                                                        tmp_path):
+    """DC/OS's own core plugin, installed by `dcos cluster setup` from the package service,
+    answers `dcos node list-components` from the cluster's health API."""
+    units = {"units": [{"id": "dcos-mesos-master.service", "health": 0, "output": "", "description": "Mesos Master",
+                        "help": "", "name": "Mesos Master"},
+                       {"id": "dcos-metronome.service", "health": 0, "output": "", "description": "Jobs",
+                        "help": "", "name": "Metronome"}]}
+    health = f"/system/health/v1/nodes/{simcluster.MASTER_PRIVATE}/units"
+    sim = cluster_with_packages(core=real_core_plugin, overrides={health: {"body": json.dumps(units)}})
+    cli = install("1.2.0", sim, str(tmp_path / "home"), built, core_plugin, str(tmp_path))
+    result = cli("node", "list-components", "--leader")
+    assert (result.returncode, result.stdout) == (0, "dcos-mesos-master.service\ndcos-metronome.service\n"), \
+        result.stderr
+    assert health in [entry["path"] for entry in sim.requests()]
