@@ -18,6 +18,7 @@ sys.path.insert(0, HERE)
 
 import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
+import realcli  # noqa: E402
 import simcluster  # noqa: E402
 
 REQUIRE_E2E = os.environ.get("DCOS_NODE_SSH_REQUIRE_E2E") == "1"
@@ -151,31 +152,12 @@ def tls_api(tmp_path_factory):
     server.stop()
 
 
-ROOT = os.path.dirname(HERE)
-# Filled by scripts/prepare with the wheels cli/build.py downloads and the package's
-# dependencies, so that builds and pip installs also run where the package index is out
-# of reach (a network namespace of scripts/isolated).
-WHEELHOUSE = os.path.join(ROOT, ".cache", "wheelhouse")
-
-
-def offline_pip_env():
-    """This environment, with pip taking wheels from .cache/wheelhouse only, when it is there."""
-    env = dict(os.environ)
-    if os.path.isdir(WHEELHOUSE):
-        env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=WHEELHOUSE)
-    return env
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """cli/build.py's artifacts (out folder, its package/ folder), with the URLs under which
     the simulated cluster's package service serves them: http://<master>/artifacts/."""
     out = tmp_path_factory.mktemp("dist")
-    env = offline_pip_env()
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "cli", "build.py"), "--out", str(out),
-                             "--base-url", f"http://{simcluster.MASTER_PUBLIC}/artifacts"],
-                            capture_output=True, text=True, timeout=600, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    realcli.build(str(out), f"http://{simcluster.MASTER_PUBLIC}/artifacts")
     return str(out), str(out / "package")
 
 

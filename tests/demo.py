@@ -10,67 +10,22 @@ ssh` and `dcos node ssh`. Without it, the same hops with the standalone `dcos-no
 Run (as root): scripts/demo
 """
 
-import lzma
 import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 import clusterapi  # noqa: E402
+import realcli  # noqa: E402
 import simcluster  # noqa: E402
+from realcli import CLUSTER_ID, GO_CLI_DIR  # noqa: E402
 
-GO_CLI_DIR = os.environ.get("DCOS_NODE_SSH_GO_CLI_DIR") or os.path.join(ROOT, "..", "shared", "dcos-cli")
-WHEELHOUSE = os.path.join(ROOT, ".cache", "wheelhouse")
-CLUSTER_ID = "5b4e2c1a-6f1d-4c8e-9a7b-2d3e4f5a6b7c"
 REMOTE = ["echo landed on $(hostname) as $(whoami), connection: $SSH_CONNECTION"]
-# The commands of the core plugin's plugin.toml (dcos-core-cli 2.2), each run by bin/dcos.
-CORE_COMMANDS = [("calico", "Manage Calico in DC/OS"), ("job", "Deploy and manage jobs in DC/OS"),
-                 ("marathon", "Deploy and manage applications to DC/OS"), ("node", "View DC/OS node information"),
-                 ("package", "Install and manage DC/OS software packages"), ("quota", "Manage DC/OS quotas"),
-                 ("service", "Manage DC/OS services"), ("task", "Manage DC/OS tasks"),
-                 ("diagnostics", "Create and manage DC/OS diagnostics bundles")]
-
-
-def unpack_xz(packed, path, mode=0o755):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with lzma.open(packed) as source, open(path, "wb") as target:
-        shutil.copyfileobj(source, target)
-    os.chmod(path, mode)
-    return path
-
-
-def core_plugin_archive(binary, archive):
-    """The real core plugin as a plugin archive: plugin.toml and bin/dcos."""
-    toml = 'schema_version = 1\nname = "dcos-core-cli"\n' + "".join(
-        f'\n[[commands]]\nname = "{name}"\npath = "bin/dcos"\ndescription = "{text}"\n'
-        for name, text in CORE_COMMANDS)
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as plugin:
-        plugin.writestr("plugin.toml", toml)
-        entry = zipfile.ZipInfo("bin/dcos", date_time=(2026, 1, 1, 0, 0, 0))
-        entry.external_attr = 0o100755 << 16
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        with open(binary, "rb") as stream:
-            plugin.writestr(entry, stream.read())
-    return archive
-
-
-def build(out, base_url):
-    """cli/build.py's artifacts, with the wheels scripts/prepare kept when they are there."""
-    env = dict(os.environ)
-    if os.path.isdir(WHEELHOUSE):
-        env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=WHEELHOUSE)
-    subprocess.run([sys.executable, os.path.join(ROOT, "cli", "build.py"), "--out", out, "--base-url", base_url],
-                   check=True, stdout=subprocess.DEVNULL, env=env)
-    [archive] = [name for name in os.listdir(out) if name.endswith("-plugin-posix.zip")]
-    return os.path.join(out, archive)
 
 
 def show(cluster, env, argv, shown=None):
@@ -87,15 +42,15 @@ def show(cluster, env, argv, shown=None):
 def demo_dcos_cli(cluster, scratch, packed_cli):
     print(f"The DC/OS CLI 1.2.0 ({packed_cli}), with HOME and PATH of its own.\n", flush=True)
     bin_dir = os.path.join(scratch, "bin")
-    unpack_xz(packed_cli, os.path.join(bin_dir, "dcos"))
+    realcli.unpack_xz(packed_cli, os.path.join(bin_dir, "dcos"))
     out = os.path.join(scratch, "dist")
-    archive = build(out, f"{cluster.dcos_url}/artifacts")
+    archive = realcli.build(out, f"{cluster.dcos_url}/artifacts")
     packages, files = {}, {}
     packed_core = os.path.join(GO_CLI_DIR, "dcos-core-cli-2.2-patch.0.xz")
     core = os.path.join(scratch, "core")
     if os.path.exists(packed_core):
-        binary = unpack_xz(packed_core, os.path.join(core, "dcos"))
-        core_archive = core_plugin_archive(binary, os.path.join(core, "dcos-core-cli.zip"))
+        binary = realcli.unpack_xz(packed_core, os.path.join(core, "dcos"))
+        core_archive = realcli.core_plugin_archive(binary, os.path.join(core, "dcos-core-cli.zip"))
         url = f"{cluster.dcos_url}/core/dcos-core-cli.zip"
         packages["dcos-core-cli"] = clusterapi.plugin_package("dcos-core-cli", "2.2-patch.0", core_archive, url)
         files["/core/dcos-core-cli.zip"] = core_archive

@@ -24,15 +24,13 @@ import zipfile
 import pytest
 
 import clusterapi
-import demo
+import realcli
 import simcluster
+from realcli import CLUSTER_ID, GO_CLI_DIR
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PACKAGE = "dcos-cluster-nodes"
-# Real clusters have a UUID: the fixture's 2015 ARN holds slashes, which 0.6.1's
-# `dcos cluster setup` turns into nested folders.
-CLUSTER_ID = "5b4e2c1a-6f1d-4c8e-9a7b-2d3e4f5a6b7c"
 MASTER = simcluster.MASTER_NAME
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
 GO_CLIS = ["0.7.13", "1.2.0"]
@@ -42,7 +40,6 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 CORE_NODE_VERBS = ["log", "metrics", "dns", "decommission", "drain", "deactivate", "reactivate", "diagnostics",
                    "list-components"]
 
-GO_CLI_DIR = os.environ.get("DCOS_NODE_SSH_GO_CLI_DIR") or os.path.join(ROOT, "..", "shared", "dcos-cli")
 DCOSCLI_VENV = os.environ.get("DCOS_NODE_SSH_DCOSCLI_VENV") or os.path.join(ROOT, ".cache", "dcoscli-0.6.1")
 
 RECORDER = """#!{python}
@@ -122,8 +119,8 @@ def real_core_plugin(tmp_path_factory):
     if not os.path.exists(packed):
         pytest.skip(f"the core plugin is not at {packed} (set DCOS_NODE_SSH_GO_CLI_DIR to its folder)")
     folder = str(tmp_path_factory.mktemp("real-core"))
-    binary = demo.unpack_xz(packed, os.path.join(folder, "dcos"))
-    archive = demo.core_plugin_archive(binary, os.path.join(folder, "dcos-core-cli.zip"))
+    binary = realcli.unpack_xz(packed, os.path.join(folder, "dcos"))
+    archive = realcli.core_plugin_archive(binary, os.path.join(folder, "dcos-core-cli.zip"))
     url = f"http://{simcluster.MASTER_PUBLIC}/real-core/dcos-core-cli.zip"
     return (clusterapi.plugin_package("dcos-core-cli", "2.2-patch.0", archive, url),
             {"/real-core/dcos-core-cli.zip": archive})
@@ -136,7 +133,7 @@ def go_cli_binary(version, folder):
         pytest.skip(f"the Go DC/OS CLI {version} is not at {packed} (set DCOS_NODE_SSH_GO_CLI_DIR to its folder)")
     path = os.path.join(folder, f"dcos-{version}", "dcos")
     if not os.path.exists(path):
-        demo.unpack_xz(packed, path)
+        realcli.unpack_xz(packed, path)
     return path
 
 
