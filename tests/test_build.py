@@ -212,9 +212,8 @@ def test_the_posix_executable_is_a_python3_zip_application_that_runs(dist, tmp_p
     unpack_like_the_go_cli(dist / POSIX_ARCHIVE, tmp_path / "env")
     executable = tmp_path / "env" / "bin" / "dcos-nodes"
     assert executable.read_bytes().startswith(b"#!/usr/bin/env python3\n")
-    # As the CLI starts it (through its #! line), and as `python3 bin/dcos-nodes`. The CLI passes its noun
-    # first (`dcos-nodes nodes --version`); the app does not take `nodes` there yet, so --version alone.
-    for command in ([str(executable), "--version"], [sys.executable, str(executable), "--version"]):
+    # As the CLI starts it (through its #! line, with its noun first), and as `python3 bin/dcos-nodes`.
+    for command in ([str(executable), "nodes", "--version"], [sys.executable, str(executable), "node", "--version"]):
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert (result.returncode, result.stdout, result.stderr) == (0, f"dcos-node-ssh version {V}\n", ""), command
 
@@ -278,7 +277,7 @@ def test_the_windows_launcher_finds_py_3_and_the_zip_application(dist):
 def test_python_runs_the_windows_executable_as_the_zip_application_it_ends_with(dist, tmp_path):
     executable = tmp_path / "dcos-nodes.exe"
     executable.write_bytes(member(dist, WINDOWS_ARCHIVE, "Scripts/dcos-nodes.exe"))
-    result = subprocess.run([sys.executable, str(executable), "--version"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, str(executable), "nodes", "--version"], capture_output=True, text=True,
                             timeout=60)
     assert (result.returncode, result.stdout, result.stderr) == (0, f"dcos-node-ssh version {V}\n", "")
 
@@ -303,7 +302,7 @@ def installed_scripts(wheel, venv):
 
 def test_the_cli_0x_wheel_installs_dcos_nodes_and_no_dcos_node(dist, tmp_path):
     assert installed_scripts(dist / NODES_WHEEL, tmp_path / "env") == ["dcos-nodes"]
-    result = subprocess.run([str(tmp_path / "env" / "bin" / "dcos-nodes"), "--version"], capture_output=True,
+    result = subprocess.run([str(tmp_path / "env" / "bin" / "dcos-nodes"), "nodes", "--version"], capture_output=True,
                             text=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, f"dcos-node-ssh version {V}\n")
     metadata = member(dist, NODES_WHEEL, f"dcos_cluster_nodes-{V}.dist-info/METADATA").decode()
