@@ -23,9 +23,21 @@ Scenario keys (all optional):
                   "hang": seconds to hold the connection without answering;
                   "raw": bytes (text) written as-is before closing;
                   "raw_latin1": the same, each character one byte.
+  version         body of GET /dcos-metadata/dcos-version.json (null: 404)
+  packages        {name: package definition}: the Cosmos package service
+                  (POST /package/describe, /package/list-versions, /package/search,
+                  GET /capabilities), as a DC/OS CLI installs a package's CLI from it;
+                  a definition is package.json with "resource", "config" and "command"
+                  (package_definition() makes one from cli/build.py's output)
+  files           {path: local file}: served as-is (the packages' artifacts)
+
+Besides, `/` answers 200 (the web UI) and HEAD /pkgpanda/active.buildinfo.full.json
+answers as a cluster without authentication (or with the token) does, so that the
+real DC/OS CLIs' `dcos cluster setup` works against it.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import ssl
@@ -81,6 +93,10 @@ def make_handler(scenario, log_path):
                 "bytes": sent,
                 "time": time.time(),
             }
+            if self.headers.get("Accept", "").startswith("application/vnd.dcos."):
+                entry["accept"] = self.headers["Accept"]
+            if self._body:
+                entry["body"] = self._body.decode("utf-8", "replace")[:4096]
             with log_lock, open(log_path, "a", encoding="utf-8") as stream:
                 stream.write(json.dumps(entry) + "\n")
 
@@ -92,7 +108,8 @@ def make_handler(scenario, log_path):
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
             self._log(status, len(data))
 
         def _json(self, value, cache=False):
@@ -111,12 +128,15 @@ def make_handler(scenario, log_path):
         def do_GET(self):
             self._answer(None)
 
+        do_HEAD = do_GET
+
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
             self._answer(self.rfile.read(length))
 
         def _answer(self, body):
             self._received = time.time()
+            self._body = body
             state = scenario.get()
             url = urlsplit(self.path)
             path = url.path
@@ -125,6 +145,9 @@ def make_handler(scenario, log_path):
             override = state.get("overrides", {}).get(path)
             if override is not None:
                 self._override(override)
+                return
+            if path == "/":
+                self._send(200, "<html><body>DC/OS</body></html>\n", "text/html")
                 return
             token = state.get("token")
             if token and self.headers.get("Authorization") != "token=" + token:
@@ -135,7 +158,16 @@ def make_handler(scenario, log_path):
                 )
                 return
             mesos = path[len("/mesos"):] if path.startswith("/mesos/") else path
-            if path == "/metadata":
+            if path in state.get("files", {}):
+                with open(state["files"][path], "rb") as stream:
+                    self._send(200, stream.read(), "application/octet-stream")
+            elif path == "/capabilities" or path.startswith("/package/"):
+                self._cosmos(state.get("packages", {}), path.lstrip("/"), body)
+            elif path == "/pkgpanda/active.buildinfo.full.json":
+                self._json({})
+            elif path == "/dcos-metadata/dcos-version.json":
+                self._json(state.get("version"))
+            elif path == "/metadata":
                 self._json(state.get("metadata"))
             elif path == "/mesos_dns/v1/hosts/leader.mesos":
                 self._json(state.get("leader_dns"))
@@ -182,6 +214,38 @@ def make_handler(scenario, log_path):
             else:
                 self._send(404, "Not Found\n", "text/plain")
 
+        def _cosmos(self, packages, endpoint, body):
+            """The package service: each answer in the media type and version the client
+            accepts, or 400 (a client then tries the next version it knows)."""
+            # The Go CLI accepts its answer's type and the error type, comma-separated.
+            accept = self.headers.get("Accept", "").split(",")[0].strip()
+            media, _, version = accept.partition(";charset=utf-8;version=")
+            request = json.loads(body or b"{}")
+            name = request.get("packageName")
+            answers = {
+                ("application/vnd.dcos.capabilities+json", "v1"):
+                    lambda: {"capabilities": [{"name": "PACKAGE_MANAGEMENT"}, {"name": "SUPPORT_CLUSTER_REPORT"}]},
+                ("application/vnd.dcos.package.describe-response+json", "v3"): lambda: {"package": packages[name]},
+                ("application/vnd.dcos.package.describe-response+json", "v2"): lambda: packages[name],
+                ("application/vnd.dcos.package.list-versions-response+json", "v1"):
+                    lambda: {"results": {packages[name]["version"]: str(packages[name].get("releaseVersion", 0))}},
+                ("application/vnd.dcos.package.search-response+json", "v1"):
+                    lambda: {"packages": [{key: value for key, value in package.items()
+                                           if key not in ("resource", "config", "command")}
+                                          for package in packages.values()]},
+            }
+            answer = answers.get((media, version))
+            if answer is None or not media.startswith("application/vnd.dcos." + endpoint.replace("/", ".")):
+                self._cosmos_error(400, "NotImplemented", f"{endpoint} in {accept!r} is not implemented here")
+            elif name is not None and name not in packages:
+                self._cosmos_error(400, "PackageNotFound", f"Package [{name}] not found")
+            else:
+                self._send(200, json.dumps(answer()), accept)
+
+        def _cosmos_error(self, status, kind, message):
+            self._send(status, json.dumps({"type": kind, "message": message}),
+                       "application/vnd.dcos.package.error+json;charset=utf-8;version=v1")
+
         def _override(self, override):
             if override.get("hang"):
                 self._log("hang", 0)
@@ -218,6 +282,38 @@ def write_scenario(path, scenario):
     # The server notices changes by mtime, inode and size; make two quick writes differ.
     stamp = time.time_ns()
     os.utime(path, ns=(stamp, stamp))
+
+
+def package_definition(package_dir):
+    """A package as the package service describes it, from a DC/OS package's files
+    (package.json with resource.json, config.json and command.json beside it)."""
+    with open(os.path.join(package_dir, "package.json"), encoding="utf-8") as stream:
+        definition = json.load(stream)
+    for key in ("resource", "config", "command"):
+        path = os.path.join(package_dir, key + ".json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as stream:
+                definition[key] = json.load(stream)
+    definition.setdefault("releaseVersion", 0)
+    return definition
+
+
+def plugin_package(name, version, archive, url):
+    """A package whose only part is a CLI plugin archive for Linux (served at url), as the
+    package service describes the core plugin's package to the Go CLI."""
+    with open(archive, "rb") as stream:
+        digest = hashlib.sha256(stream.read()).hexdigest()
+    return {"packagingVersion": "4.0", "name": name, "version": version, "releaseVersion": 0,
+            "maintainer": "tests", "description": f"{name} (tests)", "tags": [], "selected": True,
+            "framework": False,
+            "resource": {"cli": {"binaries": {"linux": {"x86-64": {
+                "kind": "zip", "url": url, "contentHash": [{"algo": "sha256", "value": digest}]}}}}}}
+
+
+def served_files(folder, url_path):
+    """{url_path/<name>: file} for each file directly in folder, for the scenario's `files`."""
+    return {f"{url_path.rstrip('/')}/{name}": os.path.join(folder, name) for name in sorted(os.listdir(folder))
+            if os.path.isfile(os.path.join(folder, name))}
 
 
 def read_log(path):

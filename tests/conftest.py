@@ -18,6 +18,7 @@ sys.path.insert(0, HERE)
 
 import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
+import realcli  # noqa: E402
 import simcluster  # noqa: E402
 
 REQUIRE_E2E = os.environ.get("DCOS_NODE_SSH_REQUIRE_E2E") == "1"
@@ -149,6 +150,15 @@ def tls_api(tmp_path_factory):
     server.cert = cert
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """cli/build.py's artifacts (out folder, its package/ folder), with the URLs under which
+    the simulated cluster's package service serves them: http://<master>/artifacts/."""
+    out = tmp_path_factory.mktemp("dist")
+    realcli.build(str(out), f"http://{simcluster.MASTER_PUBLIC}/artifacts")
+    return str(out), str(out / "package")
 
 
 @pytest.fixture(scope="session")

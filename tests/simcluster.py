@@ -6,8 +6,8 @@
                                       +--> agent 2 (198.18.0.21)   no route from this host
 
 Each node is a network namespace with its own host name (UTS namespace), its
-own /home (mount namespace) and its own sshd. The user `core` logs in with a
-test key that only a real ssh-agent on this host holds. The master also runs
+own /home (mount namespace) and its own sshd. The users `core` and `centos` log
+in with a test key that only a real ssh-agent on this host holds. The master also runs
 tests/clusterapi.py as the cluster API on http://198.51.100.10.
 
 The local ssh client runs in a private mount namespace in which ~/.ssh is the
@@ -17,14 +17,13 @@ read or write the real ~/.ssh.
 Needs root, `ip` (iproute2), `unshare` (util-linux), sshd (openssh-server).
 Only documentation address ranges are used, and everything is removed by stop().
 
-Run the demo: python tests/simcluster.py demo
+The demo (scripts/demo, tests/demo.py) runs on it.
 """
 
 import hashlib
 import os
 import pwd
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -52,6 +51,8 @@ PRIVATE_NET6 = "2001:db8:2::"
 MASTER_PRIVATE6 = PRIVATE_NET6 + "10"
 AGENT_ADDRESSES6 = [PRIVATE_NET6 + "20", PRIVATE_NET6 + "21"]
 USER = "core"
+# A second account on every node, with the same key: what `ssh_user` settings switch to.
+OTHER_USER = "centos"
 PREFIX = "dnssh"
 # Each node's own disk: a tmpfs mounted here in the node's mount namespace only, so a file
 # copied to a node is not on this host (nor on another node).
@@ -238,7 +239,7 @@ class SimCluster:
         self.key = os.path.join(self.workdir, "id_ed25519")
         self.agent_socket = os.path.join(self.workdir, "agent.sock")
         self._processes = []
-        self._created_user = False
+        self._created_users = []
         self._created_home_ssh = None
         self._namespaces = []
         self._corporate = None  # what start_corporate_network() started, for stop_corporate_network()
@@ -267,14 +268,15 @@ class SimCluster:
         return self
 
     def _ensure_user(self):
-        try:
-            pwd.getpwnam(USER)
-        except KeyError:
-            _run("useradd", "--no-create-home", "--home-dir", f"/home/{USER}", "--shell", "/bin/bash",
-                 "--user-group", USER)
-            self._created_user = True
-        # An account with a locked password cannot log in with a key when PAM is off.
-        _run("usermod", "-p", "*", USER)
+        for user in (USER, OTHER_USER):
+            try:
+                pwd.getpwnam(user)
+            except KeyError:
+                _run("useradd", "--no-create-home", "--home-dir", f"/home/{user}", "--shell", "/bin/bash",
+                     "--user-group", user)
+                self._created_users.append(user)
+            # An account with a locked password cannot log in with a key when PAM is off.
+            _run("usermod", "-p", "*", user)
         self.uid = pwd.getpwnam(USER).pw_uid
         self.gid = pwd.getpwnam(USER).pw_gid
 
@@ -290,25 +292,30 @@ class SimCluster:
                 node.host_key_pub = " ".join(stream.read().split()[:2])
             with open(os.path.join(node.dir, "sshd_config"), "w", encoding="utf-8") as stream:
                 stream.write(SSHD_CONFIG.format(host_key=host_key, pid_file=os.path.join(node.dir, "sshd.pid")))
-            dot_ssh = os.path.join(node.home, USER, ".ssh")
-            os.makedirs(dot_ssh)
-            self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key)
+            for user in (USER, OTHER_USER):
+                dot_ssh = os.path.join(node.home, user, ".ssh")
+                os.makedirs(dot_ssh)
+                self._write_user_file(os.path.join(dot_ssh, "authorized_keys"), public_key, user)
         # The master knows its agents, as a cluster's master does after its first hops.
         known = "".join(f"{agent.addresses[0]} {agent.host_key_pub}\n" for agent in self.agents)
         known += "".join(f"{address} {agent.host_key_pub}\n" for address, agent in zip(AGENT_ADDRESSES6, self.agents))
         known += f"{MASTER_PRIVATE} {self.master.host_key_pub}\n"
-        self._write_user_file(os.path.join(self.master.home, USER, ".ssh", "known_hosts"), known)
+        for user in (USER, OTHER_USER):
+            self._write_user_file(os.path.join(self.master.home, user, ".ssh", "known_hosts"), known, user)
         for node in [self.master] + self.agents:
-            for path in (os.path.join(node.home, USER), os.path.join(node.home, USER, ".ssh")):
-                os.chown(path, self.uid, self.gid)
-                os.chmod(path, 0o700)
+            for user in (USER, OTHER_USER):
+                owner = pwd.getpwnam(user)
+                for path in (os.path.join(node.home, user), os.path.join(node.home, user, ".ssh")):
+                    os.chown(path, owner.pw_uid, owner.pw_gid)
+                    os.chmod(path, 0o700)
             os.chmod(node.home, 0o755)
             os.chmod(node.dir, 0o755)
 
-    def _write_user_file(self, path, text):
+    def _write_user_file(self, path, text, user=USER):
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(text)
-        os.chown(path, self.uid, self.gid)
+        owner = pwd.getpwnam(user)
+        os.chown(path, owner.pw_uid, owner.pw_gid)
         os.chmod(path, 0o600)
 
     def _network(self):
@@ -662,9 +669,10 @@ class SimCluster:
         for family, prefix in self._routes:
             subprocess.run(["ip", family, "route", "del", "unreachable", prefix], capture_output=True)
         self._routes = []
-        if self._created_user and not _other_simulations():
-            subprocess.run(["userdel", USER], capture_output=True)
-            self._created_user = False
+        if not _other_simulations():
+            for user in self._created_users:
+                subprocess.run(["userdel", user], capture_output=True)
+            self._created_users = []
         if self._created_home_ssh and not _other_simulations():
             try:
                 os.rmdir(self._created_home_ssh)
@@ -699,46 +707,6 @@ def _wait(condition, what, seconds=15):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def demo():
-    """The README's main job: a real `dcos node ssh --master-proxy` hop on the simulated cluster."""
-    reason = unavailable_reason()
-    if reason:
-        print(f"Cannot build the simulated cluster: {reason}.", file=sys.stderr)
-        return 2
-    dcos_node = shutil.which("dcos-node", path=os.path.dirname(sys.executable)) or shutil.which("dcos-node")
-    if dcos_node is None:
-        print("dcos-node is not installed in this Python environment (pip install .).", file=sys.stderr)
-        return 2
-    cluster = SimCluster().start()
-    try:
-        home = tempfile.mkdtemp(prefix="dcos-node-ssh-home-")
-        config = os.path.join(home, ".dcos", "dcos.toml")
-        os.makedirs(os.path.dirname(config))
-        with open(config, "w", encoding="utf-8") as stream:
-            stream.write(f'[core]\ndcos_url = "{cluster.dcos_url}"\n')
-        os.chmod(config, 0o600)
-        env = cluster.client_env(home)
-        print(f"Simulated cluster: master {MASTER_PUBLIC} (public) / {MASTER_PRIVATE} (private); agents "
-              + ", ".join(f"{name} {address}" for name, address, _ in AGENTS)
-              + f", not reachable from this host. Cluster API at {cluster.dcos_url}.\n", flush=True)
-        status = 0
-        remote = ["echo landed on $(hostname), connection: $SSH_CONNECTION"]
-        for args in (["node"], ["node", "ssh", "--master-proxy", "--leader", "--"] + remote,
-                     ["node", "ssh", "--master-proxy", "--slave=S1", "--"] + remote,
-                     ["node", "ssh", "--master-proxy", "--jump", "--slave=dcos-agent-1", "--"] + remote):
-            print("$ dcos " + " ".join(shlex.quote(word) for word in args), flush=True)
-            result = cluster.run([dcos_node] + args, env)
-            sys.stdout.write(result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace"))
-            print(f"(exit status {result.returncode})\n", flush=True)
-            status = status or result.returncode
-        shutil.rmtree(home, ignore_errors=True)
-        return status
-    finally:
-        cluster.stop()
-
-
 if __name__ == "__main__":
-    if sys.argv[1:] == ["demo"]:
-        sys.exit(demo())
     print(__doc__)
     sys.exit(2)
