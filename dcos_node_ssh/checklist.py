@@ -14,7 +14,7 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from . import local
+from .proc import programs, spawn
 from .errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
 from .flags import SshFlags, TargetKind
 from .route import Hop, ProxyKind, Route, named_address, settle_user, target_lookup
@@ -70,10 +70,10 @@ def ssh_banner(host: str, port: int) -> Tuple[bool, str]:
 class Probes(NamedTuple):
     """What the checks do outside this process; tests pass their own."""
 
-    run: Callable[..., local.Finished] = local.run
+    run: Callable[..., spawn.Finished] = spawn.run
     banner: Callable[[str, int], Tuple[bool, str]] = ssh_banner
     agent: Callable[..., str] = check_agent
-    find_client: Callable[[str, bool], str] = local.find_client
+    find_client: Callable[[str, bool], str] = programs.find_client
     ssh_folder: Callable[[], str] = lambda: os.path.join(os.path.expanduser("~"), ".ssh")
 
 

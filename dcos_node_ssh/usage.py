@@ -64,7 +64,9 @@ Selection (dcos node run: choose one, or repeat --mesos-id):
 Output of dcos node run (at most one of --gather, --json, --output-dir):
     --gather                  Each distinct output once, under the nodes that gave it.
     --output-dir=<dir>        Each node's stdout, stderr and status in
-                              <dir>/<agent ID, or a master's address>/.
+                              <dir>/<agent ID, or a master's address>/. The
+                              folder must be new or empty: an earlier run's
+                              results there would pass for this run's.
 
 Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
     --master-proxy            Hop through the master's public address; your ssh-agent
@@ -117,7 +119,8 @@ starts with '-'.
 `dcos node run` runs <command> on every node selected, as `dcos node ssh` would,
 through one shared connection to the proxy and without a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
-and then a summary on stderr. It exits 0 only when every node ran it and exited 0.
+and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
+Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
 
 `dcos node scp` copies with OpenSSH's scp (SFTP), through the proxy as jump mode
 connects: the last <path> is the destination, the others are the sources; a remote

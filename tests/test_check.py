@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from dcos_node_ssh import local, sshagent
+from dcos_node_ssh import sshagent
+from dcos_node_ssh.proc import programs, spawn
 from dcos_node_ssh.checklist import Context, Probes, Status, _port, checklist, steps
 from dcos_node_ssh.errors import SshSetupError
 from dcos_node_ssh.flags import RouteFlags, SshFlags, Target, TargetKind
@@ -25,8 +26,8 @@ def choices(**changes):
 def healthy(argv, env, seconds, first_line_only=False):
     """ssh as it answers when everything works: the -W probe gets the node's banner."""
     if "-W" in argv:
-        return local.Finished(None, b"SSH-2.0-OpenSSH_9.2\r\n", b"Authenticated to 203.0.113.5 ([203.0.113.5]:22)\n")
-    return local.Finished(0, b"", b"OpenSSH_9.2p1\n")
+        return spawn.Finished(None, b"SSH-2.0-OpenSSH_9.2\r\n", b"Authenticated to 203.0.113.5 ([203.0.113.5]:22)\n")
+    return spawn.Finished(0, b"", b"OpenSSH_9.2p1\n")
 
 
 def probes(tmp_path, banner=(True, "SSH-2.0-OpenSSH_9.2"), run=healthy, agent_says="1 key at /tmp/agent"):
@@ -72,9 +73,9 @@ def test_the_agent_is_needed_only_when_forwarded(tmp_path):
 def test_a_proxy_without_tcp_forwarding_blocks_nothing(tmp_path):
     def run(argv, env, seconds, first_line_only=False):
         if "-W" in argv:
-            return local.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
+            return spawn.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
                                                 b"administratively prohibited: open failed\n")
-        return local.Finished(0, b"", b"")
+        return spawn.Finished(0, b"", b"")
 
     checks = run_checklist(choices(), tmp_path, run=run)
     assert checks["node port"].status is Status.SKIP and "no TCP forwarding" in checks["node port"].detail
@@ -125,12 +126,12 @@ def silent_agent(tmp_path):
 
 
 def test_an_agent_that_never_answers_is_a_clear_error_in_bounded_time(silent_agent, monkeypatch):
-    if local.which("ssh-add") is None:
+    if programs.which("ssh-add") is None:
         pytest.skip("ssh-add is not installed (Debian package openssh-client)")
     monkeypatch.setattr(sshagent, "AGENT_SECONDS", 1.0)
     env = {"SSH_AUTH_SOCK": silent_agent, "PATH": os.environ["PATH"]}
     with pytest.raises(SshSetupError, match="did not answer within 1 seconds"):
-        sshagent.check_agent(env, local.which("ssh"), posix=True)
+        sshagent.check_agent(env, programs.which("ssh"), posix=True)
 
 
 def test_port_from_options():

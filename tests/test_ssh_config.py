@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import AGENTS, base_env, run_plugin, write_config  # noqa: E402
-from dcos_node_ssh import local  # noqa: E402
+from dcos_node_ssh.files import write_private_file  # noqa: E402
 from dcos_node_ssh.errors import UsageError  # noqa: E402
 from dcos_node_ssh.nodes import Node, NodeKind, NodeState, agent_node  # noqa: E402
 from dcos_node_ssh.openssh.config import (INCLUDE_NOTE, ConfigPlan, HostEntry, check_prefix, config_text,  # noqa: E402
@@ -197,11 +197,11 @@ def test_include_line_quotes_a_path_with_spaces():
 
 def test_write_private_file(tmp_path):
     path = tmp_path / "new" / "file.conf"
-    local.write_private_file(str(path), b"one\n")
+    write_private_file(str(path), b"one\n")
     assert path.read_bytes() == b"one\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     path.chmod(0o644)
-    local.write_private_file(str(path), b"two\n")
+    write_private_file(str(path), b"two\n")
     assert path.read_bytes() == b"two\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(os.listdir(path.parent)) == ["file.conf"]  # no temporary file left
 

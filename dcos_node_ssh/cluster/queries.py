@@ -5,10 +5,13 @@ requests are made here.
 """
 
 import _thread  # not threading: a millisecond and a half less before every ssh session
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
 
 from ..errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from .answers import ListedMaster
 
 DCOS_URL = "core.dcos_url"
 MESOS_MASTER_URL = "core.mesos_master_url"
@@ -169,8 +172,9 @@ class Lookups:
         """The networking API's nodes (/net/v1/nodes): each node's public addresses, by its private one."""
         return self.api(DCOS_URL).get_json("/net/v1/nodes")
 
-    def masters(self) -> List[str]:
-        """Every master's address, as Mesos DNS lists them (`master.mesos`)."""
+    def masters(self) -> List["ListedMaster"]:
+        """Every master, as Mesos DNS lists them (`master.mesos`); an unusable address is
+        kept with the reason."""
         from .answers import masters_from_mesos_dns
 
         api = self.api(DCOS_URL)

@@ -20,7 +20,8 @@ def node_address(cluster, name: str) -> str:
 
 
 def run(flags: ScpFlags, environment) -> int:
-    from .. import local
+    from ..proc.handover import exec_program
+    from ..proc.programs import which
     from ..openssh.copy import ScpPlan, node_names, parse_operands, scp_argv
     from ..openssh.hops import display
     from ..settings import DEFAULT_SSH_USER
@@ -44,7 +45,7 @@ def run(flags: ScpFlags, environment) -> int:
                                                            in zip(names, found))
             + "); one copy reaches one node. Copy through this machine in two steps."
         )
-    program = local.which("scp")
+    program = which("scp")
     if program is None:
         raise SshSetupError("No `scp` program was found on PATH. Install an OpenSSH client (Debian and Ubuntu: "
                             "`apt install openssh-client`; RHEL: `yum install openssh-clients`).")
@@ -56,6 +57,6 @@ def run(flags: ScpFlags, environment) -> int:
         stderr.write(direct_notice(hop.target) + "\n")
     stderr.write(f"Running `{display(argv)}`\n")
     try:
-        return local.exec_program(argv, hop.env_changes or None)
+        return exec_program(argv, hop.env_changes or None)
     except OSError as error:
         raise NodeSshError(f"Could not run {program}: {error.strerror}.") from None

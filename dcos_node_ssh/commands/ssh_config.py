@@ -76,7 +76,7 @@ def _read(path: str) -> Optional[bytes]:
 
 
 def write(text: str, prefix: str, environment) -> int:
-    from .. import local
+    from ..files import write_private_file
     from ..openssh.config import file_name, include_line, with_include
 
     home = ssh_home(environment)
@@ -88,13 +88,13 @@ def write(text: str, prefix: str, environment) -> int:
     data = text.encode("utf-8")
     try:
         if _read(path) != data:
-            local.write_private_file(path, data)
+            write_private_file(path, data)
             stderr.write(f"Wrote {path}.\n")
         else:
             stderr.write(f"{path} is up to date.\n")
         changed = with_include(_read(real_config) or b"", path, folder, home)
         if changed is not None:
-            local.write_private_file(real_config, changed)
+            write_private_file(real_config, changed)
             stderr.write(f"Added `{include_line(path)}` to {config}, before any Host or Match line.\n")
         else:
             stderr.write(f"{config} includes it already.\n")
