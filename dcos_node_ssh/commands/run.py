@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Seque
 from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
 from ..flags import RunFlags
 from ..route import PROXY_COMMAND_SHELL, direct_notice, host_key_alias, resolve, route_of, settle_user
+from ..settings import DEFAULT_SSH_USER
 from . import configuration, lookups
 
 if TYPE_CHECKING:
@@ -52,19 +53,10 @@ def run(flags: RunFlags, environment) -> int:
     client = find_client(route.client, False)
     width = _fit(min(flags.parallel, max(1, len(reachable))), flags.parallel, environment.stderr)
     show = outputs.for_mode(flags, environment, targets)
-
     stderr = environment.stderr
-    for target in targets:
-        if target.problem:
-            stderr.write(f"{printable(target.name)}: {target.problem}\n")
-    noun = "node" if len(reachable) == 1 else "nodes"
-    stderr.write(f"Running on {len(reachable)} {noun} {f'through {proxy}' if proxy else 'directly'}, "
-                 f"{width} at a time.\n")
-    if proxy is None:
-        stderr.write(direct_notice("the nodes") + "\n")
-    stderr.flush()
+    _announce(targets, len(reachable), proxy, width, stderr)
 
-    plan = Shared(user=route.user or "core", options=route.options, proxy_options=route.proxy_options,
+    plan = Shared(user=route.user or DEFAULT_SSH_USER, options=route.options, proxy_options=route.proxy_options,
                   config_file=route.config_file, client=client, proxy=proxy, command=flags.command)
     env = dict(environment.env, **PROXY_COMMAND_SHELL)  # for the ProxyCommand, quoted for a POSIX shell
     with Signals() as signals:
@@ -88,6 +80,18 @@ def run(flags: RunFlags, environment) -> int:
     if stopped is not None:
         return stopped
     return ExitStatus.OK if fanout.succeeded(results) and not unrecorded else ExitStatus.FAILED
+
+
+def _announce(targets: Sequence["Target"], reachable: int, proxy: Optional[str], width: int, stderr) -> None:
+    """What is refused and why, then what runs, before anything does."""
+    for target in targets:
+        if target.problem:
+            stderr.write(f"{printable(target.name)}: {target.problem}\n")
+    noun = "node" if reachable == 1 else "nodes"
+    stderr.write(f"Running on {reachable} {noun} {f'through {proxy}' if proxy else 'directly'}, {width} at a time.\n")
+    if proxy is None:
+        stderr.write(direct_notice("the nodes") + "\n")
+    stderr.flush()
 
 
 def _refuse_where_it_cannot_run(flags: RunFlags) -> None:
