@@ -14,6 +14,8 @@ import zipfile
 
 import pytest
 
+from realcli import offline_pip_env
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:
@@ -41,7 +43,7 @@ ARTIFACTS = [PIP_WHEEL, NODES_WHEEL, POSIX_ARCHIVE, WINDOWS_ARCHIVE]
 
 
 def build(out, cwd, epoch=EPOCH, base_url=BASE_URL):
-    env = dict(os.environ)
+    env = offline_pip_env()  # the pinned wheels from scripts/prepare's wheelhouse, when it is there
     env.pop("SOURCE_DATE_EPOCH", None)
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
@@ -295,7 +297,7 @@ def test_no_archive_holds_an_executable_named_dcos_node(dist):
 def installed_scripts(wheel, venv):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
     result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                             str(wheel)], capture_output=True, text=True, timeout=600)
+                             str(wheel)], capture_output=True, text=True, timeout=600, env=offline_pip_env())
     assert result.returncode == 0, result.stderr[-2000:]
     return sorted(name for name in os.listdir(venv / "bin") if name.startswith("dcos-"))
 
