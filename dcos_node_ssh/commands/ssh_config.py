@@ -2,13 +2,14 @@
 under ~/.ssh and included from ~/.ssh/config.
 
 The only command that writes the user's files, and only with --write: two files, each
-replaced atomically, and each only when its content changes.
+replaced whole (dotssh), each only when its content changes, and only once OpenSSH itself
+reads it without complaint; a file that cannot be replaced without a surprise (read-only,
+hard-linked) is left alone, with the lines to add by hand.
 """
 
-import os
 from typing import Optional
 
-from ..errors import NodeSshError
+from ..errors import NodeSshError, SshSetupError, UsageError, shown
 from ..flags import SshConfigFlags
 from ..route import resolve, route_of
 from . import configuration, lookups
@@ -16,19 +17,6 @@ from . import configuration, lookups
 
 def parse(opts) -> SshConfigFlags:
     return SshConfigFlags.of(opts)
-
-
-def ssh_home(environment) -> str:
-    """The home OpenSSH reads ~/.ssh from: the password database's, not $HOME (which the
-    rest of the plugin uses, as the DC/OS CLI does, for ~/.dcos)."""
-    if os.name == "posix":
-        import pwd
-
-        try:
-            return pwd.getpwuid(os.getuid()).pw_dir
-        except KeyError:
-            pass
-    return environment.home
 
 
 def run(flags: SshConfigFlags, environment) -> int:
@@ -42,6 +30,13 @@ def run(flags: SshConfigFlags, environment) -> int:
     stderr = environment.stderr
     if flags.prefix is not None:
         prefix = check_prefix(flags.prefix, "--prefix")
+        if not prefix and flags.write:
+            raise UsageError(
+                "An empty --prefix makes the agents' own IDs, host names and addresses the aliases, and "
+                "~/.ssh/config reads the Include before your own Host entries: an agent that calls itself "
+                "github.com would take that name over. Keep a prefix with --write (print the config without "
+                "--write to use it with `ssh -F <file>`)."
+            )
     else:
         prefix, note = default_prefix(settings.cluster_name)
         if note:
@@ -62,46 +57,97 @@ def run(flags: SshConfigFlags, environment) -> int:
     if not flags.write:
         environment.stdout.write(text)
         return 0
-    return write(text, prefix, environment)
+    return write(text, prefix, leader, environment)
 
 
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise NodeSshError(f"Cannot read {path}: {error.strerror}.") from None
+def write(text: str, prefix: str, leader: str, environment) -> int:
+    """The config kept as ~/.ssh/dcos-node-ssh.<prefix>.conf and Included from ~/.ssh/config,
+    each file checked by OpenSSH (`ssh -G` must take <prefix>leader to `leader`) before it is
+    final: a file OpenSSH refuses would break every ssh command on this machine."""
+    import os
 
+    from .. import dotssh, local
+    from ..openssh.config import INCLUDE_NOTE, LEADER, file_name, include_line, with_include
 
-def write(text: str, prefix: str, environment) -> int:
-    from .. import local
-    from ..openssh.config import file_name, include_line, with_include
-
-    home = ssh_home(environment)
+    home = dotssh.ssh_home(environment)
     folder = os.path.join(home, ".ssh")
     path = os.path.join(folder, file_name(prefix))
     config = os.path.join(folder, "config")
-    real_config = os.path.realpath(config)  # a link (dotfiles) stays a link; its target changes
+    alias = prefix + LEADER
+    env = environment.env
+    program = local.which("ssh", env.get("PATH", os.defpath))
+    if program is None:
+        raise SshSetupError(
+            "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was "
+            "found on PATH. Install an OpenSSH client, or leave out --write and keep the printed config yourself."
+        )
+
+    def verdict(file: str, expected: Optional[str] = leader) -> Optional[str]:
+        return dotssh.openssh_verdict(program, file, alias, env, expected)
+
     stderr = environment.stderr
     data = text.encode("utf-8")
+    include = include_line(path)
     try:
-        if _read(path) != data:
-            local.write_private_file(path, data)
-            stderr.write(f"Wrote {path}.\n")
-        else:
-            stderr.write(f"{path} is up to date.\n")
-        changed = with_include(_read(real_config) or b"", path, folder, home)
-        if changed is not None:
-            local.write_private_file(real_config, changed)
-            stderr.write(f"Added `{include_line(path)}` to {config}, before any Host or Match line.\n")
-        else:
-            stderr.write(f"{config} includes it already.\n")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        generated = dotssh.examine(path, follow_link=False)
+        if generated.data != data and generated.obstacle:
+            raise NodeSshError(f"{path} {generated.obstacle}, so nothing was written. Make it a writable file of "
+                               "its own (or delete it) and run again.")
+        generated = generated._replace(mode=0o600)  # ours: private, whatever mode it was left with
+        current = dotssh.examine(config, follow_link=True)
+        changed = with_include(current.data or b"", path, folder, home)
+        with dotssh.Staging() as staging:
+            new_file = None
+            if generated.data != data:
+                new_file = staging.stage(generated, data)
+                said = verdict(new_file)
+                if said:
+                    raise NodeSshError(
+                        f"OpenSSH does not accept the config this would write: `ssh -G` {_named(said, new_file, path)}."
+                        " Nothing was written. Check the --option values (and ssh_options in the configuration): "
+                        "each must be an option OpenSSH knows, with a value it takes (`man ssh_config`)."
+                    )
+            if changed is not None and current.obstacle:
+                if new_file:
+                    staging.commit(new_file, generated)
+                    stderr.write(f"Wrote {path} (checked with `ssh -G`).\n")
+                raise NodeSshError(
+                    f"{config} {current.obstacle}, so it was left alone. For plain ssh to find the nodes, add "
+                    f"these two lines at its top, before any Host or Match line:\n    {INCLUDE_NOTE}\n    {include}"
+                )
+            # The user's config as ssh will read it, with the new file in place; else both stay as they were.
+            candidate = staging.stage(current, changed) if changed is not None else current.real
+            if new_file:
+                staging.commit(new_file, generated)
+            said = verdict(candidate) if new_file or changed is not None else None
+            if said:
+                if new_file:
+                    staging.put_back(generated)
+                before = verdict(current.real, None) if current.data is not None else None
+                if before:
+                    raise NodeSshError(
+                        f"OpenSSH does not accept {config} as it is, before any change: `ssh -G` "
+                        f"{_named(before, current.real, config)}. Nothing was written; fix it first, since every "
+                        "ssh command on this machine reads it."
+                    )
+                raise NodeSshError(f"OpenSSH does not accept {config} with the Include added: `ssh -G` "
+                                   f"{_named(said, candidate, config)}. Nothing was written.")
+            if changed is not None:
+                staging.commit(candidate, current)
     except OSError as error:
         raise NodeSshError(f"Cannot write under {folder}: {error.strerror or error}.") from None
+    stderr.write(f"Wrote {path} (checked with `ssh -G`).\n" if new_file else f"{path} is up to date.\n")
+    if changed is not None:
+        stderr.write(f"Added `{include}` to {config}, before any Host or Match line.\n")
+    else:
+        stderr.write(f"{config} includes it already.\n")
     if os.path.abspath(environment.home) != os.path.abspath(home):
         stderr.write(f"(OpenSSH reads ~/.ssh from {home}, your home in the password database, not $HOME.)\n")
-    stderr.write(f"Try `ssh {prefix}leader`. To undo: delete {path} and the two lines about it at the top of "
-                 f"{config}.\n")
+    stderr.write(f"Try `ssh {alias}`. To undo: delete {path} and the two lines about it at the top of {config}.\n")
     return 0
+
+
+def _named(said: str, temporary: str, path: str) -> str:
+    """What OpenSSH said, naming the file by the name it will have, not the temporary one's."""
+    return shown(said.replace(temporary, path), 600)
