@@ -37,6 +37,7 @@ def openssh_verdict(program: str, path: str, host: str, env, expected: Optional[
     `expected`, takes `host` to that address."""
     from . import local
 
+    # -T: with stdin not a terminal, ssh -G would also say that it allocates none.
     result = local.run([program, "-G", "-T", "-F", path, "--", host], env, CHECK_SECONDS)
     if result.status is None:
         return f"gave no answer within {CHECK_SECONDS:g} seconds"

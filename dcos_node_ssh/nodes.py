@@ -1,5 +1,5 @@
 """The cluster's nodes as plain records: the model, kinds and states, forgiving agent
-matching, and the table.
+matching, and the one rule for which agents no command connects to (`agent_node`'s problem).
 
 Pure functions of API answers. Values from the cluster are untrusted: they are
 escaped before they reach a terminal, and an address is used only when it is a

@@ -311,7 +311,7 @@ def test_a_cluster_id_that_utf8_cannot_encode_still_names_the_keys(home, api):
 
 def test_ssh_config_refuses_a_bad_prefix(home, api):
     result = ssh_config(home, api, "--prefix=a b")
-    assert result.returncode == 1 and "The prefix from --prefix must be letters" in result.stderr
+    assert result.returncode == 1 and "The prefix from --prefix must be at most 63 letters" in result.stderr
 
 
 # -- --write: ~/.ssh, as OpenSSH reads it ------------------------------------------------
@@ -411,6 +411,15 @@ def test_an_empty_prefix_is_refused_for_write_only(home, api, openssh_home):
     assert printed.returncode == 0 and "Host leader\n" in printed.stdout
 
 
+def test_write_keeps_an_options_own_bytes(home, api, openssh_home):
+    """A path in the user's own locale (latin-1 bytes, not UTF-8) reaches argv as lone
+    surrogates; it was an internal error, and is written as the bytes the user gave."""
+    result = ssh_config(home, api, "--option=IdentityFile=/keys/cl\udce9.pem", "--write")
+    assert result.returncode == 0, result.stderr
+    generated = (openssh_home / ".ssh" / "dcos-node-ssh.dcos.conf").read_bytes()
+    assert b"    IdentityFile=/keys/cl\xe9.pem\n" in generated
+
+
 def test_write_keeps_the_mode_of_a_writable_config(home, api, openssh_home):
     config = users_config(openssh_home, mode=0o644)
     result = ssh_config(home, api, "--write")
@@ -499,6 +508,16 @@ def test_a_config_openssh_refuses_already_is_named_as_such(home, api, openssh_ho
     assert result.stderr.endswith("Nothing was written; fix it first, since every ssh command on this machine "
                                   "reads it.\n")
     assert snapshot(str(openssh_home)) == before
+
+
+def test_an_ssh_folder_that_is_no_folder_is_an_error(home, api, tmp_path, monkeypatch):
+    openssh_home = tmp_path / "passwd-home"
+    openssh_home.mkdir()
+    (openssh_home / ".ssh").write_text("not a folder")
+    monkeypatch.setattr(dotssh, "ssh_home", lambda environment: str(openssh_home))
+    result = ssh_config(home, api, "--write")
+    assert result.returncode == 1
+    assert error_of(result) == f"dcos node ssh-config: Cannot write {openssh_home / '.ssh'}: File exists.\n"
 
 
 def test_write_needs_openssh_to_check_the_config(home, api, openssh_home):

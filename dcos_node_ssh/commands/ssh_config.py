@@ -7,7 +7,7 @@ reads it without complaint; a file that cannot be replaced without a surprise (r
 hard-linked) is left alone, with the lines to add by hand.
 """
 
-from typing import Optional
+from typing import Callable, Optional
 
 from ..errors import NodeSshError, SshSetupError, UsageError, shown
 from ..flags import SshConfigFlags
@@ -54,19 +54,22 @@ def run(flags: SshConfigFlags, environment) -> int:
     title = f"the DC/OS cluster at {url_host}" if url_host else "a DC/OS cluster"
     text = config_text(ConfigPlan(prefix, route.user or DEFAULT_SSH_USER, tuple(entries), hop.proxy, route.options,
                                   hop.cluster, title))
+    # An option's bytes that are not UTF-8 (a path in the user's own locale) reach argv, and so
+    # the config, as lone surrogates: surrogateescape gives back the bytes the user gave.
+    data = text.encode("utf-8", "surrogateescape")
     if not flags.write:
-        environment.stdout.write(text)
+        environment.stdout.write_bytes(data)
         return 0
-    return write(text, prefix, leader, environment)
+    return write(data, prefix, leader, environment)
 
 
-def write(text: str, prefix: str, leader: str, environment) -> int:
+def write(data: bytes, prefix: str, leader: str, environment) -> int:
     """The config kept as ~/.ssh/dcos-node-ssh.<prefix>.conf and Included from ~/.ssh/config,
     each file checked by OpenSSH (`ssh -G` must take <prefix>leader to `leader`) before it is
     final: a file OpenSSH refuses would break every ssh command on this machine."""
     import os
 
-    from .. import dotssh, local
+    from .. import dotssh
     from ..openssh.config import INCLUDE_NOTE, LEADER, file_name, include_line, with_include
 
     home = dotssh.ssh_home(environment)
@@ -74,20 +77,9 @@ def write(text: str, prefix: str, leader: str, environment) -> int:
     path = os.path.join(folder, file_name(prefix))
     config = os.path.join(folder, "config")
     alias = prefix + LEADER
-    env = environment.env
-    program = local.which("ssh", env.get("PATH", os.defpath))
-    if program is None:
-        raise SshSetupError(
-            "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was "
-            "found on PATH. Install an OpenSSH client, or leave out --write and keep the printed config yourself."
-        )
-
-    def verdict(file: str, expected: Optional[str] = leader) -> Optional[str]:
-        return dotssh.openssh_verdict(program, file, alias, env, expected)
-
-    stderr = environment.stderr
-    data = text.encode("utf-8")
+    check = _checker(environment.env, alias, leader)
     include = include_line(path)
+    stderr = environment.stderr
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         generated = dotssh.examine(path, follow_link=False)
@@ -98,45 +90,19 @@ def write(text: str, prefix: str, leader: str, environment) -> int:
         current = dotssh.examine(config, follow_link=True)
         changed = with_include(current.data or b"", path, folder, home)
         with dotssh.Staging() as staging:
-            new_file = None
-            if generated.data != data:
-                new_file = staging.stage(generated, data)
-                said = verdict(new_file)
-                if said:
-                    raise NodeSshError(
-                        f"OpenSSH does not accept the config this would write: `ssh -G` {_named(said, new_file, path)}."
-                        " Nothing was written. Check the --option values (and ssh_options in the configuration): "
-                        "each must be an option OpenSSH knows, with a value it takes (`man ssh_config`)."
-                    )
+            new_file = _staged_and_checked(staging, generated, data, check) if generated.data != data else None
             if changed is not None and current.obstacle:
                 if new_file:
                     staging.commit(new_file, generated)
                     stderr.write(f"Wrote {path} (checked with `ssh -G`).\n")
-                raise NodeSshError(
-                    f"{config} {current.obstacle}, so it was left alone. For plain ssh to find the nodes, add "
-                    f"these two lines at its top, before any Host or Match line:\n    {INCLUDE_NOTE}\n    {include}"
-                )
-            # The user's config as ssh will read it, with the new file in place; else both stay as they were.
-            candidate = staging.stage(current, changed) if changed is not None else current.real
-            if new_file:
-                staging.commit(new_file, generated)
-            said = verdict(candidate) if new_file or changed is not None else None
-            if said:
-                if new_file:
-                    staging.put_back(generated)
-                before = verdict(current.real, None) if current.data is not None else None
-                if before:
-                    raise NodeSshError(
-                        f"OpenSSH does not accept {config} as it is, before any change: `ssh -G` "
-                        f"{_named(before, current.real, config)}. Nothing was written; fix it first, since every "
-                        "ssh command on this machine reads it."
-                    )
-                raise NodeSshError(f"OpenSSH does not accept {config} with the Include added: `ssh -G` "
-                                   f"{_named(said, candidate, config)}. Nothing was written.")
-            if changed is not None:
-                staging.commit(candidate, current)
+                raise NodeSshError(f"{config} {current.obstacle}, so it was left alone. For plain ssh to find the "
+                                   "nodes, add these two lines at its top, before any Host or Match line:\n"
+                                   f"    {INCLUDE_NOTE}\n    {include}")
+            if new_file or changed is not None:
+                _commit_checked(staging, generated, new_file, current, changed, check)
     except OSError as error:
-        raise NodeSshError(f"Cannot write under {folder}: {error.strerror or error}.") from None
+        where = error.filename if isinstance(error.filename, str) else folder
+        raise NodeSshError(f"Cannot write {where}: {error.strerror or error}.") from None
     stderr.write(f"Wrote {path} (checked with `ssh -G`).\n" if new_file else f"{path} is up to date.\n")
     if changed is not None:
         stderr.write(f"Added `{include}` to {config}, before any Host or Match line.\n")
@@ -146,6 +112,66 @@ def write(text: str, prefix: str, leader: str, environment) -> int:
         stderr.write(f"(OpenSSH reads ~/.ssh from {home}, your home in the password database, not $HOME.)\n")
     stderr.write(f"Try `ssh {alias}`. To undo: delete {path} and the two lines about it at the top of {config}.\n")
     return 0
+
+
+# OpenSSH's verdict on a config file; with True, it must also take <prefix>leader to the leader.
+Check = Callable[[str, bool], Optional[str]]
+
+
+def _checker(env, alias: str, leader: str) -> Check:
+    """OpenSSH's verdict on a config file (dotssh.openssh_verdict), found on PATH."""
+    import os
+
+    from .. import dotssh, local
+
+    program = local.which("ssh", env.get("PATH", os.defpath))
+    if program is None:
+        raise SshSetupError(
+            "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was "
+            "found on PATH. Install an OpenSSH client, or leave out --write and keep the printed config yourself."
+        )
+
+    def check(file: str, to_leader: bool) -> Optional[str]:
+        return dotssh.openssh_verdict(program, file, alias, env, leader if to_leader else None)
+    return check
+
+
+def _staged_and_checked(staging, generated, data: bytes, check: Check) -> str:
+    """The new generated file, staged beside the old one, once OpenSSH reads it alone."""
+    staged = staging.stage(generated, data)
+    said = check(staged, True)
+    if said:
+        raise NodeSshError(
+            f"OpenSSH does not accept the config this would write: `ssh -G` {_named(said, staged, generated.path)}. "
+            "Nothing was written. Check the --option values (and ssh_options in the configuration): each must be "
+            "an option OpenSSH knows, with a value it takes (`man ssh_config`)."
+        )
+    return staged
+
+
+def _commit_checked(staging, generated, new_file: Optional[str], current, changed: Optional[bytes],
+                    check: Check) -> None:
+    """The new generated file in place, then ~/.ssh/config as ssh will read it (with the Include
+    added, or as it is) checked: the config replaced when it passes; else both as they were."""
+    candidate = staging.stage(current, changed) if changed is not None else current.real
+    if new_file:
+        staging.commit(new_file, generated)
+    said = check(candidate, True)
+    if not said:
+        if changed is not None:
+            staging.commit(candidate, current)
+        return
+    if new_file:
+        staging.put_back(generated)
+    config = current.path
+    before = check(current.real, False) if current.data is not None else None
+    if before:
+        raise NodeSshError(f"OpenSSH does not accept {config} as it is, before any change: `ssh -G` "
+                           f"{_named(before, current.real, config)}. Nothing was written; fix it first, since every "
+                           "ssh command on this machine reads it.")
+    what = "with the Include added" if changed is not None else f"with the new {generated.path}, which it includes"
+    raise NodeSshError(f"OpenSSH does not accept {config} {what}: `ssh -G` {_named(said, candidate, config)}. "
+                       "Nothing was written.")
 
 
 def _named(said: str, temporary: str, path: str) -> str:

@@ -29,8 +29,8 @@ PROXY = "proxy"
 def check_prefix(value: str, source: str) -> str:
     if not _PREFIX.fullmatch(value):
         raise UsageError(
-            f"The prefix from {source} must be letters, digits, '_', '.' and '-' (not starting "
-            f"with '-' or '.'), not '{shown(value)}'."
+            f"The prefix from {source} must be at most 63 letters, digits, '_', '.' and '-' (not "
+            f"starting with '-' or '.'), not '{shown(value)}'."
         )
     return value
 
