@@ -7,7 +7,7 @@ transport.py decides which failure happened; the words are all here.
 """
 
 import enum
-from typing import NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional, Tuple, Type
 
 from ..errors import ClusterAuthError, ClusterError, ClusterUnreachable, shown
 from .proxies import Proxy
@@ -49,91 +49,74 @@ class Request(NamedTuple):
     max_body: int  # the cap on the body, in bytes
 
 
+_CHECK_URL = "Check that {setting} points at the cluster (with https:// where it uses TLS)."
+_DIRECT = "if this machine reaches the cluster directly, add {host} to NO_PROXY"
+
+# What each failure says. The fields: url, base_url, setting, host, connect (host:port as
+# CONNECT names it), seconds, max_body, detail; via (a sentence naming the proxy, or
+# nothing), intercepted (a sentence on proxies that inspect TLS, or nothing); proxy and
+# variable (for the failures at the proxy, which happen only through one).
+_TEXTS: Dict[Failure, Tuple[Type[ClusterError], str]] = {
+    Failure.TIMEOUT: (ClusterUnreachable, (
+        "The cluster at {url} did not answer within {seconds:g} seconds. Check that {setting} is right and the "
+        "cluster is up, or raise core.timeout.{via}")),
+    Failure.UNREACHABLE: (ClusterUnreachable, (
+        "Could not reach the cluster at {url}: {detail}. Check that {setting} is right and that this machine can "
+        "reach the cluster.{via}")),
+    Failure.NOT_HTTP: (ClusterError, (
+        "The cluster closed the connection to {url} without a valid HTTP answer. " + _CHECK_URL + "{via}")),
+    Failure.BAD_LENGTH: (ClusterError, (
+        "The cluster's answer to {url} is not valid HTTP (a Content-Length of '{detail}'). " + _CHECK_URL + "{via}")),
+    Failure.TOO_LARGE: (ClusterError, (
+        "The cluster's answer to {url} is larger than {max_body} bytes, more than this command reads. Check that "
+        "{setting} points at the cluster's API.{via}")),
+    Failure.CUT_OFF: (ClusterError, (
+        "The cluster's answer to {url} was cut off after {detail} bytes. The cluster or a proxy in between may be "
+        "overloaded; try again.{via}")),
+    Failure.TLS_UNVERIFIED: (ClusterUnreachable, (
+        "The TLS certificate of {base_url} could not be verified ({detail}). Set core.ssl_verify to the path of the "
+        "cluster's CA bundle (`dcos config set core.ssl_verify /path/to/dcos-ca.crt`), or to false to skip "
+        "verification.{via}{intercepted}")),
+    Failure.TLS_FAILED: (ClusterUnreachable, (
+        "The TLS handshake with {base_url} failed ({detail}). Check that {setting} uses https:// only where the "
+        "cluster speaks TLS.{via}")),
+    Failure.PROXY_TIMEOUT: (ClusterUnreachable, (
+        "The proxy {proxy} (from {variable}) did not answer within {seconds:g} seconds for {url}. Check {variable}, or "
+        + _DIRECT + "; or raise core.timeout.")),
+    Failure.PROXY_UNREACHABLE: (ClusterUnreachable, (
+        "Could not reach the proxy {proxy} (from {variable}) for {url}: {detail}. Check {variable}, or unset it "
+        "if this machine reaches the cluster directly (or add {host} to NO_PROXY).")),
+    Failure.PROXY_NOT_CONNECT: (ClusterUnreachable, (
+        "The proxy {proxy} (from {variable}) did not give a valid answer to CONNECT {connect} for {url}. Check "
+        "that {variable} names an HTTP proxy, or " + _DIRECT + ".")),
+}
+
+
 def _via(request: Request) -> str:
     proxy = request.proxy
     return f" The request went through the proxy {proxy.display} (from {proxy.variable})." if proxy else ""
 
 
-def _check_url(request: Request) -> str:
-    return f"Check that {request.setting} points at the cluster (with https:// where it uses TLS)."
-
-
-def _direct(request: Request) -> str:
-    return f"if this machine reaches the cluster directly, add {request.host} to NO_PROXY"
-
-
 def explain(failure: Failure, request: Request, detail: str = "") -> ClusterError:
     """The error for a failure of the exchange (anything but an HTTP status)."""
-    url, setting, via = request.url, request.setting, _via(request)
-    if request.proxy is not None and failure in _AT_THE_PROXY:
-        return _proxy_failure(failure, request, request.proxy, detail)
-    if failure is Failure.TOO_LARGE:
-        return ClusterError(
-            f"The cluster's answer to {url} is larger than {request.max_body} bytes, more than this "
-            f"command reads. Check that {setting} points at the cluster's API.{via}"
-        )
-    if failure is Failure.CUT_OFF:
-        return ClusterError(
-            f"The cluster's answer to {url} was cut off after {detail} bytes. "
-            f"The cluster or a proxy in between may be overloaded; try again.{via}"
-        )
-    if failure is Failure.BAD_LENGTH:
-        return ClusterError(
-            f"The cluster's answer to {url} is not valid HTTP (a Content-Length of '{detail}'). "
-            f"{_check_url(request)}{via}"
-        )
-    if failure is Failure.TLS_UNVERIFIED:
-        intercepted = (" A proxy that inspects TLS shows a certificate of its own: then core.ssl_verify "
-                       "must name its CA bundle." if request.proxy else "")
-        return ClusterUnreachable(
-            f"The TLS certificate of {request.base_url} could not be verified "
-            f"({detail}). Set core.ssl_verify to the path of the cluster's CA "
-            "bundle (`dcos config set core.ssl_verify /path/to/dcos-ca.crt`), or to false to "
-            f"skip verification.{via}{intercepted}"
-        )
-    if failure is Failure.TLS_FAILED:
-        return ClusterUnreachable(
-            f"The TLS handshake with {request.base_url} failed ({detail}). Check "
-            f"that {setting} uses https:// only where the cluster speaks TLS.{via}"
-        )
-    if failure is Failure.TIMEOUT:
-        return ClusterUnreachable(
-            f"The cluster at {url} did not answer within {request.seconds:g} seconds. Check that "
-            f"{setting} is right and the cluster is up, or raise core.timeout.{via}"
-        )
-    if failure is Failure.UNREACHABLE:
-        return ClusterUnreachable(
-            f"Could not reach the cluster at {url}: {detail}. Check that {setting} "
-            f"is right and that this machine can reach the cluster.{via}"
-        )
-    return ClusterError(f"The cluster closed the connection to {url} without a valid HTTP answer. "
-                        f"{_check_url(request)}{via}")
-
-
-def _proxy_failure(failure: Failure, request: Request, proxy: Proxy, detail: str) -> ClusterError:
-    name = f"the proxy {proxy.display} (from {proxy.variable})"
-    if failure is Failure.PROXY_TIMEOUT:
-        return ClusterUnreachable(
-            f"{name[0].upper() + name[1:]} did not answer within {request.seconds:g} seconds for {request.url}. "
-            f"Check {proxy.variable}, or {_direct(request)}; or raise core.timeout."
-        )
-    if failure is Failure.PROXY_NOT_CONNECT:
-        return ClusterUnreachable(
-            f"{name[0].upper() + name[1:]} did not give a valid answer to CONNECT "
-            f"{bracketed(request.host)}:{request.port} for {request.url}. Check that {proxy.variable} names an "
-            f"HTTP proxy, or {_direct(request)}."
-        )
-    return ClusterUnreachable(
-        f"Could not reach {name} for {request.url}: {detail}. Check {proxy.variable}, or unset it if "
-        f"this machine reaches the cluster directly (or add {request.host} to NO_PROXY)."
-    )
+    proxy = request.proxy
+    if proxy is None and failure in _AT_THE_PROXY:
+        failure = Failure.NOT_HTTP  # no proxy to blame: what came back was not HTTP
+    kind, text = _TEXTS[failure]
+    intercepted = (" A proxy that inspects TLS shows a certificate of its own: then core.ssl_verify must name its "
+                   "CA bundle." if proxy else "")
+    return kind(text.format(
+        url=request.url, base_url=request.base_url, setting=request.setting, host=request.host,
+        connect=f"{bracketed(request.host)}:{request.port}", seconds=request.seconds, max_body=request.max_body,
+        detail=detail, via=_via(request), intercepted=intercepted,
+        proxy=proxy.display if proxy else "", variable=proxy.variable if proxy else ""))
 
 
 def proxy_refusal(request: Request, proxy: Proxy, status: int, reason: str) -> ClusterError:
     """The error for a proxy that answered a request (or a CONNECT) with a refusal."""
     name = f"The proxy {proxy.display} (from {proxy.variable})"
     answered = f"(HTTP {shown(' '.join(f'{status} {reason}'.split()), 70)})"
-    url, variable, direct = request.url, proxy.variable, _direct(request)
+    url, variable, direct = request.url, proxy.variable, _DIRECT.format(host=request.host)
     # 407 is the standard answer; some proxies (tinyproxy) answer 401 to a wrong password.
     if status in (401, 407) and proxy.authorization:
         return ClusterUnreachable(
