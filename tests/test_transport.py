@@ -26,6 +26,7 @@ from dcos_node_ssh.cluster.proxies import Proxy
 from dcos_node_ssh.cluster.transport import MAX_BODY, Answer, HttpClient
 from dcos_node_ssh.cluster.tunnel import NotAnAnswer, connect_request, head_end, status_of
 from dcos_node_ssh.errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError
+from helpers import logged, marker
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.transport-test-token.c2lnbmF0dXJl"
 SECRET = "hunter2-secret"  # a password that must never be printed
@@ -33,23 +34,6 @@ SECRET = "hunter2-secret"  # a password that must never be printed
 
 def basic(pair):
     return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def marker():
-    """A path no other request uses, to find this request in a log."""
-    return f"/metadata?marker={time.monotonic_ns()}"
-
-
-def logged(server, path, seconds=3.0, requests=None):
-    """The stand-in's log entry for path (it logs just after answering: wait for it);
-    `requests` lists the log, the server's own by default."""
-    deadline = time.monotonic() + seconds
-    while True:
-        entries = [entry for entry in (requests or server.requests)() if entry["path"] == path]
-        if entries or time.monotonic() > deadline:
-            assert entries, f"{path} is not in the stand-in's request log"
-            return entries[-1]
-        time.sleep(0.02)
 
 
 def test_client_refuses_an_unusable_proxy_before_connecting():
