@@ -4,7 +4,7 @@ end; with --check, every prerequisite of that connection checked instead (check.
 from ..errors import NodeSshError, shown
 from ..flags import SshFlags
 from ..route import Route, direct_notice, named_address, resolve, route_of, settle_user, target_lookup
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> SshFlags:
@@ -26,6 +26,7 @@ def run(flags: SshFlags, environment) -> int:
         return run_checks(flags, route, settings, cluster, environment)
     hop, _ = resolve(route, settings, cluster, target_lookup(flags.target, cluster), address)
     hop = hop._replace(route=settle_user(hop.route, hop.proxy or hop.target, environment.env))
+    say(environment, hop.notices)
     stderr = environment.stderr
     if hop.route.plink:
         _plink_notices(hop.route, hop.proxy is not None, stderr)

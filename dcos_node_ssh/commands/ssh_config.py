@@ -12,7 +12,7 @@ from typing import Callable, Optional
 from ..errors import NodeSshError, SshSetupError, UsageError, shown
 from ..flags import SshConfigFlags
 from ..route import resolve, route_of
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> SshConfigFlags:
@@ -44,7 +44,8 @@ def run(flags: SshConfigFlags, environment) -> int:
     cluster = lookups(environment, settings, debug)
     hop, (leader, agents) = resolve(route, settings, cluster, None,
                                     then=lambda: concurrently(cluster.leader_address, lambda: cluster.all_agents()[0]))
-    entries, notes = node_entries(prefix, leader, agents)
+    say(environment, hop.notices + leader.notices)
+    entries, notes = node_entries(prefix, leader.address, agents)
     for note in notes:
         stderr.write(note + "\n")
     if hop.proxy is None:
