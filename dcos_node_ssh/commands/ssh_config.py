@@ -61,7 +61,7 @@ def run(flags: SshConfigFlags, environment) -> int:
     if not flags.write:
         environment.stdout.write_bytes(data)
         return 0
-    return write(data, prefix, leader, environment)
+    return write(data, prefix, leader.address, environment)
 
 
 def write(data: bytes, prefix: str, leader: str, environment) -> int:
