@@ -15,6 +15,8 @@ Scenario keys (all optional):
   masters_dns     body of GET /mesos_dns/v1/hosts/master.mesos (default: leader_dns)
   net_nodes       body of GET /net/v1/nodes, the networking API (default: 404)
   slaves          agent entries for /mesos/master/slaves, state and state-summary
+  tasks           task entries for /mesos/master/tasks, the master's task state
+                  (clusterdata.task_entry makes one); default: none
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
   delays          {path: seconds}: wait before answering that path
@@ -188,6 +190,8 @@ def make_handler(scenario, log_path):
                 if wanted and state.get("filter_slave_id", True):
                     slaves = [agent for agent in slaves if agent.get("id") in wanted]
                 self._json({"slaves": slaves, "recovered_slaves": []}, cache=True)
+            elif mesos in ("/master/tasks", "/master/tasks.json", "/tasks", "/tasks.json"):
+                self._json({"tasks": state.get("tasks", [])}, cache=True)
             elif mesos in ("/master/state", "/master/state.json", "/state", "/state.json"):
                 leader = (state.get("master_info") or {}).get("pid", "master@127.0.0.1:5050")
                 self._json(

@@ -7,13 +7,18 @@ the command says it.
 """
 
 import _thread  # not threading: a millisecond and a half less before every ssh session
-from typing import Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, TextIO, Tuple
 
 from ..errors import (ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, NodeSshError,
                       shown)
 from ..settings import Settings
 
+if TYPE_CHECKING:
+    from ..tasks import Task
+
 DCOS_URL = "core.dcos_url"
+# Mesos answers 100 tasks unless asked for more.
+TASKS_PATH = "/master/tasks?limit=1000000"
 MESOS_MASTER_URL = "core.mesos_master_url"
 
 
@@ -235,6 +240,16 @@ class Lookups:
         by_id = {agent["id"]: agent for agent in seen if agent is not None}
         nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
         return _agent_found(by_id[match_agent(nodes, value, api.base_url).id])
+
+    def tasks(self) -> List["Task"]:
+        """Every task the leading master knows of, running or recently ended, as tasks.Task
+        records (ID, name, state, its agent's ID, its ports and container addresses), from
+        its task state (/master/tasks); tasks.find_task picks one by ID or name."""
+        from .answers import tasks_in
+
+        api, prefix = self.mesos()
+        path = prefix + TASKS_PATH
+        return tasks_in(api.get_json(path), api.url(path))
 
     def agent_entries(self, top: Optional[dict] = None, timeout: Optional[float] = None) -> Iterator[dict]:
         """Every agent as state-summary reports it, decoded one at a time; with `top`, the
