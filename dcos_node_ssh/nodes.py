@@ -159,6 +159,20 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
     """The one agent that `value` names: exact ID; else exact address or host name;
     else a unique ID prefix or suffix. Ambiguous or unknown values are errors that
     list the candidates or the closest matches."""
+    node = agent_named(agents, value)
+    if node is None:
+        raise ClusterError(
+            f"No agent matches '{shown(value)}' (by ID, a unique part of the start or end of an ID, host "
+            f"name or address) among the {len(agents)} agents of the cluster at {source}."
+            + _closest(agents, value)
+            + " List the agents with `dcos node`."
+        )
+    return node
+
+
+def agent_named(agents: Sequence[Node], value: str) -> Optional[Node]:
+    """match_agent's rule, with None when no agent fits; several that fit are an error
+    that lists them."""
     exact = [node for node in agents if node.id == value]
     if exact:
         return exact[0]
@@ -178,12 +192,7 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
             f"'{shown(value)}' matches {len(candidates)} agents: {listed}{more}. Give more of the ID, "
             "or the agent's address."
         )
-    raise ClusterError(
-        f"No agent matches '{shown(value)}' (by ID, a unique part of the start or end of an ID, host "
-        f"name or address) among the {len(agents)} agents of the cluster at {source}."
-        + _closest(agents, value)
-        + " List the agents with `dcos node`."
-    )
+    return None
 
 
 def _describe(node: Node) -> str:
