@@ -69,16 +69,25 @@ def test_the_agent_is_needed_only_when_forwarded(tmp_path):
     assert jumping["ssh-agent"].status is Status.OK and jumping["node login"].status is Status.OK
 
 
-def test_a_proxy_without_tcp_forwarding_blocks_nothing(tmp_path):
-    def run(argv, env, seconds, first_line_only=False):
-        if "-W" in argv:
-            return local.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
-                                                b"administratively prohibited: open failed\n")
-        return local.Finished(0, b"", b"")
+def refusing_forwarding(argv, env, seconds, first_line_only=False):
+    if "-W" in argv:
+        return local.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
+                                            b"administratively prohibited: open failed\n")
+    return local.Finished(0, b"", b"")
 
-    checks = run_checklist(choices(), tmp_path, run=run)
-    assert checks["node port"].status is Status.SKIP and "no TCP forwarding" in checks["node port"].detail
+
+def test_a_proxy_without_tcp_forwarding_blocks_nothing_when_the_agent_is_forwarded(tmp_path):
+    checks = run_checklist(choices(), tmp_path, run=refusing_forwarding)
+    assert checks["node port"].status is Status.SKIP
+    assert "refuses TCP forwarding" in checks["node port"].detail and "AllowTcpForwarding" in checks["node port"].detail
     assert checks["node login"].status is Status.OK
+
+
+def test_a_proxy_without_tcp_forwarding_fails_jump_mode(tmp_path):
+    checks = run_checklist(choices(mode=ProxyMode.JUMP), tmp_path, run=refusing_forwarding)
+    assert checks["node port"].status is Status.FAIL and "AllowTcpForwarding" in checks["node port"].detail
+    assert "`tunnel`" in checks["node port"].fix
+    assert checks["node login"].detail == "not tried: node port failed"
 
 
 def test_a_dangling_key_link_is_named_not_fatal(tmp_path):

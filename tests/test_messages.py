@@ -42,9 +42,9 @@ def test_the_help_of_json_names_every_command_that_takes_it(help_text):
     usage = help_text[help_text.index("Usage:"):help_text.index("\n\n", help_text.index("Usage:"))]
     patterns = re.split(r"\n\s*(?=dcos node)", usage.replace("dcos node [list]", "dcos node list"))
     taking = sorted({pattern.split()[2] for pattern in patterns if "--json" in pattern})
-    assert taking == ["list", "run", "ssh"]
+    assert taking == ["list", "run", "ssh", "tunnel"]
     json = described(help_text, "--json")
-    assert "`list`:" in json and "`ssh --check`:" in json and "`run`:" in json
+    assert "`list`:" in json and "`ssh --check`" in json and "`tunnel --check`:" in json and "`run`:" in json
 
 
 def test_the_help_of_write_says_what_it_checks_and_refuses(help_text):

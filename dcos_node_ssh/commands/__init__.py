@@ -20,6 +20,7 @@ COMMANDS: Dict[str, str] = {
     "run": "run",
     "scp": "scp",
     "ssh-config": "ssh_config",
+    "tunnel": "tunnel",
 }
 
 
