@@ -229,7 +229,12 @@ class TunnelFlags(NamedTuple):
         if pac is not None and not pac:
             raise UsageError("--pac needs the path of the file to write, not an empty value.")
         port_index = number(opts.get("--port-index"), "--port-index", 0, True)
-        return cls(RouteFlags.of(opts), kind, _port_flag(opts.get("--port"), "--port", 0), pac, forwards, task,
-                   None if port_index is None else int(port_index), opts.get("--port-name"),
-                   _port_flag(opts.get("--local-port"), "--local-port", 0) or 0, bool(opts.get("--check")),
-                   bool(opts.get("--json")))
+        socks_port = _port_flag(opts.get("--port"), "--port", 0)
+        local_port = _port_flag(opts.get("--local-port"), "--local-port", 0) or 0
+        named = [port for port in [socks_port or 0] + [spec.local_port for spec in forwards] + [local_port] if port]
+        twice = sorted({port for port in named if named.count(port) > 1})
+        if twice:
+            raise UsageError(f"The local port {twice[0]} is named twice; each listener needs a port of its own.")
+        return cls(RouteFlags.of(opts), kind, socks_port, pac, forwards, task,
+                   None if port_index is None else int(port_index), opts.get("--port-name"), local_port,
+                   bool(opts.get("--check")), bool(opts.get("--json")))

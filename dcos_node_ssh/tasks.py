@@ -44,8 +44,11 @@ class Task(NamedTuple):
 def find_task(tasks: Sequence[Task], value: str, source: str) -> Task:
     """The one running task `value` names: its exact ID; else the running task of that name;
     else the running task whose ID holds it (as `dcos task` matches). A value that fits
-    several lists them; one that fits none says how many there are."""
-    exact = [task for task in tasks if task.id == value]
+    several lists them; a task that has ended says so; one that fits none says how many
+    there are."""
+    exact = [task for task in tasks if task.id == value] or [
+        task for task in tasks if task.name == value and not any(other.running and other.name == value
+                                                                for other in tasks)][-1:]
     if exact:
         task = exact[0]
         if not task.running:

@@ -104,10 +104,12 @@ def test_which_task_a_value_names(value, expected):
 @pytest.mark.parametrize("value, message", [
     ("api", "'api' matches 2 running tasks: api.1 (api); api.2 (api). Give the whole ID"),
     ("db.1", "Task db.1 (db) is TASK_FINISHED, not running"),
-    ("db", "No running task matches 'db' (by ID, name or a part of its ID) among the 4 running tasks at " + SOURCE),
+    ("db", "Task db.1 (db) is TASK_FINISHED, not running"),
+    ("nothing", "No running task matches 'nothing' (by ID, name or a part of its ID) among the 4 running tasks at "
+     + SOURCE),
     ("nothing\x1b[2J", "No running task matches 'nothing\\x1b[2J'"),
     ("", "No running task matches ''"),
-], ids=["ambiguous-name", "not-running", "only-ended", "escaped", "empty"])
+], ids=["ambiguous-name", "not-running", "only-ended", "none", "escaped", "empty"])
 def test_values_that_name_no_single_running_task(value, message):
     with pytest.raises(ClusterError) as raised:
         find_task(RUNNING, value, SOURCE)

@@ -12,7 +12,7 @@ the pure functions of openssh/tunnel.py.
 import os
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
-from ..errors import ExitStatus, NodeSshError, UsageError, printable, shown
+from ..errors import ExitStatus, NodeSshError, printable, shown
 from ..flags import TunnelFlags, TunnelKind
 from ..route import ProxyKind, resolve, route_of, settle_user
 from . import configuration, lookups, say
@@ -287,16 +287,12 @@ def _task(flags: TunnelFlags, cluster):
 
 
 def _local_ports(wanted: List[int]) -> List[int]:
-    """The local ports, each 0 replaced by a free one (OpenSSH chooses none for -L 0); a
-    port named twice is an error."""
+    """The local ports, each 0 replaced by a free one (OpenSSH chooses none for -L 0; no two
+    named the same, flags.TunnelFlags saw to that)."""
     import socket
 
     from ..openssh.tunnel import LOOPBACK
 
-    named = [port for port in wanted if port]
-    twice = sorted({port for port in named if named.count(port) > 1})
-    if twice:
-        raise UsageError(f"The local port {twice[0]} is named twice; each listener needs a port of its own.")
     held = []
     try:
         chosen = []
