@@ -47,6 +47,7 @@ class Request(NamedTuple):
     proxy: Optional[Proxy]
     seconds: float  # the request's deadline
     max_body: int  # the cap on the body, in bytes
+    unauthenticated: str = ""  # more to say on HTTP 401 (why no token was sent), or nothing
 
 
 _CHECK_URL = "Check that {setting} points at the cluster (with https:// where it uses TLS)."
@@ -149,6 +150,11 @@ def status_failure(request: Request, status: int, reason: str, location: str,
         # A proxy's refusal: DC/OS itself asks for a token (acsjwt), never for Basic credentials.
         return proxy_refusal(request, proxy, status, reason)
     if status == 401:
+        if request.unauthenticated:
+            return ClusterAuthError(
+                f"The cluster at {request.base_url} refused the request as unauthenticated (HTTP 401). "
+                f"{request.unauthenticated}{via}"
+            )
         return ClusterAuthError(
             f"The cluster at {request.base_url} refused the request as unauthenticated (HTTP "
             f"401): the access token is missing or has expired. Log in with `dcos auth login`.{via}"

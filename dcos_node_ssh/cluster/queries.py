@@ -104,7 +104,7 @@ class Lookups:
                 token = self.settings.acs_token if setting == DCOS_URL else None
                 self._apis[setting] = Api(HttpClient(url, token=token, ssl_verify=self.settings.ssl_verify,
                                                      timeout=self.settings.timeout, setting=setting, env=self.env,
-                                                     debug=self.debug))
+                                                     debug=self.debug, unauthenticated=withheld(self.settings)))
             return self._apis[setting]
 
     def mesos(self) -> Tuple[Api, str]:
@@ -278,6 +278,19 @@ def _essentials(agent) -> Optional[dict]:
         return None
     return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
                                         "drain_info", "deactivated", "active") if key in agent}
+
+
+def withheld(settings: Settings) -> str:
+    """Why no token was sent, when the configuration's token belongs to another cluster."""
+    from .urls import hide_credentials
+
+    if not settings.token_withheld_for or settings.acs_token:
+        return ""
+    where = f" in {settings.config_path}" if settings.config_path else ""
+    return (f"DCOS_URL names this cluster, while the configuration{where} is for the cluster at "
+            f"{hide_credentials(settings.token_withheld_for)}: its access token was not sent here, since a token "
+            "belongs to the cluster that issued it. Set DCOS_ACS_TOKEN to a token of this cluster (`dcos cluster setup "
+            "<url>` and `dcos auth login` get one), or unset DCOS_URL to use the attached cluster.")
 
 
 def no_cluster_message(settings: Settings) -> str:

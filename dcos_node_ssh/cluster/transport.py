@@ -185,8 +185,9 @@ class HttpClient:
 
     def __init__(self, base_url: str, *, token: Optional[str] = None, ssl_verify: Union[bool, str] = True,
                  timeout: float = 5.0, setting: str = "core.dcos_url", env: Mapping[str, str] = {},
-                 debug: Optional[TextIO] = None, max_body: int = MAX_BODY):
+                 debug: Optional[TextIO] = None, max_body: int = MAX_BODY, unauthenticated: str = ""):
         self.setting = setting
+        self.unauthenticated = unauthenticated  # more to say on HTTP 401, when a token was withheld
         self.timeout = timeout
         self.ssl_verify = ssl_verify
         self.debug = debug  # where to describe each request (DCOS_DEBUG); never the token
@@ -240,7 +241,7 @@ class HttpClient:
             raise ConfigError(f"The request {shown(method)} {shown(url)} cannot be sent: its path must be "
                               "percent-encoded ASCII.")
         named = Request(url, self.base_url, self.setting, self._base.host, self._base.port, self.proxy, seconds,
-                        self.max_body)
+                        self.max_body, self.unauthenticated)
         connection = self._connection(Limits(seconds, self.max_body + _FRAMING))
         response: Optional[http.client.HTTPResponse] = None
         try:
