@@ -65,10 +65,12 @@ def _raise_stopped(number: int, _frame) -> None:
 class Foreground:
     """A child whose stdout goes nowhere and whose stderr lines come through `line()`.
 
-    With `terminal_input` it reads this process's stdin (plink asks its questions there);
-    otherwise /dev/null (OpenSSH asks on /dev/tty)."""
+    With `terminal` it keeps this process's stdin and stderr instead, since plink asks its
+    questions there (a host key, without a line end) and reads the answer from stdin; then
+    nothing comes through `line()`. Otherwise its stdin is /dev/null (OpenSSH asks on
+    /dev/tty)."""
 
-    def __init__(self, argv: Sequence[str], env: Mapping[str, str], terminal_input: bool = False):
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], terminal: bool = False):
         self.argv = list(argv)
         self.said: List[str] = []  # every line it has written to stderr, in order
         self.status: Optional[int] = None  # its exit status, once it has exited and been reaped
@@ -76,17 +78,20 @@ class Foreground:
         self._pid = -1
         self._process: Any = None  # Windows: the subprocess.Popen
         if POSIX:
-            stream = self._spawn_posix(env, terminal_input)
+            stream = self._spawn_posix(env, terminal)
         else:
-            stream = self._spawn_windows(env, terminal_input)
+            stream = self._spawn_windows(env, terminal)
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._reader.start()
+        if stream is not None:
+            self._reader.start()
+        else:
+            self._lines.put(None)
 
-    def _spawn_posix(self, env: Mapping[str, str], terminal_input: bool):
-        read, write = os.pipe()
-        actions = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0), (os.POSIX_SPAWN_DUP2, write, 2)]
-        if not terminal_input:
-            actions.insert(0, (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0))
+    def _spawn_posix(self, env: Mapping[str, str], terminal: bool):
+        actions: List[tuple] = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+        read, write = (-1, -1) if terminal else os.pipe()
+        if not terminal:
+            actions += [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, write, 2)]
         program = self.argv[0] if os.sep in self.argv[0] else which(self.argv[0], env.get("PATH", os.defpath))
         try:
             # No process group of its own: it must be able to ask at the terminal. Python
@@ -94,17 +99,20 @@ class Foreground:
             self._pid = os.posix_spawn(program or self.argv[0], self.argv, dict(env), file_actions=actions,
                                        setsigdef=(signal.SIGPIPE,))
         except BaseException:
-            os.close(read)
+            if not terminal:
+                os.close(read)
             raise
         finally:
-            os.close(write)
-        return os.fdopen(read, "rb")
+            if not terminal:
+                os.close(write)
+        return None if terminal else os.fdopen(read, "rb")
 
-    def _spawn_windows(self, env: Mapping[str, str], terminal_input: bool):
+    def _spawn_windows(self, env: Mapping[str, str], terminal: bool):
         import subprocess
 
         self._process = subprocess.Popen(self.argv, env=dict(env), stdout=subprocess.DEVNULL,
-                                         stdin=None if terminal_input else subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                         stdin=None if terminal else subprocess.DEVNULL,
+                                         stderr=None if terminal else subprocess.PIPE)
         return self._process.stderr
 
     def _read(self, stream) -> None:
@@ -169,7 +177,8 @@ class Foreground:
             if not self.exited():
                 self._terminate(kill=True)
                 self._wait()
-        self._reader.join(seconds)
+        if self._reader.is_alive():
+            self._reader.join(seconds)
         while self.line(0) is not None:  # keep what it said last
             pass
 

@@ -10,6 +10,7 @@ import glob
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -223,3 +224,52 @@ def test_ctrl_c_while_connecting_ends_everything(cluster, dcos_node, home):
     assert status == 130 and stdout == "", stderr
     assert "Tunnel closed" not in stderr and "Traceback" not in stderr
     assert_nothing_left(stderr)
+
+
+def test_plink_at_a_terminal_asks_for_the_host_key_and_ends_on_its_ctrl_c(cluster, dcos_node, home, tmp_path):
+    """PuTTY's real plink: no control socket, so the port is checked free first, the tunnel is
+    ready once plink listens, and the probe is a plink of its own (-batch -nc). plink asks
+    about the master's host key on the terminal, as a user sees it; Ctrl-C is typed there."""
+    import pty
+
+    if shutil.which("plink") is None:
+        pytest.fail("plink is not installed (Debian package putty-tools); scripts/prepare installs it")
+    os.mkdir(os.path.join(home, ".putty"), 0o700)  # PuTTY keeps its state in $HOME/.putty when it exists
+    config_for(home, cluster.dcos_url)
+    argv = cluster.client_argv([dcos_node, "node", "tunnel", "socks", "--ssh-client=plink", "--port=0",
+                                "--master-proxy"])
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execvpe(argv[0], argv, cluster.client_env(home))
+    output, deadline, answered = b"", time.monotonic() + 60, False
+    try:
+        while b"Ctrl-C ends it." not in output:
+            assert time.monotonic() < deadline, output
+            if select.select([terminal], [], [], 0.2)[0]:
+                output += os.read(terminal, 65536)
+            if not answered and b"Store key in cache? (y/n" in output:
+                os.write(terminal, b"y\n")
+                answered = True
+        port = re.search(rb"SOCKS5 proxy on 127\.0\.0\.1:(\d+)", output).group(1).decode()
+        assert curl("--proxy", f"socks5h://127.0.0.1:{port}", f"http://{HIDDEN}:{PORT}/hello") == HELLO
+        os.write(terminal, b"\x03")  # the terminal's Ctrl-C, to its foreground group: plink and the plugin
+        while True:
+            try:
+                chunk = os.read(terminal, 65536) if select.select([terminal], [], [], 10)[0] else b""
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+    text = output.decode(errors="replace")
+    assert answered and os.waitstatus_to_exitcode(status) == 0, text
+    assert "plink -N -a -no-antispoof -l core -D 127.0.0.1:" in text and "Tunnel closed." in text
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as stream:
+                assert f"127.0.0.1:{port}".encode() not in stream.read(), f"a process is left: {path}"
+        except OSError:
+            pass

@@ -76,7 +76,7 @@ DEFAULTS = ["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=30"]
                                                  "core@52.34.108.176"]),
     (PLAN._replace(client="C:\\PuTTY\\plink.exe", options=("Port=2222", "StrictHostKeyChecking=no"),
                    forwards=(Forward(8080, "leader.mesos", 8080),)),
-     ["C:\\PuTTY\\plink.exe", "-N", "-a", "-l", "core", "-P", "2222", "-D", "127.0.0.1:1080",
+     ["C:\\PuTTY\\plink.exe", "-N", "-a", "-no-antispoof", "-l", "core", "-P", "2222", "-D", "127.0.0.1:1080",
       "-L", "127.0.0.1:8080:leader.mesos:8080", "52.34.108.176"]),
 ], ids=["socks", "forwards", "options-without-control", "plink"])
 def test_tunnel_argv(plan, expected):

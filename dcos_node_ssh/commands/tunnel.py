@@ -431,7 +431,7 @@ def _run_tunnel(flags: TunnelFlags, plan, argv: List[str], environment, wanted: 
     with StopSignals() as signals:
         child = None
         try:
-            child = Foreground(argv, environment.env, terminal_input=plan.plink)
+            child = Foreground(argv, environment.env, terminal=plan.plink)
             _wait_until_listening(plan, child)
             _prove_forwarding(plan, child, environment)
             if flags.pac is not None:

@@ -201,7 +201,8 @@ def tunnel_argv(plan: TunnelPlan) -> List[str]:
         listeners += ["-L", forward.as_ssh()]
     if plan.plink:
         flags, _ = plink_translation(plan.proxy_options + plan.options)
-        return [plan.client, "-N", "-a", "-l", plan.user] + flags + listeners + [plan.proxy]
+        # -no-antispoof: no "Press Return to begin session" for a tunnel, which has no session.
+        return [plan.client, "-N", "-a", "-no-antispoof", "-l", plan.user] + flags + listeners + [plan.proxy]
     argv = [plan.client, "-N", "-T"]
     if plan.config_file:
         argv += ["-F", plan.config_file]
