@@ -273,3 +273,26 @@ def test_plink_at_a_terminal_asks_for_the_host_key_and_ends_on_its_ctrl_c(cluste
                 assert f"127.0.0.1:{port}".encode() not in stream.read(), f"a process is left: {path}"
         except OSError:
             pass
+
+
+def test_a_tunnel_whose_connection_is_lost_says_so(cluster, dcos_node, home):
+    tunnel = Tunnel(cluster, dcos_node, home, ["forward", "--master-proxy", f"{AGENT1_IP}:{PORT}"])
+    tunnel.ready(2)
+    pids = subprocess.run(["ip", "netns", "pids", cluster.master.namespace], capture_output=True, text=True).stdout
+    sessions = []
+    for pid in pids.split():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as stream:
+                if stream.read().startswith(b"sshd: core"):
+                    sessions.append(int(pid))
+        except OSError:
+            pass
+    assert sessions
+    for pid in sessions:  # the master's side of the connection ends, as when the master goes away
+        os.kill(pid, signal.SIGKILL)
+    status, stderr, _ = tunnel.finish()
+    assert status == 1, stderr
+    assert stderr.splitlines()[-1].startswith("dcos node tunnel: The tunnel through 198.51.100.10 ended (ssh exit "
+                                              "status 255)"), stderr
+    assert "Run the command again to reopen it." in stderr
+    assert_nothing_left(stderr)

@@ -75,8 +75,8 @@ def run(flags: TunnelFlags, environment) -> int:
         stderr.write(f"Forward {forward.listener} -> {forward.destination}: {what}.\n")
     from .. import local
 
-    client = local.find_client(route.client, route.plink)
-    return _tunnel(flags, route, hop.proxy or "", client, socks_port, forwards, wanted, environment)
+    local.find_client(route.client, route.plink)  # refused now, before anything runs; argv keeps its name
+    return _tunnel(flags, route, hop.proxy or "", route.client, socks_port, forwards, wanted, environment)
 
 
 def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
@@ -546,12 +546,18 @@ def _failed_message(plan, child) -> str:
     failures = bind_failures("\n".join(child.said))
     if failures:
         return bind_failure_message(failures, plan.socks_port)
-    return (f"Could not open the tunnel through the proxy {plan.proxy} (ssh exit status {child.status})"
-            + _said(child) + ".")
+    return f"Could not open the tunnel through the proxy {plan.proxy} ({_how(child)})" + _said(child) + "."
 
 
 def _ended_message(plan, child) -> str:
-    return (f"The tunnel through {plan.proxy} ended (ssh exit status {child.status})" + _said(child)
+    return (f"The tunnel through {plan.proxy} ended ({_how(child)})" + _said(child)
             + ". Run the command again to reopen it.")
+
+
+def _how(child) -> str:
+    """How ssh ended: its exit status, or the signal that killed it."""
+    if child.status is not None and child.status < 0:
+        return f"{os.path.basename(child.argv[0])} was killed by signal {-child.status}"
+    return f"ssh exit status {child.status}"
 
 
