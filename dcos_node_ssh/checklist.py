@@ -342,11 +342,18 @@ def _blocks(check: Check) -> bool:
 
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
-    context = Context(flags, route, settings, cluster, environment.env, probes or Probes())
+    context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment))
     return _report(checklist(context, steps(flags, route)), environment.stdout, flags.json)
 
 
 # -- helpers -------------------------------------------------------------------------
+
+
+def _probes_of(environment) -> Probes:
+    """The real probes, looking where the command's environment says: its PATH, its home."""
+    search = environment.env.get("PATH", os.defpath)
+    return Probes(find_client=lambda name, plink: local.find_client(name, plink, search=search),
+                  ssh_folder=lambda: os.path.join(environment.home, ".ssh"))
 
 
 def _display_url(url: Optional[str]) -> str:
