@@ -18,8 +18,7 @@ import uuid
 import pytest
 
 import simcluster
-from conftest import snapshot, unchanged_home
-from test_e2e import configure, plugin
+from helpers import config_for, sim_ssh, snapshot, unchanged_home
 
 DISK = simcluster.NODE_DISK
 PUBLIC = simcluster.MASTER_PUBLIC
@@ -67,7 +66,7 @@ def digests(root):
 def on_node(sim, dcos_node, home, target_flags, path):
     """(host name, digests) of what is at `path` on the node, asked through forwarding mode."""
     command = f"python3 -c {shlex.quote(DIGESTS)} {shlex.quote(path)}"
-    result = plugin(sim, dcos_node, home, ["--master-proxy"] + target_flags + ["--", command])
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy"] + target_flags + ["--", command])
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert not answer["pwned"]
@@ -100,7 +99,7 @@ def unique(label):
 
 @pytest.mark.parametrize("node, hostname, flags", NODES)
 def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob, tmp_path, node, hostname, flags):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     path, digest = blob
     name = unique("blob")
     up = scp(sim, dcos_node, home, [path, f"{node}:{DISK}/{name}"])
@@ -115,7 +114,7 @@ def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob,
 
 
 def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     local = tree(str(tmp_path / "up"))
     expected = digests(local)
     folder = unique("tree")
@@ -134,7 +133,7 @@ def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_path, name):
     """A remote path is a path: the name arrives as written, and is fetched as written."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     folder = tmp_path / "f"
     folder.mkdir()
     source = folder / name
@@ -150,7 +149,7 @@ def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_
 
 
 def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     (tmp_path / "-r").write_bytes(b"dash")
     env = sim.client_env(home)
     remote = f"{DISK}/{unique('dash')}"
@@ -164,7 +163,7 @@ def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node
 
 def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_path):
     """`S1:/x/*` names the file called `*`, not every file: scp's own glob is escaped."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     folder = tree(str(tmp_path / "t"))
     remote = f"{DISK}/{unique('glob')}"
     assert scp(sim, dcos_node, home, ["-r", folder, f"S1:{remote}"]).returncode == 0
@@ -178,7 +177,7 @@ def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_pat
 
 
 def test_node_to_node_on_one_node_goes_through_here(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     (tmp_path / "a").write_bytes(b"copied on the node")
     first, second = f"{DISK}/{unique('n2n')}", f"{DISK}/{unique('n2n')}"
     assert scp(sim, dcos_node, home, [str(tmp_path / "a"), f"{AGENT1}:{first}"]).returncode == 0
@@ -192,7 +191,7 @@ def test_node_to_node_on_one_node_goes_through_here(sim, dcos_node, home, tmp_pa
 def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_path):
     """With known_hosts files of its own per connection (through --proxy-option and
     --option) and strict checking, the copy works; swapped, the proxy is refused."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     master_file, node_file = tmp_path / "master_known", tmp_path / "node_known"
     master_file.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n")
     node_file.write_text(f"{simcluster.host_key_alias(AGENT1_IP)} {sim.agents[0].host_key_pub}\n")
@@ -214,7 +213,7 @@ def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_p
 
 @pytest.fixture
 def config_file(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     env = sim.client_env(home)
     result = unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh-config", "--master-proxy"], env, text=True))
     assert result.returncode == 0, result.stderr
@@ -272,7 +271,7 @@ def isolated_ssh_folder(sim, folder, argv):
 
 
 def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     folder = tmp_path / "dot-ssh"
     folder.mkdir(mode=0o700)
     shutil.copy(os.path.join(sim.client_ssh_dir, "known_hosts"), folder / "known_hosts")

@@ -19,7 +19,7 @@ from conftest import write_config
 from dcos_node_ssh.cluster.transport import HttpClient
 from dcos_node_ssh.errors import ClusterUnreachable
 from simcluster import AGENTS, CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
-from test_e2e import plugin
+from helpers import sim_ssh as plugin
 from test_transport import logged as transport_logged
 from test_transport import marker
 

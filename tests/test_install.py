@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import simcluster
-from conftest import write_config
+from helpers import write_config
 from realcli import offline_pip_env
 
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
