@@ -194,9 +194,8 @@ def test_a_bare_ssh_with_a_silent_cluster_says_what_to_do_at_once(home, api):
 
 
 def test_an_unreadable_clusters_folder_is_an_error_not_the_legacy_file(home, api):
-    dcos = os.path.join(home, ".dcos")
-    write_config(os.path.join(dcos, "dcos.toml"), f'[core]\ndcos_url = "{api.url}"\ndcos_acs_token = "legacy"\n')
-    with open(os.path.join(dcos, "clusters"), "w") as stream:  # not a folder: cannot be listed
+    config_for(home, api.url, 'dcos_acs_token = "legacy"\n')
+    with open(os.path.join(home, ".dcos", "clusters"), "w") as stream:  # not a folder: cannot be listed
         stream.write("")
     result = cli(["node", "ssh", "--leader"], base_env(home))
     assert_clean_error(result, "Cannot read the DC/OS clusters folder")
