@@ -88,7 +88,9 @@ class Context:
         self.env = env
         self.probes = probes
         self.proxy: Optional[str] = route.proxy_host
+        self.proxy_source: str = route.proxy_kind.value  # for --master-proxy, what the cluster says
         self.target: Optional[str] = named_address(flags.target)
+        self.notices: List[str] = []  # what the cluster said about its answers, for stderr
         self.proxy_error: Optional[NodeSshError] = None
         self.target_error: Optional[NodeSshError] = None
         self.client_path: Optional[str] = None
@@ -98,7 +100,8 @@ class Context:
         return self.route.proxied
 
     def finders(self):
-        """(find the proxy, find the target): a lookup to make, or None when the flags say."""
+        """(find the proxy, find the target): a lookup to make (it returns a
+        cluster.queries.Found), or None when the flags say."""
         find_proxy = self.cluster.master_public_address if self.route.proxy_kind is ProxyKind.MASTER else None
         return find_proxy, target_lookup(self.flags.target, self.cluster)
 
@@ -132,12 +135,16 @@ def _cluster_api(context: Context) -> List[Check]:
     find_proxy, find_target = context.finders()
     if find_target:
         try:
-            context.target = find_target()
+            found = find_target()
+            context.target = found.address
+            context.notices += found.notices
         except NodeSshError as error:
             context.target_error = error
     if find_proxy:
         try:
-            context.proxy = find_proxy()
+            found = find_proxy()
+            context.proxy, context.proxy_source = found.address, found.source
+            context.notices += found.notices
         except NodeSshError as error:
             context.proxy_error = error
     settings = context.settings
@@ -163,9 +170,8 @@ def _proxy(context: Context) -> List[Check]:
         return [ok("proxy", "none: a direct connection")]
     if context.proxy_error:
         return [fail("proxy", route.proxy_kind.value, str(context.proxy_error))]
-    source = context.cluster.proxy_source if route.proxy_kind is ProxyKind.MASTER else route.proxy_kind.value
     mode = "jump mode (ssh -W)" if route.jump else "agent forwarding"
-    return [ok("proxy", f"{context.proxy} ({source}); {mode}")]
+    return [ok("proxy", f"{context.proxy} ({context.proxy_source}); {mode}")]
 
 
 def _ssh_client(context: Context) -> List[Check]:
@@ -343,7 +349,10 @@ def _blocks(check: Check) -> bool:
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
     context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment))
-    return _report(checklist(context, steps(flags, route)), environment.stdout, flags.json)
+    checks = checklist(context, steps(flags, route))
+    for notice in dict.fromkeys(context.notices):
+        environment.stderr.write(notice + "\n")
+    return _report(checks, environment.stdout, flags.json)
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -396,7 +405,7 @@ def _port_fix(context: Context, host: str) -> str:
     kind = context.route.proxy_kind
     if kind is ProxyKind.MASTER:
         return (f"Nothing answers as an SSH server at {host}, which the plugin took from "
-                f"{context.cluster.proxy_source}. If that is not the master's public address (it may be a private "
+                f"{context.proxy_source}. If that is not the master's public address (it may be a private "
                 "one, or a stopped host), name the right one with --proxy-ip=<address>, or set node.ssh_proxy_ip; "
                 "else check that sshd runs on the master and that port 22 is open to you.")
     if kind is not ProxyKind.NONE:

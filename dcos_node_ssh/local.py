@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence
 
-from .errors import SshSetupError
+from .errors import SshSetupError, shown
 
 POSIX = os.name == "posix"
 _OUTPUT_CAP = 1 << 20  # a probe's output kept, per stream; the rest is read and dropped
@@ -64,6 +64,11 @@ def choose_client(requested: Optional[str], posix: bool = POSIX, find=which) -> 
 def find_client(name: str, plink: bool, posix: bool = POSIX, search: Optional[str] = None) -> str:
     """The client's path, looked up in `search` (the command's PATH; None: this process's)."""
     path = which(name, search, posix=posix)
+    if path is None and (os.sep in name or "/" in name):
+        # A path (only --ssh-client gives one): PATH was not searched.
+        what = "is not an executable file" if os.path.exists(name) else "does not exist"
+        raise SshSetupError(f"--ssh-client names {shown(name)}, which {what}. Name the client's path, or leave out "
+                            "--ssh-client to use ssh from PATH.")
     if path is None:
         if plink:
             raise SshSetupError(

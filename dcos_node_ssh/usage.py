@@ -52,7 +52,8 @@ Target (choose one):
     --mesos-id=<id>           An agent: its Mesos ID, a unique part of the start or
                               end of the ID (`S3`), its host name or its address.
     --slave=<id>              The same as --mesos-id.
-    --private-ip=<ip>         The node at this address; no cluster lookup.
+    --private-ip=<ip>         The node at this address (or host name), found
+                              without asking the cluster.
 
 Selection (dcos node run: choose one, or repeat --mesos-id):
     --all                     Every master and every agent.
@@ -67,18 +68,20 @@ Output of dcos node run (at most one of --gather, --json, --output-dir):
                               <dir>/<agent ID, or a master's address>/.
 
 Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
-    --master-proxy            Hop through the master's public address; your ssh-agent
-                              is forwarded so the master can reach private agents.
+    --master-proxy            Hop through the master's public address.
     --proxy-ip=<host>         Hop through this bastion host instead.
+    --jump                    `ssh`: connect from here to the node through the proxy
+                              (`ssh -W`, as ProxyJump does), forwarding no agent: the
+                              proxy never holds your keys. Without it (and unless
+                              node.proxy_mode is jump), `ssh` forwards your ssh-agent
+                              to the proxy and runs ssh there. `run`, `scp` and
+                              `ssh-config` always cross the proxy as --jump does.
 
 Options:
-    --jump                    Reach the node through the proxy with `ssh -W`
-                              (ProxyJump), forwarding no agent: the proxy never
-                              holds your keys. Default: node.proxy_mode, else the
-                              agent is forwarded and ssh runs on the proxy.
     --user=<user>             Log in as this user on every hop (else node.ssh_user,
                               core.ssh_user, the User of --config-file, or core).
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
+                              `ssh-config` writes it in every Host entry.
     --proxy-option=<SSHOPT=VAL>  An OpenSSH option for the connection to the proxy
                               only (the first hop, or the jump connection).
     --config-file=<path>      An ssh config file (-F) for the connections made from
@@ -95,10 +98,13 @@ Options:
     --timeout=<seconds>       `run`: end a node's command after this long.
     -r                        `scp`: copy directories and what they hold.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
-                              the cluster's name and a dot, else `dcos.`).
-    --write                   `ssh-config`: write the config to ~/.ssh/ and Include it
-                              from ~/.ssh/config, instead of printing it.
-    --json                    List the nodes, or the checks, as JSON.
+                              the cluster's name and a dot, else `dcos.`); not
+                              empty with --write.
+    --write                   `ssh-config`: keep the config in ~/.ssh/ and Include it
+                              from ~/.ssh/config, instead of printing it; each file
+                              only once OpenSSH (`ssh -G`) reads it without complaint.
+    --json                    `list`: the nodes as JSON. `ssh --check`: the checks as
+                              JSON. `run`: a JSON object for each node and line.
     --field=<path>            Add a column to the listing with this value of each
                               agent, a dotted path into the agent as Mesos reports
                               it (used_resources.disk, attributes.rack); repeat it
@@ -114,8 +120,9 @@ of the options above starts it, and everything after it belongs to it
 (`dcos node ssh --leader df -h`); put `--` before a command whose first word
 starts with '-'.
 
-`dcos node run` runs <command> on every node selected, as `dcos node ssh` would,
-through one shared connection to the proxy and without a terminal; it prints
+`dcos node run` runs <command> on every node selected, as `dcos node ssh --jump`
+would, through one shared connection to the proxy (when there is one) and without
+a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
 and then a summary on stderr. It exits 0 only when every node ran it and exited 0.
 
@@ -123,8 +130,11 @@ and then a summary on stderr. It exits 0 only when every node ran it and exited 
 connects: the last <path> is the destination, the others are the sources; a remote
 one is <node>:<path>, where <node> is `leader` (or `master`) or what --mesos-id
 takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
-leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
-<prefix><address>), for ssh, scp, sftp and rsync with `-F <file>`.
+proxy (<prefix>proxy), the leader (<prefix>leader) and each agent (<prefix><ID>,
+<prefix><host name>, <prefix><address>), for ssh, scp, sftp and rsync with
+`-F <file>`; with --write, ~/.ssh/config includes it, and plain `ssh
+<prefix>leader` works. A read-only ~/.ssh/config is left alone, with the two
+lines to add by hand.
 """
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"

@@ -16,6 +16,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from typing import Dict, List, NamedTuple, Optional
 
 import clusterdata
@@ -216,3 +217,20 @@ def cli(args: List[str], env: Dict[str, str], stdin: str = "", check_home: bool 
 def in_process(home, args: List[str], stdin: str = "", **env: Optional[str]) -> Ran:
     """cli() with base_env(home, **env)."""
     return cli(args, base_env(home, **env), stdin)
+
+
+def marker() -> str:
+    """A path no other request uses, to find this request in a cluster API stand-in's log."""
+    return f"/metadata?marker={time.monotonic_ns()}"
+
+
+def logged(server, path, seconds=3.0, requests=None) -> dict:
+    """The stand-in's log entry for path (it logs just after answering: wait for it);
+    `requests` lists the log, the server's own by default."""
+    deadline = time.monotonic() + seconds
+    while True:
+        entries = [entry for entry in (requests or server.requests)() if entry["path"] == path]
+        if entries or time.monotonic() > deadline:
+            assert entries, f"{path} is not in the stand-in's request log"
+            return entries[-1]
+        time.sleep(0.02)

@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 import simcluster
-from helpers import config_for, sim_ssh, snapshot, unchanged_home
+from helpers import config_for, snapshot, unchanged_home
 
 DISK = simcluster.NODE_DISK
 PUBLIC = simcluster.MASTER_PUBLIC
@@ -49,6 +49,16 @@ print(json.dumps({"host": os.uname().nodename, "files": found, "pwned": os.path.
 """
 
 
+def configure(sim, home):
+    config_for(home, sim.dcos_url)
+
+
+def plugin(sim, dcos_node, home, args):
+    """`dcos node ssh <args>` as the operator runs it."""
+    env = sim.client_env(home)
+    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh"] + list(args), env, text=True))
+
+
 def digests(root):
     """{relative path: sha256} of every file under root (or of root itself, a file)."""
     if os.path.isfile(root):
@@ -66,7 +76,7 @@ def digests(root):
 def on_node(sim, dcos_node, home, target_flags, path):
     """(host name, digests) of what is at `path` on the node, asked through forwarding mode."""
     command = f"python3 -c {shlex.quote(DIGESTS)} {shlex.quote(path)}"
-    result = sim_ssh(sim, dcos_node, home, ["--master-proxy"] + target_flags + ["--", command])
+    result = plugin(sim, dcos_node, home, ["--master-proxy"] + target_flags + ["--", command])
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert not answer["pwned"]
@@ -99,7 +109,7 @@ def unique(label):
 
 @pytest.mark.parametrize("node, hostname, flags", NODES)
 def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob, tmp_path, node, hostname, flags):
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     path, digest = blob
     name = unique("blob")
     up = scp(sim, dcos_node, home, [path, f"{node}:{DISK}/{name}"])
@@ -114,7 +124,7 @@ def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob,
 
 
 def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path):
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     local = tree(str(tmp_path / "up"))
     expected = digests(local)
     folder = unique("tree")
@@ -133,7 +143,7 @@ def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path):
 @pytest.mark.parametrize("name", NAMES)
 def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_path, name):
     """A remote path is a path: the name arrives as written, and is fetched as written."""
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     folder = tmp_path / "f"
     folder.mkdir()
     source = folder / name
@@ -149,7 +159,7 @@ def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_
 
 
 def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node, home, tmp_path):
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     (tmp_path / "-r").write_bytes(b"dash")
     env = sim.client_env(home)
     remote = f"{DISK}/{unique('dash')}"
@@ -163,7 +173,7 @@ def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node
 
 def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_path):
     """`S1:/x/*` names the file called `*`, not every file: scp's own glob is escaped."""
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     folder = tree(str(tmp_path / "t"))
     remote = f"{DISK}/{unique('glob')}"
     assert scp(sim, dcos_node, home, ["-r", folder, f"S1:{remote}"]).returncode == 0
@@ -177,7 +187,7 @@ def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_pat
 
 
 def test_node_to_node_on_one_node_goes_through_here(sim, dcos_node, home, tmp_path):
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     (tmp_path / "a").write_bytes(b"copied on the node")
     first, second = f"{DISK}/{unique('n2n')}", f"{DISK}/{unique('n2n')}"
     assert scp(sim, dcos_node, home, [str(tmp_path / "a"), f"{AGENT1}:{first}"]).returncode == 0
@@ -191,7 +201,7 @@ def test_node_to_node_on_one_node_goes_through_here(sim, dcos_node, home, tmp_pa
 def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_path):
     """With known_hosts files of its own per connection (through --proxy-option and
     --option) and strict checking, the copy works; swapped, the proxy is refused."""
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     master_file, node_file = tmp_path / "master_known", tmp_path / "node_known"
     master_file.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n")
     node_file.write_text(f"{simcluster.host_key_alias(AGENT1_IP)} {sim.agents[0].host_key_pub}\n")
@@ -213,7 +223,7 @@ def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_p
 
 @pytest.fixture
 def config_file(sim, dcos_node, home, tmp_path):
-    config_for(home, sim.dcos_url)
+    configure(sim, home)
     env = sim.client_env(home)
     result = unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh-config", "--master-proxy"], env, text=True))
     assert result.returncode == 0, result.stderr
@@ -270,19 +280,26 @@ def isolated_ssh_folder(sim, folder, argv):
     return ["unshare", "--mount", "--", "sh", "-c", script, "sh", folder, sim.home_ssh] + list(argv)
 
 
-def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, dcos_node, home, tmp_path):
-    config_for(home, sim.dcos_url)
+def operator(sim, home, tmp_path, config):
+    """(a ~/.ssh of the test's holding `config`, a function that runs argv as the operator
+    does with that folder as the ~/.ssh OpenSSH reads, checking that $HOME is unchanged)."""
+    configure(sim, home)
     folder = tmp_path / "dot-ssh"
     folder.mkdir(mode=0o700)
-    shutil.copy(os.path.join(sim.client_ssh_dir, "known_hosts"), folder / "known_hosts")
-    mine = b"# my own config\r\nServerAliveInterval 15\nHost github.com\n    User git\n\tIdentityFile ~/.ssh/gh\n"
-    (folder / "config").write_bytes(mine)
+    (folder / "config").write_bytes(config)
     (folder / "config").chmod(0o600)
     env = sim.client_env(home)
 
     def run(args):
         return unchanged_home(env, lambda: subprocess.run(isolated_ssh_folder(sim, str(folder), args), env=env,
                                                           capture_output=True, text=True, timeout=60))
+    return folder, run
+
+
+def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, dcos_node, home, tmp_path):
+    mine = b"# my own config\r\nServerAliveInterval 15\nHost github.com\n    User git\n\tIdentityFile ~/.ssh/gh\n"
+    folder, run = operator(sim, home, tmp_path, mine)
+    shutil.copy(os.path.join(sim.client_ssh_dir, "known_hosts"), folder / "known_hosts")
     printed = snapshot(str(folder))
     assert run([dcos_node, "node", "ssh-config", "--master-proxy"]).returncode == 0
     assert snapshot(str(folder)) == printed  # without --write, nothing is written
@@ -304,3 +321,24 @@ def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, d
     # ssh itself now knows the nodes, without -F, through the Include.
     result = run(["ssh", "-o", "BatchMode=yes", f"dcos.{AGENT2}", "hostname"])
     assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
+
+    # A misspelled option is refused before it reaches the file every ssh command reads.
+    refused = run([dcos_node, "node", "ssh-config", "--master-proxy", "--option=ServerAliveInterva=30", "--write"])
+    assert refused.returncode == 1 and "Bad configuration option: serveraliveinterva" in refused.stderr
+    assert snapshot(str(folder)) == after_first
+    result = run(["ssh", "-o", "BatchMode=yes", f"dcos.{AGENT2}", "hostname"])
+    assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
+
+
+def test_a_refused_write_leaves_every_ssh_command_working(sim, dcos_node, home, tmp_path):
+    """Before the check, `--option=Foo=bar --write` made OpenSSH refuse every later command
+    on the machine: `ssh github.com` included. The user's config is read by the real ssh,
+    from the home OpenSSH reads (the password database's), without -F."""
+    folder, run = operator(sim, home, tmp_path, b"Host github.com\n    User git\n")
+    before = snapshot(str(folder))
+    for option in ("--option=Foo=bar", "--option=StrictHostKeyChecking=perhaps"):
+        result = run([dcos_node, "node", "ssh-config", "--master-proxy", option, "--write"])
+        assert result.returncode == 1 and "OpenSSH does not accept the config this would write" in result.stderr
+        assert snapshot(str(folder)) == before
+    resolved = run(["ssh", "-G", "github.com"])
+    assert resolved.returncode == 0 and "user git\n" in resolved.stdout, resolved.stderr

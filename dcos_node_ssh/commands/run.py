@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
 from ..flags import OutputMode, RunFlags
 from ..route import direct_notice, host_key_alias, resolve, route_of, settle_user
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 PROXY_SECONDS = 300.0  # the connection to the proxy may ask for a passphrase or a host key
 
@@ -56,6 +56,7 @@ def run(flags: RunFlags, environment) -> int:
         return masters(), agents()
 
     hop, (masters, agents) = resolve(route, settings, cluster, None, then=find_nodes)
+    say(environment, hop.notices)
     proxy = hop.proxy
     source = cluster.mesos()[0].base_url if selection.needs_agents else cluster.api("core.dcos_url").base_url
     targets = fanout.select(selection, flags.mesos_ids, masters, agents, source)
