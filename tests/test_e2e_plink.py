@@ -52,6 +52,9 @@ def putty_home(sim_cluster, dcos_node, tmp_path_factory):
     if shutil.which("plink") is None:
         pytest.fail("plink is not installed (Debian package putty-tools); scripts/prepare installs it")
     home = str(tmp_path_factory.mktemp("putty-home"))
+    # PuTTY keeps its state in $HOME/.putty only when that folder exists; otherwise it uses the
+    # password database's home (root's ~/.putty, shared with every other run on this machine).
+    os.mkdir(os.path.join(home, ".putty"), 0o700)
     # The cluster as the `sim` fixture leaves it: an earlier test may have left a silent API.
     sim_cluster.write_scenario(sim_cluster.default_scenario())
     config_for(home, sim_cluster.dcos_url)
