@@ -357,7 +357,7 @@ def _blocks(check: Check) -> bool:
 
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
-    context = Context(flags, route, settings, cluster, environment.env, probes or Probes())
+    context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment))
     checks = checklist(context, steps(flags, route))
     for notice in dict.fromkeys(context.notices):
         environment.stderr.write(notice + "\n")
@@ -365,6 +365,13 @@ def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, pr
 
 
 # -- helpers -------------------------------------------------------------------------
+
+
+def _probes_of(environment) -> Probes:
+    """The real probes, looking where the command's environment says: its PATH, its home."""
+    search = environment.env.get("PATH", os.defpath)
+    return Probes(find_client=lambda name, plink: local.find_client(name, plink, search=search),
+                  ssh_folder=lambda: os.path.join(environment.home, ".ssh"))
 
 
 def display_url(url: Optional[str]) -> str:

@@ -61,8 +61,9 @@ def choose_client(requested: Optional[str], posix: bool = POSIX, find=which) -> 
     return "ssh"
 
 
-def find_client(name: str, plink: bool, posix: bool = POSIX) -> str:
-    path = which(name, posix=posix)
+def find_client(name: str, plink: bool, posix: bool = POSIX, search: Optional[str] = None) -> str:
+    """The client's path, looked up in `search` (the command's PATH; None: this process's)."""
+    path = which(name, search, posix=posix)
     if path is None and (os.sep in name or "/" in name):
         # A path (only --ssh-client gives one): PATH was not searched.
         what = "is not an executable file" if os.path.exists(name) else "does not exist"

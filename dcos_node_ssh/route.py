@@ -139,7 +139,7 @@ def file_user(client: str, plink: bool, config_file: Optional[str], host: Option
         return None
     from . import local
 
-    program = local.which(client)
+    program = local.which(client, env.get("PATH", os.defpath))
     if program is None:
         return None
     resolved = [local.run([program, "-G", "-F", path, "--", host], env, 5.0) for path in (config_file, os.devnull)]

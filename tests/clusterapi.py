@@ -104,6 +104,8 @@ def make_handler(scenario, log_path):
 
         def _send(self, status, body, content_type="application/json", headers=None):
             data = body if isinstance(body, bytes) else body.encode("utf-8")
+            # Logged before answering: a client that has its answer finds the request in the log.
+            self._log(status, len(data))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -112,7 +114,6 @@ def make_handler(scenario, log_path):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self._log(status, len(data))
 
         def _json(self, value, cache=False):
             if value is None:
@@ -262,9 +263,9 @@ def make_handler(scenario, log_path):
                     data = override["raw"].encode("utf-8")
                 else:
                     data = override["raw_latin1"].encode("latin-1")
+                self._log("raw", len(data))
                 self.wfile.write(data)
                 self.wfile.flush()
-                self._log("raw", len(data))
                 self.close_connection = True
                 return
             self._send(

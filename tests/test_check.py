@@ -3,6 +3,7 @@
 import os
 import socket
 import threading
+import time
 
 import pytest
 
@@ -136,10 +137,12 @@ def silent_agent(tmp_path):
 def test_an_agent_that_never_answers_is_a_clear_error_in_bounded_time(silent_agent, monkeypatch):
     if local.which("ssh-add") is None:
         pytest.skip("ssh-add is not installed (Debian package openssh-client)")
-    monkeypatch.setattr(sshagent, "AGENT_SECONDS", 1.0)
+    monkeypatch.setattr(sshagent, "AGENT_SECONDS", 0.2)
     env = {"SSH_AUTH_SOCK": silent_agent, "PATH": os.environ["PATH"]}
-    with pytest.raises(SshSetupError, match="did not answer within 1 seconds"):
+    started = time.monotonic()
+    with pytest.raises(SshSetupError, match="did not answer within 0.2 seconds"):
         sshagent.check_agent(env, local.which("ssh"), posix=True)
+    assert time.monotonic() - started < 5
 
 
 def test_port_from_options():

@@ -1,6 +1,8 @@
 """`dcos node ssh`: one node, reached directly or through a proxy, with ssh exec'd at the
 end; with --check, every prerequisite of that connection checked instead (check.py)."""
 
+import os
+
 from ..errors import NodeSshError, shown
 from ..flags import SshFlags
 from ..route import Route, direct_notice, named_address, resolve, route_of, settle_user, target_lookup
@@ -35,7 +37,7 @@ def run(flags: SshFlags, environment) -> int:
     argv = build_argv(hop.plan(tty, flags.command))
     if not flags.dry_run:
         # Everything that can refuse is asked before the Running line: it means ssh runs.
-        client_path = local.find_client(route.client, route.plink)
+        client_path = local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
         if route.forwarding:
             check_agent(environment.env, client_path, route.plink)
     if hop.proxy is None:

@@ -75,7 +75,8 @@ def run(flags: TunnelFlags, environment) -> int:
         stderr.write(f"Forward {forward.listener} -> {forward.destination}: {what}.\n")
     from .. import local
 
-    local.find_client(route.client, route.plink)  # refused now, before anything runs; argv keeps its name
+    # Refused now, before anything runs; the argument list keeps the name as given.
+    local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
     return _tunnel(flags, route, hop.proxy or "", route.client, socks_port, forwards, wanted, environment)
 
 
@@ -139,7 +140,7 @@ def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
                 checks.append(fail(name, "", str(error)))
     checks.append(_ports_check(flags, wanted))
     try:
-        client = local.find_client(route.client, route.plink)
+        client = local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
         checks.append(ok("ssh client", client))
     except NodeSshError as error:
         client = ""
