@@ -78,11 +78,9 @@ POSIX_INTERPRETER = "/usr/bin/env python3"
 WINDOWS_INTERPRETER = "/usr/bin/env py -3"
 FALLBACK_EPOCH = 1767225600  # 2026-01-01T00:00:00Z, when neither SOURCE_DATE_EPOCH nor git says
 ZIP_EARLIEST = 315532800  # 1980-01-01T00:00:00Z: a zip cannot say earlier
-MAIN_PY = b"""# The zip application's entry point: what the console scripts run.
-from dcos_node_ssh.app import run
-
-run()
-"""
+# The zip application's entry point: the app's run(), after a check of the Python running it.
+with open(os.path.join(HERE, "zipapp_main.py"), "rb") as _stream:
+    MAIN_PY = _stream.read()
 
 
 class Entry(NamedTuple):

@@ -14,9 +14,9 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .proc import programs, spawn
 from .errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
 from .flags import SshFlags, TargetKind
+from .proc import programs, spawn
 from .route import Hop, ProxyKind, Route, named_address, settle_user, target_lookup
 from .sshagent import check_agent
 
@@ -88,7 +88,9 @@ class Context:
         self.env = env
         self.probes = probes
         self.proxy: Optional[str] = route.proxy_host
+        self.proxy_source: str = route.proxy_kind.value  # for --master-proxy, what the cluster says
         self.target: Optional[str] = named_address(flags.target)
+        self.notices: List[str] = []  # what the cluster said about its answers, for stderr
         self.proxy_error: Optional[NodeSshError] = None
         self.target_error: Optional[NodeSshError] = None
         self.client_path: Optional[str] = None
@@ -98,7 +100,8 @@ class Context:
         return self.route.proxied
 
     def finders(self):
-        """(find the proxy, find the target): a lookup to make, or None when the flags say."""
+        """(find the proxy, find the target): a lookup to make (it returns a
+        cluster.queries.Found), or None when the flags say."""
         find_proxy = self.cluster.master_public_address if self.route.proxy_kind is ProxyKind.MASTER else None
         return find_proxy, target_lookup(self.flags.target, self.cluster)
 
@@ -119,7 +122,7 @@ def _configuration(context: Context) -> List[Check]:
     where = settings.config_path or "no config file (the environment only)"
     if _needs_cluster(context) and not (settings.dcos_url or settings.mesos_master_url):
         return [fail("configuration", where, no_cluster_message(settings))]
-    return [ok("configuration", f"{where}; core.dcos_url = {_display_url(settings.dcos_url) or '(none)'}")]
+    return [ok("configuration", f"{where}; core.dcos_url = {display_url(settings.dcos_url) or '(none)'}")]
 
 
 def _needs_cluster(context: Context) -> bool:
@@ -132,16 +135,20 @@ def _cluster_api(context: Context) -> List[Check]:
     find_proxy, find_target = context.finders()
     if find_target:
         try:
-            context.target = find_target()
+            found = find_target()
+            context.target = found.address
+            context.notices += found.notices
         except NodeSshError as error:
             context.target_error = error
     if find_proxy:
         try:
-            context.proxy = find_proxy()
+            found = find_proxy()
+            context.proxy, context.proxy_source = found.address, found.source
+            context.notices += found.notices
         except NodeSshError as error:
             context.proxy_error = error
     settings = context.settings
-    url = _display_url(settings.dcos_url or settings.mesos_master_url)
+    url = display_url(settings.dcos_url or settings.mesos_master_url)
     unreachable = next((error for error in (context.target_error, context.proxy_error)
                         if isinstance(error, (ClusterUnreachable, ClusterAuthError, ConfigError))), None)
     if unreachable:
@@ -163,9 +170,8 @@ def _proxy(context: Context) -> List[Check]:
         return [ok("proxy", "none: a direct connection")]
     if context.proxy_error:
         return [fail("proxy", route.proxy_kind.value, str(context.proxy_error))]
-    source = context.cluster.proxy_source if route.proxy_kind is ProxyKind.MASTER else route.proxy_kind.value
     mode = "jump mode (ssh -W)" if route.jump else "agent forwarding"
-    return [ok("proxy", f"{context.proxy} ({source}); {mode}")]
+    return [ok("proxy", f"{context.proxy} ({context.proxy_source}); {mode}")]
 
 
 def _ssh_client(context: Context) -> List[Check]:
@@ -174,7 +180,7 @@ def _ssh_client(context: Context) -> List[Check]:
     except NodeSshError as error:
         return [fail("ssh client", context.route.client, str(error))]
     version = context.probes.run([context.client_path, "-V"], context.env, STEP_SECONDS)
-    return [ok("ssh client", f"{context.client_path} ({version.first_line or _last_line(version.errors)})")]
+    return [ok("ssh client", f"{context.client_path} ({version.first_line or last_line(version.errors)})")]
 
 
 def _ssh_agent(context: Context) -> List[Check]:
@@ -238,7 +244,7 @@ def _through_proxy(context: Context) -> List[Check]:
         argv = [context.client_path, "-batch", "-T", "-l", chosen.user or "", proxy or "", "true"]
         probe = context.probes.run(argv, context.env, 3 * STEP_SECONDS)
         login = ok("proxy login", f"{who} accepts your key") if probe.status == 0 else fail(
-            "proxy login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the proxy", "This machine"))
+            "proxy login", f"{who}: {last_line(probe.errors)}", login_fix(probe.errors, "the proxy", "This machine"))
         return [login, skip("node port", "not tested with plink; the node login below tries the path")]
     node_port = _port(chosen.options)
     argv = [context.client_path, "-T", "-o", "LogLevel=VERBOSE"]
@@ -254,7 +260,7 @@ def _through_proxy(context: Context) -> List[Check]:
         if probe.status is None:
             return [fail("proxy login", f"{who}: no answer in time", "Check that the proxy's sshd is "
                          "healthy; a firewall may drop the connection after the handshake."), blocked]
-        return [fail("proxy login", f"{who}: {_last_line(errors)}", _login_fix(errors, "the proxy", "This machine")),
+        return [fail("proxy login", f"{who}: {last_line(errors)}", login_fix(errors, "the proxy", "This machine")),
                 blocked]
     checks = [ok("proxy login", f"{who} accepts your key")]
     where = f"{target}:{node_port}"
@@ -262,10 +268,19 @@ def _through_proxy(context: Context) -> List[Check]:
     if banner.startswith("SSH-"):
         checks.append(ok("node port", f"{where} answers through the proxy ({shown(banner)})"))
     elif "administratively prohibited" in errors:
-        checks.append(skip("node port", f"{where}: the proxy allows no TCP forwarding, so this cannot be tested "
-                           "without a shell there; the node login below tries the path"))
+        refused = (f"{where}: the proxy's sshd refuses TCP forwarding (\"administratively prohibited\": "
+                   "AllowTcpForwarding no)")
+        if chosen.jump:
+            checks.append(fail("node port", refused, "Jump mode reaches the node through a channel of the proxy, "
+                               "and so do `dcos node run`, `scp` and `tunnel`. Ask the proxy's administrator to "
+                               "allow TCP forwarding (AllowTcpForwarding yes or local), or use agent forwarding "
+                               "(leave out --jump)."))
+        else:
+            checks.append(skip("node port", f"{refused}, so this cannot be tested without a shell there; agent "
+                               "forwarding does not need it (`dcos node run`, `scp`, `tunnel` and --jump do); the "
+                               "node login below tries the path"))
     else:
-        reason = _last_line(errors) if errors.strip() else "no answer in time"
+        reason = last_line(errors) if errors.strip() else "no answer in time"
         checks.append(fail("node port", f"{where} through the proxy: {reason}",
                            f"Nothing answers on port {node_port} of {target} from the proxy: sshd on the node "
                            "may be stopped, or a firewall (security group) closes the port to the masters."))
@@ -288,7 +303,7 @@ def _node_login(context: Context) -> List[Check]:
         return [fail("node login", f"{who}: no answer in time", "The node or the proxy is slow or drops the "
                      "connection; try again, or check the node's sshd.")]
     where = "The master" if chosen.forwarding else "This machine"
-    return [fail("node login", f"{who}: {_last_line(probe.errors)}", _login_fix(probe.errors, "the node", where))]
+    return [fail("node login", f"{who}: {last_line(probe.errors)}", login_fix(probe.errors, "the node", where))]
 
 
 def _cluster_key(context: Context) -> Optional[str]:
@@ -342,14 +357,24 @@ def _blocks(check: Check) -> bool:
 
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
-    context = Context(flags, route, settings, cluster, environment.env, probes or Probes())
-    return _report(checklist(context, steps(flags, route)), environment.stdout, flags.json)
+    context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment))
+    checks = checklist(context, steps(flags, route))
+    for notice in dict.fromkeys(context.notices):
+        environment.stderr.write(notice + "\n")
+    return report(checks, environment.stdout, flags.json)
 
 
 # -- helpers -------------------------------------------------------------------------
 
 
-def _display_url(url: Optional[str]) -> str:
+def _probes_of(environment) -> Probes:
+    """The real probes, looking where the command's environment says: its PATH, its home."""
+    search = environment.env.get("PATH", os.defpath)
+    return Probes(find_client=lambda name, plink: programs.find_client(name, plink, search=search),
+                  ssh_folder=lambda: os.path.join(environment.home, ".ssh"))
+
+
+def display_url(url: Optional[str]) -> str:
     """A URL without any user:password@."""
     if not url:
         return ""
@@ -370,26 +395,26 @@ def _port(options: Sequence[str], default: int = 22) -> int:
     return default
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return shown(lines[-1], 200) if lines else "no message"
 
 
-def _login_fix(stderr: str, who: str, where: str) -> str:
+def login_fix(stderr: str, who: str, where: str) -> str:
     if "Host key verification failed" in stderr:
         return (f"{where} does not know {who}'s host key, or it changed. Connect once by hand and "
                 "check the fingerprint it shows, or pass --option StrictHostKeyChecking=accept-new.")
     if "Permission denied" in stderr:
         return (f"{who} does not accept any key you offer. Add the cluster's key to your agent with "
                 "`ssh-add ~/.ssh/<key>.pem`, and check the user (--user, or node.ssh_user).")
-    return f"ssh said: {_last_line(stderr)}"
+    return f"ssh said: {last_line(stderr)}"
 
 
 def _port_fix(context: Context, host: str) -> str:
     kind = context.route.proxy_kind
     if kind is ProxyKind.MASTER:
         return (f"Nothing answers as an SSH server at {host}, which the plugin took from "
-                f"{context.cluster.proxy_source}. If that is not the master's public address (it may be a private "
+                f"{context.proxy_source}. If that is not the master's public address (it may be a private "
                 "one, or a stopped host), name the right one with --proxy-ip=<address>, or set node.ssh_proxy_ip; "
                 "else check that sshd runs on the master and that port 22 is open to you.")
     if kind is not ProxyKind.NONE:
@@ -399,7 +424,7 @@ def _port_fix(context: Context, host: str) -> str:
             "through a master; add --master-proxy (or --proxy-ip=<bastion>).")
 
 
-def _report(checks: List[Check], stdout: Any, as_json: bool) -> int:
+def report(checks: List[Check], stdout: Any, as_json: bool) -> int:
     failures = [check for check in checks if check.status is Status.FAIL]
     if as_json:
         stdout.write(json.dumps({"ok": not failures, "checks": [check.as_json() for check in checks]}, indent=2)

@@ -1,35 +1,11 @@
-"""Writing files without surprises: a private file replaced atomically (the generated
-ssh config), and an empty folder that results go into without ever following a link
-or opening anything that was already there (`dcos node run --output-dir`).
+"""Writing results without surprises: an empty folder that they go into without ever
+following a link or opening anything that was already there (`dcos node run
+--output-dir`).
 """
 
 import errno
 import os
 from typing import Sequence, Tuple
-
-
-def write_private_file(path: str, data: bytes) -> None:
-    """Replace a file with `data`, readable and writable by its owner only (0600), atomically:
-    a temporary file in the same folder, flushed, then renamed over it, so a reader (ssh)
-    sees the old content or the new, never a part. The folder is created (0700) if missing."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    import tempfile
-
-    descriptor, temporary = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            os.chmod(temporary, 0o600)
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
 
 
 class EmptyFolder:

@@ -181,3 +181,60 @@ class SshConfigFlags(NamedTuple):
     @classmethod
     def of(cls, opts: Opts) -> "SshConfigFlags":
         return cls(RouteFlags.of(opts), opts.get("--prefix"), bool(opts.get("--write")))
+
+
+class TunnelKind(enum.Enum):
+    """Which tunnel; the value is its word on the command line."""
+
+    SOCKS = "socks"
+    FORWARD = "forward"
+
+
+def _port_flag(value: Optional[str], flag: str, low: int) -> Optional[int]:
+    from .openssh.tunnel import port_number
+
+    return None if value is None else port_number(value, flag, low)
+
+
+class TunnelFlags(NamedTuple):
+    route: RouteFlags
+    kind: TunnelKind
+    socks_port: Optional[int] = None  # None: the default; 0: chosen
+    pac: Optional[str] = None
+    forwards: Tuple = ()  # openssh.tunnel.ForwardSpec, in the order given
+    task: Optional[str] = None
+    port_index: Optional[int] = None
+    port_name: Optional[str] = None
+    local_port: int = 0  # the task's; 0: chosen
+    check: bool = False
+    json: bool = False
+
+    @classmethod
+    def of(cls, opts: Opts) -> "TunnelFlags":
+        from .openssh.tunnel import parse_forward
+
+        kind = TunnelKind.SOCKS if opts.get("socks") else TunnelKind.FORWARD
+        task = opts.get("--task")
+        if task is not None and not task:
+            raise UsageError("--task needs a task's ID or name, not an empty value.")
+        for flag in ("--port-index", "--port-name", "--local-port"):
+            if opts.get(flag) is not None and task is None:
+                raise UsageError(f"{flag} is about the port of a task: add --task=<ID or name>.")
+        forwards = tuple(parse_forward(spec) for spec in _words(opts.get("<forward>")))
+        if kind is TunnelKind.FORWARD and not forwards and task is None:
+            raise UsageError("Say what to forward: one or more [<local port>:]<destination>:<port> (a node as "
+                             "`dcos node ssh` names it, or a name the master resolves: S1:5051, "
+                             "marathon.mesos:8080), or --task=<ID or name>.")
+        pac = opts.get("--pac")
+        if pac is not None and not pac:
+            raise UsageError("--pac needs the path of the file to write, not an empty value.")
+        port_index = number(opts.get("--port-index"), "--port-index", 0, True)
+        socks_port = _port_flag(opts.get("--port"), "--port", 0)
+        local_port = _port_flag(opts.get("--local-port"), "--local-port", 0) or 0
+        named = [port for port in [socks_port or 0] + [spec.local_port for spec in forwards] + [local_port] if port]
+        twice = sorted({port for port in named if named.count(port) > 1})
+        if twice:
+            raise UsageError(f"The local port {twice[0]} is named twice; each listener needs a port of its own.")
+        return cls(RouteFlags.of(opts), kind, socks_port, pac, forwards, task,
+                   None if port_index is None else int(port_index), opts.get("--port-name"), local_port,
+                   bool(opts.get("--check")), bool(opts.get("--json")))

@@ -32,11 +32,22 @@ def normalize_host(value: Any) -> Optional[str]:
     return None
 
 
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
 def endpoint_host(endpoint: str) -> str:
-    """The host of `host:port` or `[IPv6]:port`, as in a Mesos pid after the '@'."""
+    """The host of `host`, `host:port` or `[IPv6]:port`, as in a Mesos pid after the '@';
+    "" when the endpoint is malformed (a '[' never closed, anything but a port after the
+    host), so that a half-read value can never pass for an address (`[fd00::1:5051`)."""
     if endpoint.startswith("["):
-        return endpoint[1:].partition("]")[0]
-    return endpoint.rpartition(":")[0] if ":" in endpoint else endpoint
+        host, closed, rest = endpoint[1:].partition("]")
+        if not closed or (rest and not (rest[:1] == ":" and _PORT.fullmatch(rest[1:]))):
+            return ""
+        return host
+    if ":" not in endpoint:
+        return endpoint
+    host, _, port = endpoint.rpartition(":")
+    return host if _PORT.fullmatch(port) else ""
 
 
 def check_host_flag(flag: str, value: str) -> str:

@@ -1,5 +1,5 @@
 """The cluster's nodes as plain records: the model, kinds and states, forgiving agent
-matching, and the table.
+matching, and the one rule for which agents no command connects to (`agent_node`'s problem).
 
 Pure functions of API answers. Values from the cluster are untrusted: they are
 escaped before they reach a terminal, and an address is used only when it is a
@@ -44,9 +44,10 @@ class Node(NamedTuple):
 
     id: str
     hostname: str
-    address: str  # "" when the cluster gives no usable address
+    address: str  # the host of its pid; "" when the cluster gives no usable one
     kind: NodeKind
     state: NodeState
+    problem: Optional[str] = None  # why no command connects to it (agent_node decides); None: they may
 
 
 def looks_like_full_id(value: str) -> bool:
@@ -54,28 +55,37 @@ def looks_like_full_id(value: str) -> bool:
     return bool(_FULL_ID.fullmatch(value))
 
 
-def agent_address(agent: dict) -> str:
-    """The private address of an agent, from its Mesos pid: `slave(1)@10.0.1.23:5051`."""
+def _examined(agent: dict) -> Tuple[str, Optional[str], str]:
+    """The one rule for what is refused, whichever command asks (ssh, scp, run, ssh-config,
+    the listing): (the agent's address from its Mesos pid, "" when there is none; why no
+    command may connect to it, None when they may; what the user can do instead).
+
+    An agent registered with a pid or host name that is not a plain IP address or host
+    name is refused whole: the host name is not used to connect, but a registration this
+    malformed is not to be trusted."""
     agent_id = shown(agent.get("id", "?"))
     pid = agent.get("pid")
     if not isinstance(pid, str) or "@" not in pid:
-        raise ClusterDataError(
-            f"The cluster describes agent {agent_id} without a usable pid "
-            f"(got {shown(pid)}), so its address is unknown. Use --private-ip=<ip> instead."
-        )
+        return "", (f"The cluster describes agent {agent_id} without a usable pid (got {shown(pid)}), so its "
+                    "address is unknown."), "Use --private-ip=<ip> instead."
+    address = normalize_host(endpoint_host(pid.rpartition("@")[2])) or ""
+    if not address:
+        return "", (f"The cluster gives agent {agent_id} the pid '{shown(pid)}', whose host part is not an IP "
+                    "address or host name."), "Refusing to connect to it."
     hostname = agent.get("hostname")
     if hostname is not None and normalize_host(hostname) is None:
-        # Not used to connect, but a registration this malformed is not to be trusted.
-        raise ClusterDataError(
-            f"The cluster gives agent {agent_id} the hostname {shown(hostname)}, which is not an "
-            "IP address or host name. Refusing to connect to it."
-        )
-    address = normalize_host(endpoint_host(pid.rpartition("@")[2]))
-    if address is None:
-        raise ClusterDataError(
-            f"The cluster gives agent {agent_id} the pid {shown(pid)}, whose host part is not "
-            "an IP address or host name. Refusing to connect to it."
-        )
+        quoted = f"'{shown(hostname)}'" if isinstance(hostname, str) else shown(hostname)
+        return address, (f"The cluster gives agent {agent_id} the hostname {quoted}, which is not an IP "
+                         "address or host name."), "Refusing to connect to it."
+    return address, None, ""
+
+
+def agent_address(agent: dict) -> str:
+    """The private address of an agent, from its Mesos pid (`slave(1)@10.0.1.23:5051`), or
+    ClusterDataError saying why no command connects to it."""
+    address, problem, instead = _examined(agent)
+    if problem is not None:
+        raise ClusterDataError(f"{problem} {instead}")
     return address
 
 
@@ -104,8 +114,7 @@ def agent_node(agent: Any) -> Optional[Node]:
     """The row for one entry of a "slaves" array; None for an entry without an ID."""
     if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
         return None
-    pid = _text(agent.get("pid"))
-    address = normalize_host(endpoint_host(pid.rpartition("@")[2])) if "@" in pid else None
+    address, problem, _ = _examined(agent)
     attributes, reserved, drain = (_mapping(agent.get(key)) for key in ("attributes", "reserved_resources",
                                                                          "drain_info"))
     public = str(attributes.get("public_ip", "")).lower() == "true" or "slave_public" in reserved
@@ -120,8 +129,8 @@ def agent_node(agent: Any) -> Optional[Node]:
         state = NodeState.INACTIVE
     else:
         state = NodeState.ACTIVE
-    return Node(agent["id"], _text(agent.get("hostname")), address or "",
-                NodeKind.PUBLIC_AGENT if public else NodeKind.AGENT, state)
+    return Node(agent["id"], _text(agent.get("hostname")), address,
+                NodeKind.PUBLIC_AGENT if public else NodeKind.AGENT, state, problem)
 
 
 def _address_key(address: str) -> Tuple[int, Any]:
@@ -150,6 +159,20 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
     """The one agent that `value` names: exact ID; else exact address or host name;
     else a unique ID prefix or suffix. Ambiguous or unknown values are errors that
     list the candidates or the closest matches."""
+    node = agent_named(agents, value)
+    if node is None:
+        raise ClusterError(
+            f"No agent matches '{shown(value)}' (by ID, a unique part of the start or end of an ID, host "
+            f"name or address) among the {len(agents)} agents of the cluster at {source}."
+            + _closest(agents, value)
+            + " List the agents with `dcos node`."
+        )
+    return node
+
+
+def agent_named(agents: Sequence[Node], value: str) -> Optional[Node]:
+    """match_agent's rule, with None when no agent fits; several that fit are an error
+    that lists them."""
     exact = [node for node in agents if node.id == value]
     if exact:
         return exact[0]
@@ -169,12 +192,7 @@ def match_agent(agents: Sequence[Node], value: str, source: str) -> Node:
             f"'{shown(value)}' matches {len(candidates)} agents: {listed}{more}. Give more of the ID, "
             "or the agent's address."
         )
-    raise ClusterError(
-        f"No agent matches '{shown(value)}' (by ID, a unique part of the start or end of an ID, host "
-        f"name or address) among the {len(agents)} agents of the cluster at {source}."
-        + _closest(agents, value)
-        + " List the agents with `dcos node`."
-    )
+    return None
 
 
 def _describe(node: Node) -> str:

@@ -139,7 +139,7 @@ def file_user(client: str, plink: bool, config_file: Optional[str], host: Option
         return None
     from .proc import programs, spawn
 
-    program = programs.which(client)
+    program = programs.which(client, env.get("PATH", os.defpath))
     if program is None:
         return None
     resolved = [spawn.run([program, "-G", "-F", path, "--", host], env, 5.0) for path in (config_file, os.devnull)]
@@ -159,12 +159,14 @@ def _user_line(output: bytes) -> Optional[str]:
 
 class Hop(NamedTuple):
     """A route with its addresses: where the proxy is (None: directly), the target, and
-    the cluster's identity (None when no cluster is configured or it cannot say)."""
+    the cluster's identity (None when no cluster is configured or it cannot say); and
+    what the cluster said about finding them, for the command to write."""
 
     route: Route
     proxy: Optional[str]
     target: str
     cluster: Optional[str] = None
+    notices: Tuple[str, ...] = ()
 
     @property
     def host_key_alias(self) -> Optional[str]:
@@ -209,7 +211,7 @@ Lookup = Optional[Callable[[], Any]]
 
 def target_lookup(target: Target, cluster) -> Lookup:
     """The lookup that finds a target named by kind (the leader, an agent), or None when
-    it is named by its address."""
+    it is named by its address; it returns a cluster.queries.Found."""
     if target.kind is TargetKind.LEADER:
         return cluster.leader_address
     if target.kind is TargetKind.AGENT:
@@ -236,7 +238,8 @@ def resolve(route: Route, settings: Settings, cluster, find_target: Lookup, targ
             then: Lookup = None) -> Tuple[Hop, Any]:
     """(the hop, then()): the cluster asked, all at once, only what the route leaves open:
     the master's public address (--master-proxy), the target (unless named by address), the
-    cluster's identity (jump mode through a proxy) and whatever else the command needs (`then`)."""
+    cluster's identity (jump mode through a proxy) and whatever else the command needs (`then`).
+    `find_target` returns a Found; the hop carries the notices of the proxy's and the target's."""
     from .cluster.queries import concurrently
 
     lookups: Dict[str, Callable[[], Any]] = {}
@@ -249,7 +252,9 @@ def resolve(route: Route, settings: Settings, cluster, find_target: Lookup, targ
     if needs_cluster_key(route, settings):
         lookups["cluster"] = _cluster_key(cluster, required=bool(lookups))
     found = dict(zip(lookups, concurrently(*lookups.values()))) if lookups else {}
-    hop = Hop(route, found.get("proxy", route.proxy_host), found.get("target", target or ""), found.get("cluster"))
+    proxy, node = found.get("proxy"), found.get("target")
+    hop = Hop(route, proxy.address if proxy else route.proxy_host, node.address if node else target or "",
+              found.get("cluster"), tuple(notice for each in (proxy, node) if each for notice in each.notices))
     return hop, found.get("then")
 
 

@@ -42,6 +42,9 @@ class Settings(NamedTuple):
     ssh_options: Tuple[str, ...] = ()
     proxy_mode: ProxyMode = ProxyMode.FORWARD
     cluster_name: Optional[str] = None  # cluster.name (DC/OS CLI 0.5 and later), for ssh-config's prefix
+    # The config file's core.dcos_url when its token was not sent because DCOS_URL names another
+    # cluster (a token belongs to the cluster that issued it); None when nothing was withheld.
+    token_withheld_for: Optional[str] = None
     # Where the file values came from, for messages; None when no file was read.
     config_path: Optional[str] = None
 
@@ -271,8 +274,13 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
         return sections[section].get(item)
 
     values: Dict[str, Any] = {}
+    other_cluster = _another_cluster(env, file_value("core.dcos_url"))
     for key in KEYS:
         for source in key.sources:
+            if key.field == "acs_token" and isinstance(source, FromFile) and other_cluster:
+                if file_value(source.key) is not None:
+                    values["token_withheld_for"] = other_cluster
+                continue
             if isinstance(source, FromEnv):
                 raw = env.get(source.variable, "")
                 if not raw.strip() or _passed_on_from_file(source, raw, file_value):
@@ -285,6 +293,16 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
                 values[key.field] = value
                 break
     return Settings(config_path=config_path, **values)
+
+
+def _another_cluster(env: Mapping[str, str], file_url: Any) -> Optional[str]:
+    """The config file's core.dcos_url when DCOS_URL names a different cluster (and no
+    DCOS_ACS_TOKEN comes with it): then the file's token is not that cluster's to receive."""
+    named = env.get("DCOS_URL", "").strip()
+    if not named or env.get("DCOS_ACS_TOKEN", "").strip() or not isinstance(file_url, str) or not file_url.strip():
+        return None
+    same = named.rstrip("/").lower() == file_url.strip().rstrip("/").lower()
+    return None if same else file_url.strip().rstrip("/")
 
 
 def _passed_on_from_file(source: FromEnv, raw: str, file_value: Callable[[str], Any]) -> bool:

@@ -71,7 +71,7 @@ def check_agent(env: Mapping[str, str], client_path: str, plink: bool = False, p
         )
     where = env.get("SSH_AUTH_SOCK") or WindowsAgents.OPENSSH_PIPE
     ssh_add = (programs.which("ssh-add", path=os.path.dirname(client_path), posix=posix)
-               or programs.which("ssh-add", posix=posix))
+               or programs.which("ssh-add", env.get("PATH", os.defpath), posix=posix))
     if not ssh_add:
         return f"at {where}"  # Nothing to ask the agent with; ssh will report what it finds.
     start = "`eval \"$(ssh-agent)\"`, then " + _ADD_KEY_FIX if posix else _START_OPENSSH_AGENT

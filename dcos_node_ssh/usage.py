@@ -33,6 +33,14 @@ Usage:
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
+    dcos node tunnel socks [--port=<n>] [--pac=<file>]
+                  [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
+                  [--config-file=<path>] [--ssh-client=<name>] [--check [--json]]
+    dcos node tunnel forward [--task=<task>] [--port-index=<n> | --port-name=<name>]
+                  [--local-port=<n>] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+                  [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
+                  [--config-file=<path>] [--ssh-client=<name>] [--check [--json]] [<forward>...]
     dcos node (-h | --help)
 
 `dcos node` (or `dcos node list`) lists the masters and every agent, as a
@@ -52,7 +60,8 @@ Target (choose one):
     --mesos-id=<id>           An agent: its Mesos ID, a unique part of the start or
                               end of the ID (`S3`), its host name or its address.
     --slave=<id>              The same as --mesos-id.
-    --private-ip=<ip>         The node at this address; no cluster lookup.
+    --private-ip=<ip>         The node at this address (or host name), found
+                              without asking the cluster.
 
 Selection (dcos node run: choose one, or repeat --mesos-id):
     --all                     Every master and every agent.
@@ -68,19 +77,35 @@ Output of dcos node run (at most one of --gather, --json, --output-dir):
                               folder must be new or empty: an earlier run's
                               results there would pass for this run's.
 
+Tunnels (dcos node tunnel socks, dcos node tunnel forward):
+    --port=<n>                `socks`: the SOCKS5 proxy's port on 127.0.0.1 (default
+                              1080; 0: a free one, printed).
+    --pac=<file>              `socks`: also write a proxy auto-config file there, that
+                              sends only the cluster's names and private networks
+                              through the proxy.
+    --task=<task>             `forward`: also forward a port of this task (its ID, name
+                              or a unique part of its ID), from Mesos' task state.
+    --port-index=<n>          `forward --task`: the task's port at this position, from
+                              0 (default: its first port).
+    --port-name=<name>        `forward --task`: the task's port of this name.
+    --local-port=<n>          `forward --task`: the local port for it (default: a free
+                              one, printed).
+
 Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
-    --master-proxy            Hop through the master's public address; your ssh-agent
-                              is forwarded so the master can reach private agents.
+    --master-proxy            Hop through the master's public address.
     --proxy-ip=<host>         Hop through this bastion host instead.
+    --jump                    `ssh`: connect from here to the node through the proxy
+                              (`ssh -W`, as ProxyJump does), forwarding no agent: the
+                              proxy never holds your keys. Without it (and unless
+                              node.proxy_mode is jump), `ssh` forwards your ssh-agent
+                              to the proxy and runs ssh there. `run`, `scp` and
+                              `ssh-config` always cross the proxy as --jump does.
 
 Options:
-    --jump                    Reach the node through the proxy with `ssh -W`
-                              (ProxyJump), forwarding no agent: the proxy never
-                              holds your keys. Default: node.proxy_mode, else the
-                              agent is forwarded and ssh runs on the proxy.
     --user=<user>             Log in as this user on every hop (else node.ssh_user,
                               core.ssh_user, the User of --config-file, or core).
     --option=<SSHOPT=VAL>     An OpenSSH option (-o) for every hop; repeat it for more.
+                              `ssh-config` writes it in every Host entry.
     --proxy-option=<SSHOPT=VAL>  An OpenSSH option for the connection to the proxy
                               only (the first hop, or the jump connection).
     --config-file=<path>      An ssh config file (-F) for the connections made from
@@ -92,15 +117,20 @@ Options:
     --dry-run                 Print the ssh command line on stdout and exit without
                               connecting.
     --check                   Check every prerequisite of this connection, without
-                              opening a shell, and print a checklist with fixes.
+                              opening a shell (or a tunnel), and print a checklist
+                              with fixes.
     --parallel=<n>            `run`: how many nodes at once [default: 32].
     --timeout=<seconds>       `run`: end a node's command after this long.
     -r                        `scp`: copy directories and what they hold.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
-                              the cluster's name and a dot, else `dcos.`).
-    --write                   `ssh-config`: write the config to ~/.ssh/ and Include it
-                              from ~/.ssh/config, instead of printing it.
-    --json                    List the nodes, or the checks, as JSON.
+                              the cluster's name and a dot, else `dcos.`); not
+                              empty with --write.
+    --write                   `ssh-config`: keep the config in ~/.ssh/ and Include it
+                              from ~/.ssh/config, instead of printing it; each file
+                              only once OpenSSH (`ssh -G`) reads it without complaint.
+    --json                    `list`: the nodes as JSON. `ssh --check`, `tunnel
+                              --check`: the checks as JSON. `run`: a JSON object for
+                              each node and line.
     --field=<path>            Add a column to the listing with this value of each
                               agent, a dotted path into the agent as Mesos reports
                               it (used_resources.disk, attributes.rack); repeat it
@@ -116,8 +146,9 @@ of the options above starts it, and everything after it belongs to it
 (`dcos node ssh --leader df -h`); put `--` before a command whose first word
 starts with '-'.
 
-`dcos node run` runs <command> on every node selected, as `dcos node ssh` would,
-through one shared connection to the proxy and without a terminal; it prints
+`dcos node run` runs <command> on every node selected, as `dcos node ssh --jump`
+would, through one shared connection to the proxy (when there is one) and without
+a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
 and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
 Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
@@ -126,8 +157,22 @@ Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
 connects: the last <path> is the destination, the others are the sources; a remote
 one is <node>:<path>, where <node> is `leader` (or `master`) or what --mesos-id
 takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
-leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
-<prefix><address>), for ssh, scp, sftp and rsync with `-F <file>`.
+proxy (<prefix>proxy), the leader (<prefix>leader) and each agent (<prefix><ID>,
+<prefix><host name>, <prefix><address>), for ssh, scp, sftp and rsync with
+`-F <file>`; with --write, ~/.ssh/config includes it, and plain `ssh
+<prefix>leader` works. A read-only ~/.ssh/config is left alone, with the two
+lines to add by hand.
+
+`dcos node tunnel socks` runs a SOCKS5 proxy on 127.0.0.1 (OpenSSH's -D) and
+`dcos node tunnel forward` forwards local ports (-L) to <node>:<port> (a node as
+`dcos node ssh` names it), to <name>:<port> for a name the proxy resolves
+(marathon.mesos:8080, a VIP), or to a task's port; a <forward> is
+[<local port>:]<destination>:<port>, its local port chosen when left out or 0.
+Both connect to the proxy only (the master's public address unless --proxy-ip
+or ssh_proxy_ip names another), which opens every connection and resolves every
+name, as socks5h://127.0.0.1:<port> does. Once the proxy has shown that it
+forwards, they print how to use them and run until Ctrl-C, which ends them with
+exit status 0.
 """
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
@@ -146,6 +191,9 @@ class ProblemKind(enum.Enum):
 class Problem(NamedTuple):
     kind: ProblemKind
     text: str
+
+# The kinds of `dcos node tunnel`.
+TUNNEL_KINDS = ("socks", "forward")
 
 # Subcommands whose trailing words are a command for the nodes.
 WITH_REMOTE_COMMAND = ("ssh", "run")
@@ -184,13 +232,15 @@ def doc_for(args: Sequence[str]) -> str:
     return USAGE[:start] + "\n".join(kept) + USAGE[end:]
 
 
-def _patterns(subcommand: str) -> str:
-    """The usage pattern of one subcommand, its continuation lines included."""
+def _patterns(*subcommand: str) -> str:
+    """The usage pattern of one subcommand (`run`, or `tunnel socks`), its continuation
+    lines included."""
     lines = usage_section().splitlines()
     pattern: List[str] = []
+    start = ["dcos", "node", *subcommand]
     for line in lines:
         words = line.split()
-        if words[:3] == ["dcos", "node", subcommand]:
+        if words[:len(start)] == start:
             pattern.append(line)
         elif pattern and words and words[0] != "dcos":
             pattern.append(line)
@@ -271,6 +321,10 @@ def _group_noun(flags: Tuple[str, ...]) -> str:
 def diagnose(args: Sequence[str]) -> Problem:
     """Say what is wrong with a command line docopt refused, as precisely as we can."""
     words = own_words(args)
+    if len(words) > 1 and words[1] == "tunnel" and (len(words) < 3 or words[2] not in TUNNEL_KINDS):
+        return Problem(ProblemKind.OTHER, (
+            "Say which tunnel: `socks` (a SOCKS5 proxy on 127.0.0.1 into the cluster) or `forward` (local "
+            "ports to <node>:<port>, <name>:<port> or a task's port)."))
     if len(words) > 1 and words[1] in _subcommands():
         options = _long_options()
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
@@ -289,6 +343,12 @@ def diagnose(args: Sequence[str]) -> Problem:
             if len(present) > 1:
                 return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
                                f"{' and '.join(present)}.")
+        if words[1] == "tunnel":
+            own = set(_LONG.findall(_patterns("tunnel", words[2])))
+            foreign = [name for name in named if name is not None and name not in {option for option, _ in own}]
+            if foreign:
+                return Problem(ProblemKind.UNKNOWN_OPTION,
+                               f"{foreign[0]} is not an option of `dcos node tunnel {words[2]}`.")
         unknown = [word for word, name in zip(words[2:], named) if word.startswith("-") and name is None]
         if unknown:
             return Problem(ProblemKind.UNKNOWN_OPTION, (

@@ -15,6 +15,8 @@ Scenario keys (all optional):
   masters_dns     body of GET /mesos_dns/v1/hosts/master.mesos (default: leader_dns)
   net_nodes       body of GET /net/v1/nodes, the networking API (default: 404)
   slaves          agent entries for /mesos/master/slaves, state and state-summary
+  tasks           task entries for /mesos/master/tasks, the master's task state
+                  (clusterdata.task_entry makes one); default: none
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
   delays          {path: seconds}: wait before answering that path
@@ -102,6 +104,8 @@ def make_handler(scenario, log_path):
 
         def _send(self, status, body, content_type="application/json", headers=None):
             data = body if isinstance(body, bytes) else body.encode("utf-8")
+            # Logged before answering: a client that has its answer finds the request in the log.
+            self._log(status, len(data))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -110,7 +114,6 @@ def make_handler(scenario, log_path):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self._log(status, len(data))
 
         def _json(self, value, cache=False):
             if value is None:
@@ -188,6 +191,8 @@ def make_handler(scenario, log_path):
                 if wanted and state.get("filter_slave_id", True):
                     slaves = [agent for agent in slaves if agent.get("id") in wanted]
                 self._json({"slaves": slaves, "recovered_slaves": []}, cache=True)
+            elif mesos in ("/master/tasks", "/master/tasks.json", "/tasks", "/tasks.json"):
+                self._json({"tasks": state.get("tasks", [])}, cache=True)
             elif mesos in ("/master/state", "/master/state.json", "/state", "/state.json"):
                 leader = (state.get("master_info") or {}).get("pid", "master@127.0.0.1:5050")
                 self._json(
@@ -258,9 +263,9 @@ def make_handler(scenario, log_path):
                     data = override["raw"].encode("utf-8")
                 else:
                     data = override["raw_latin1"].encode("latin-1")
+                self._log("raw", len(data))
                 self.wfile.write(data)
                 self.wfile.flush()
-                self._log("raw", len(data))
                 self.close_connection = True
                 return
             self._send(

@@ -42,3 +42,27 @@ def scenario(*, public_ip, leader_ip, agents, token=None, filter_slave_id=True, 
         "token": token,
         "overrides": {},
     }
+
+
+def task_entry(task_id, name, agent_id, ports=(), *, state="TASK_RUNNING", container_ip=None,
+               framework_id="20151002-000353-1695027628-5050-1177-0001"):
+    """One task as the master's /master/tasks lists it (Mesos' JSON of a Task): `ports` are
+    (name, number) pairs, held as the agent's port resources and named by its discovery
+    info; with `container_ip`, its latest status puts it on a container network there."""
+    numbers = [number for _, number in ports]
+    entry = {
+        "id": task_id, "name": name, "framework_id": framework_id, "executor_id": "", "slave_id": agent_id,
+        "state": state, "role": "*",
+        "resources": {"cpus": 0.1, "mem": 32.0, "disk": 0.0, "gpus": 0.0,
+                      "ports": "[" + ", ".join(f"{number}-{number}" for number in numbers) + "]"},
+        "statuses": [{"state": state, "timestamp": 1690000000.5}],
+        "discovery": {"visibility": "FRAMEWORK", "name": name,
+                      "ports": {"ports": [{"number": number, "name": port_name, "protocol": "tcp"}
+                                         for port_name, number in ports]}},
+    }
+    if not numbers:
+        entry["resources"].pop("ports")
+    if container_ip:
+        entry["statuses"][-1]["container_status"] = {
+            "network_infos": [{"ip_addresses": [{"protocol": "IPv4", "ip_address": container_ip}], "name": "dcos"}]}
+    return entry

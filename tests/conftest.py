@@ -1,4 +1,6 @@
 """Fixtures: the installed `dcos-node`, a loopback cluster API, the simulated cluster.
+This file also puts tests/ on sys.path, so test files import helpers.py, clusterdata.py,
+simcluster.py without doing it themselves.
 
 With DCOS_NODE_SSH_REQUIRE_E2E=1 (set by .ci/run) a test that would be skipped
 fails instead, so CI cannot pass without running the end-to-end tests.
@@ -20,14 +22,14 @@ import clusterapi  # noqa: E402
 import clusterdata  # noqa: E402
 import realcli  # noqa: E402
 import simcluster  # noqa: E402
+from helpers import AGENTS  # noqa: E402
+
+# Test files import what they share from helpers.py; these names stay importable from
+# conftest only for the files not yet moved over (test_scp, test_ssh_config, test_run,
+# test_e2e_run, test_e2e_files). Remove once none imports from conftest.
+from helpers import base_env, run_plugin, snapshot, unchanged_home, write_config  # noqa: E402,F401
 
 REQUIRE_E2E = os.environ.get("DCOS_NODE_SSH_REQUIRE_E2E") == "1"
-
-AGENTS = [
-    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S0", "dcos-01", "10.0.1.20"),
-    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S1", "10.0.1.21", "10.0.1.21"),
-    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S2", "10.0.1.22", "10.0.1.22", public=True),
-]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -49,36 +51,6 @@ def dcos_node():
     return path
 
 
-def snapshot(root):
-    """Every file and folder under root with its content hash and mode."""
-    state = {}
-    for folder, folders, files in os.walk(root):
-        for name in folders + files:
-            path = os.path.join(folder, name)
-            info = os.lstat(path)
-            digest = None
-            if os.path.isfile(path) and not os.path.islink(path) and os.access(path, os.R_OK):
-                with open(path, "rb") as stream:
-                    digest = hashlib.sha256(stream.read()).hexdigest()
-            state[os.path.relpath(path, root)] = (digest, info.st_mode)
-    return state
-
-
-def unchanged_home(env, run):
-    """Run, and check that the user's files (HOME, DCOS_CONFIG) are byte-identical after."""
-    roots = [env["HOME"]] + ([os.path.dirname(env["DCOS_CONFIG"])] if env.get("DCOS_CONFIG") else [])
-    before = [snapshot(root) for root in roots]
-    result = run()
-    assert [snapshot(root) for root in roots] == before, "the plugin changed the user's files"
-    return result
-
-
-def run_plugin(dcos_node, args, env, **kwargs):
-    kwargs.setdefault("timeout", 60)
-    return unchanged_home(env, lambda: subprocess.run([dcos_node] + list(args), env=env, capture_output=True,
-                                                      text=True, **kwargs))
-
-
 @pytest.fixture
 def home(tmp_path):
     """A fresh HOME (a path as text), as a user with no DC/OS CLI configuration has."""
@@ -87,26 +59,8 @@ def home(tmp_path):
     return str(path)
 
 
-def write_config(path, text, mode=0o600):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as stream:
-        stream.write(text)
-    os.chmod(path, mode)
-    return path
-
-
-def base_env(home, **extra):
-    env = {
-        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-    }
-    env.update(extra)
-    return {key: value for key, value in env.items() if value is not None}
-
-
 class LoopbackApi(clusterapi.LoopbackStandIn):
-    """tests/clusterapi.py on 127.0.0.1, answering for the agents above."""
+    """tests/clusterapi.py on 127.0.0.1, answering for helpers.AGENTS."""
 
     def __init__(self, workdir, cert=None, key=None):
         super().__init__(workdir, self.default_scenario(), cert, key)

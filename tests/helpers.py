@@ -1,19 +1,48 @@
 """What many test files share: the whole CLI run in-process (`app.main` with a test
-Environment), the DC/OS config a test user has, and the check that the plugin left the
+Environment), the installed console script run as the DC/OS CLI runs it, the DC/OS config
+a test user has, the checks every refusal passes, and the check that the plugin left the
 user's files alone.
 
 In-process is for everything that stops before ssh runs (listings, --dry-run, errors);
-what runs ssh, or needs a terminal of its own, runs the installed console script.
+what runs ssh, or needs a terminal, a signal, a closed stream or a process of its own,
+runs the installed console script (run_plugin, sim_ssh). Test files import from here,
+never from each other; pytest fixtures live in conftest.py.
 """
 
 import hashlib
 import io
 import os
+import signal
+import struct
+import subprocess
 import sys
+import time
 from typing import Dict, List, NamedTuple, Optional
 
+import clusterdata
 from dcos_node_ssh import app
 from dcos_node_ssh.environment import Environment, Output
+
+# The agents of the loopback stand-in of the cluster API (conftest's `api` fixture).
+AGENTS = [
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S0", "dcos-01", "10.0.1.20"),
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S1", "10.0.1.21", "10.0.1.21"),
+    clusterdata.agent_entry("20151002-000353-1695027628-5050-1177-S2", "10.0.1.22", "10.0.1.22", public=True),
+]
+
+# Remote commands whose words a shell reads in surprising ways: each must behave through
+# the plugin's hops as with plain `ssh host <words>`.
+TRICKY_COMMANDS = [
+    ["echo", "a  b", "c"],
+    ["echo", "'a  b'", '"$HOME"'],
+    ["printf", "'%s|'", "one two", "'three four'"],
+    ["echo $(echo inner); echo", "second; exit 3"],
+    ["echo", "`echo backtick`", "&&", "echo", "and"],
+    ["echo 'unterminated"],
+    ["cd /; echo", "*", "| wc -w"],
+    ["echo", "~", "~core", "#", "comment"],
+    ["test", "-n", "\"$SSH_CONNECTION\"", "&&", "echo", "connected"],
+]
 
 
 class Ran(NamedTuple):
@@ -47,6 +76,27 @@ def config_for(home, url, extra="") -> str:
     return write_config(os.path.join(home, ".dcos", "dcos.toml"), f'[core]\ndcos_url = "{url}"\n{extra}')
 
 
+def dry_run_line(result) -> str:
+    """--dry-run prints the command line alone on stdout; no Running line, since nothing runs."""
+    assert "Running" not in result.stderr, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, (result.stdout, result.stderr)
+    return lines[0]
+
+
+def assert_clean_error(result, *fragments) -> None:
+    """One paragraph on stderr, exit 1, no traceback, nothing on stdout; each fragment in
+    that paragraph."""
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    first = result.stderr.split("\n\n")[0]
+    assert first.startswith(("dcos node ssh: ", "dcos node: ", "dcos node list: ")), result.stderr
+    assert first.count("\n") <= 1, result.stderr
+    for fragment in fragments:
+        assert fragment in first, (fragment, result.stderr)
+
+
 def snapshot(root) -> Dict[str, tuple]:
     """Every file and folder under root with its content hash and mode."""
     state = {}
@@ -71,33 +121,95 @@ def unchanged_home(env, run):
     return result
 
 
-class _NoExec(AssertionError):
-    pass
+def run_plugin(dcos_node, args, env, **kwargs) -> subprocess.CompletedProcess:
+    """The installed console script `dcos-node <args>`, as the DC/OS CLI runs it: for what
+    needs a process of its own (exec'd ssh, the core plugin, signals, closed streams)."""
+    kwargs.setdefault("timeout", 60)
+    return unchanged_home(env, lambda: subprocess.run([dcos_node] + list(args), env=env, capture_output=True,
+                                                      text=True, **kwargs))
+
+
+def sim_ssh(sim, dcos_node, home, args, env=None, **kwargs) -> subprocess.CompletedProcess:
+    """`dcos-node node ssh <args>` as an operator runs it against the simulated cluster
+    (tests/simcluster.py), through real OpenSSH hops; the user's files left alone."""
+    kwargs.setdefault("text", True)
+    env = env or sim.client_env(home)
+    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh"] + list(args), env, **kwargs))
+
+
+class _NoExec(BaseException):
+    """Not an Exception, so that app.main cannot report it as an internal error: the test
+    stops here, saying why."""
 
 
 def _refuse_exec(*args, **kwargs):
     raise _NoExec("an in-process test reached exec: run the installed console script for what runs ssh")
 
 
-def cli(args: List[str], env: Dict[str, str], stdin: str = "", check_home: bool = True) -> Ran:
+class _Terminal:
+    """A real pseudo-terminal of `columns` columns, as a command's stdout: what the command
+    writes is read from the other side as it comes (a full terminal would block it)."""
+
+    def __init__(self, columns: int):
+        import fcntl
+        import pty
+        import termios
+        import threading
+
+        self._controller, self._terminal = pty.openpty()
+        fcntl.ioctl(self._terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        self.stream = io.TextIOWrapper(io.FileIO(self._terminal, "w", closefd=False), encoding="utf-8",
+                                       write_through=True)
+        self._read: List[bytes] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self._controller, 65536)
+            except OSError:  # EIO: the terminal side is closed and everything was read
+                return
+            if not data:
+                return
+            self._read.append(data)
+
+    def text(self) -> str:
+        """Everything written, as the terminal shows it (its CR LF line ends read as LF)."""
+        self.stream.flush()
+        os.close(self._terminal)
+        self._reader.join(10)
+        os.close(self._controller)
+        return b"".join(self._read).decode("utf-8").replace("\r\n", "\n")
+
+
+def cli(args: List[str], env: Dict[str, str], stdin: str = "", check_home: bool = True,
+        terminal: Optional[int] = None) -> Ran:
     """`dcos-node <args>` in this process: app.main with an Environment of these variables,
-    HOME, and captured streams. exec is refused, since it would replace the test runner."""
+    HOME, and captured streams; with `terminal`, stdout is a real pseudo-terminal of that
+    many columns. exec is refused, since it would replace the test runner."""
     out, err = io.BytesIO(), io.BytesIO()
-    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
+    screen = _Terminal(terminal) if terminal else None
+    stdout = screen.stream if screen else io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
     environment = Environment(env, env.get("HOME", ""), io.StringIO(stdin), Output(stdout, required=True),
                               Output(stderr, required=False))
 
     def run() -> Ran:
         saved = os.execvp, os.execvpe, os.execv
+        # exec_program gives SIGPIPE its default just before exec: the test runner keeps its own.
+        sigpipe = signal.getsignal(signal.SIGPIPE)
         os.execvp = os.execvpe = os.execv = _refuse_exec  # type: ignore[assignment]
         try:
             status = app.main(list(args), environment)
         finally:
             os.execvp, os.execvpe, os.execv = saved
+            signal.signal(signal.SIGPIPE, sigpipe)
+            written = screen.text() if screen else None
         stdout.flush()
         stderr.flush()
-        return Ran(int(status), out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8"))
+        return Ran(int(status), out.getvalue().decode("utf-8") if written is None else written,
+                   err.getvalue().decode("utf-8"))
 
     return unchanged_home(env, run) if check_home else run()
 
@@ -105,3 +217,20 @@ def cli(args: List[str], env: Dict[str, str], stdin: str = "", check_home: bool 
 def in_process(home, args: List[str], stdin: str = "", **env: Optional[str]) -> Ran:
     """cli() with base_env(home, **env)."""
     return cli(args, base_env(home, **env), stdin)
+
+
+def marker() -> str:
+    """A path no other request uses, to find this request in a cluster API stand-in's log."""
+    return f"/metadata?marker={time.monotonic_ns()}"
+
+
+def logged(server, path, seconds=3.0, requests=None) -> dict:
+    """The stand-in's log entry for path (it logs just after answering: wait for it);
+    `requests` lists the log, the server's own by default."""
+    deadline = time.monotonic() + seconds
+    while True:
+        entries = [entry for entry in (requests or server.requests)() if entry["path"] == path]
+        if entries or time.monotonic() > deadline:
+            assert entries, f"{path} is not in the stand-in's request log"
+            return entries[-1]
+        time.sleep(0.02)

@@ -80,6 +80,15 @@ FLEET_NAME = "fleet"
 # The master also answers on this port with an sshd that forwards nothing (AllowTcpForwarding no).
 NO_FORWARDING_PORT = 2222
 
+# A service on the private network (SimCluster.start_web): tests/webserver.py on the first
+# agent, and a name for it that only the master resolves, as Mesos DNS names a task there:
+# processes started in the master's namespace read a hosts file of their own
+# (`ip netns exec` binds /etc/netns/<namespace>/hosts over /etc/hosts), the master's sshd
+# included, so a tunnel's `socks5h` names and `-L` destinations resolve on the master alone.
+WEB_PORT = 8000
+MASTER_ONLY_NAME = "web.marathon.mesos"
+WEB_TASK_ID = "web.6a8b8f71-2b1c-11ee-9c2f-0242ac110002"
+
 
 def fleet_address(index):
     return f"{FLEET_NETS[index // FLEET_PER_NET]}.{index % FLEET_PER_NET + 1}"
@@ -244,6 +253,9 @@ class SimCluster:
         self._namespaces = []
         self._corporate = None  # what start_corporate_network() started, for stop_corporate_network()
         self._routes = []  # (family, prefix) of the unreachable routes this host holds for the private network
+        self._netns_etc = None  # the master's /etc/netns folder (its hosts file)
+        self.web = None  # the web server's process, once start_web() has run
+        self.no_forwarding = None  # the master's sshd that forwards nothing, once started
         self.fleet = None  # the fleet's Node, once start_fleet() has run
         self.fleet_size = 0
 
@@ -255,6 +267,7 @@ class SimCluster:
             self._ensure_user()
             self._keys()
             self._network()
+            self._master_hosts()
             for node in [self.master] + self.agents:
                 self._start_sshd(node)
             self.write_scenario(self.default_scenario())
@@ -347,6 +360,16 @@ class SimCluster:
             _run("ip", "-n", agent.namespace, "addr", "add", AGENT_ADDRESSES6[index - 1] + "/64", "dev", inner,
                  "nodad")
             _run("ip", "-n", agent.namespace, "link", "set", inner, "up")
+
+    def _master_hosts(self):
+        """The master's own /etc/hosts: the agents by name, and MASTER_ONLY_NAME."""
+        folder = os.path.join("/etc/netns", self.master.namespace)
+        os.makedirs(folder, exist_ok=True)
+        self._netns_etc = folder
+        agents = "".join(f"{address} {name}\n" for name, address, _ in AGENTS)
+        with open(os.path.join(folder, "hosts"), "w", encoding="utf-8") as stream:
+            stream.write(f"127.0.0.1 localhost\n::1 localhost\n{MASTER_PRIVATE} {MASTER_NAME}\n{agents}"
+                         f"{AGENTS[0][1]} {MASTER_ONLY_NAME}\n")
 
     def _in_node(self, node, argv, **popen):
         """Start argv inside the node: its network, host name and /home."""
@@ -441,6 +464,8 @@ class SimCluster:
         agents = [clusterdata.agent_entry(agent_id, name, address) for name, address, agent_id in AGENTS]
         result = clusterdata.scenario(public_ip=MASTER_PUBLIC, leader_ip=MASTER_PRIVATE, agents=agents,
                                       master_hostname=MASTER_NAME)
+        # The web server (start_web) as Mesos knows it: a task holding the agent's port.
+        result["tasks"] = [clusterdata.task_entry(WEB_TASK_ID, "web", AGENTS[0][2], [("http", WEB_PORT)])]
         result.update(changes)
         return result
 
@@ -586,6 +611,21 @@ class SimCluster:
             _run("ip", "-n", master_ns, "route", "add", net + ".0/24", "dev", "br0")
         self._start_sshd(fleet)
 
+        self.start_no_forwarding_sshd()
+        with open(os.path.join(self.client_ssh_dir, "known_hosts"), "a", encoding="utf-8") as stream:
+            stream.write(",".join(net + ".*" for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
+            # ...and under their HostKeyAlias, as `run` keeps the nodes' keys through a proxy.
+            stream.write(",".join(host_key_alias(net + ".*") for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
+        _wait(lambda: "Server listening" in _read(fleet.log) or fleet.sshd.poll() is not None, "the fleet's sshd")
+        if fleet.sshd.poll() is not None:
+            raise RuntimeError(f"the fleet's sshd exited: {_read(fleet.log)[-2000:]}")
+        return self
+
+    def start_no_forwarding_sshd(self):
+        """A second sshd on the master, on NO_FORWARDING_PORT, with AllowTcpForwarding no;
+        the operator knows its key. Started once; stop() removes it with the rest."""
+        if self.no_forwarding is not None:
+            return self
         config = os.path.join(self.master.dir, "sshd_config_no_forwarding")
         with open(os.path.join(self.master.dir, "sshd_config"), encoding="utf-8") as stream:
             text = stream.read()
@@ -594,17 +634,31 @@ class SimCluster:
                          .replace("AllowTcpForwarding yes", "AllowTcpForwarding no")
                          .replace("sshd.pid", "sshd-no-forwarding.pid"))
         log = open(os.path.join(self.master.dir, "sshd-no-forwarding.log"), "ab")
-        self._in_node(self.master, ["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=log, stderr=subprocess.STDOUT)
+        self.no_forwarding = self._in_node(self.master, ["/usr/sbin/sshd", "-D", "-e", "-f", config], stdout=log,
+                                           stderr=subprocess.STDOUT)
         log.close()
         with open(os.path.join(self.client_ssh_dir, "known_hosts"), "a", encoding="utf-8") as stream:
-            stream.write(",".join(net + ".*" for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
-            # ...and under their HostKeyAlias, as `run` keeps the nodes' keys through a proxy.
-            stream.write(",".join(host_key_alias(net + ".*") for net in FLEET_NETS) + f" {fleet.host_key_pub}\n")
             stream.write(f"[{MASTER_PUBLIC}]:{NO_FORWARDING_PORT} {self.master.host_key_pub}\n")
-        _wait(lambda: "Server listening" in _read(fleet.log) or fleet.sshd.poll() is not None, "the fleet's sshd")
-        if fleet.sshd.poll() is not None:
-            raise RuntimeError(f"the fleet's sshd exited: {_read(fleet.log)[-2000:]}")
         _wait(lambda: _port_open(MASTER_PUBLIC, NO_FORWARDING_PORT), "the master's sshd without forwarding")
+        return self
+
+    def start_web(self):
+        """tests/webserver.py on the first agent, port WEB_PORT of its private address (this
+        host cannot reach it but through the master). Started once; stop() ends it."""
+        if self.web is not None:
+            return self
+        log = open(os.path.join(self.workdir, "web.log"), "ab")
+        self.web = self._in_node(self.agents[0], [sys.executable, os.path.join(HERE, "webserver.py"), "--listen",
+                                                   f"{self.agents[0].addresses[0]}:{WEB_PORT}"],
+                                 stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        address = self.agents[0].addresses[0]
+        script = f"import socket; socket.create_connection(('{address}', {WEB_PORT}), timeout=0.5)"
+        _wait(lambda: subprocess.run(["ip", "netns", "exec", self.master.namespace, sys.executable, "-c", script],
+                                     capture_output=True).returncode == 0 or self.web.poll() is not None,
+              "the web server on the first agent")
+        if self.web.poll() is not None:
+            raise RuntimeError("the web server exited: " + _read(os.path.join(self.workdir, "web.log"))[-2000:])
         return self
 
     def fleet_scenario(self, count=None, masters=None, **changes):
@@ -669,6 +723,9 @@ class SimCluster:
         for family, prefix in self._routes:
             subprocess.run(["ip", family, "route", "del", "unreachable", prefix], capture_output=True)
         self._routes = []
+        if self._netns_etc:
+            shutil.rmtree(self._netns_etc, ignore_errors=True)
+            self._netns_etc = None
         if not _other_simulations():
             for user in self._created_users:
                 subprocess.run(["userdel", user], capture_output=True)

@@ -6,24 +6,19 @@ refused with an error the user can read, never passed on.
 
 import copy
 import json
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from clusterdata import agent_entry, fixture, scenario  # noqa: E402
-
-from dcos_node_ssh.errors import ClusterDataError, UsageError  # noqa: E402
-from dcos_node_ssh.cluster.answers import (  # noqa: E402
+from clusterdata import agent_entry, fixture, scenario
+from dcos_node_ssh.cluster.answers import (
     agents_in,
     leader_from_master_info,
     leader_from_mesos_dns,
     public_ip_from_metadata,
 )
-from dcos_node_ssh.hosts import check_host_flag, check_user, host_of_url, normalize_host  # noqa: E402
-from dcos_node_ssh.nodes import agent_address, find_agent  # noqa: E402
+from dcos_node_ssh.errors import ClusterDataError, UsageError
+from dcos_node_ssh.hosts import check_host_flag, check_user, endpoint_host, host_of_url, normalize_host
+from dcos_node_ssh.nodes import agent_address, agent_node, find_agent
 
 S0 = "20151002-000353-1695027628-5050-1177-S0"
 S1 = "20151002-000353-1695027628-5050-1177-S1"
@@ -225,6 +220,56 @@ def test_agent_address_refuses_hostile_pid(pid, shown):
     assert agent_id in message
     assert shown in message
     assert "\n" not in message  # one readable line, whatever the cluster sent
+
+
+@pytest.mark.parametrize("endpoint, host", [
+    ("10.0.1.23:5051", "10.0.1.23"),
+    ("10.0.1.23", "10.0.1.23"),
+    ("[2001:db8::5]:5051", "2001:db8::5"),
+    ("[2001:db8::5]", "2001:db8::5"),
+    ("dcos-01:5051", "dcos-01"),
+    # malformed: nothing that could pass for an address
+    ("[fd00::1:5051", ""),  # a '[' never closed: the port is not part of the address
+    ("[fd00::1]5051", ""),
+    ("[fd00::1]:x", ""),
+    ("[fd00::1]:", ""),
+    ("[fd00::1]:5051:1", ""),
+    ("10.0.1.23:", ""),
+    ("10.0.1.23:50x1", ""),
+    ("10.0.1.23:505100", ""),
+])
+def test_endpoint_host(endpoint, host):
+    assert endpoint_host(endpoint) == host
+
+
+@pytest.mark.parametrize("pid", ["slave(1)@[fd00::1:5051", "slave(1)@[fd00::1]5051", "slave(1)@10.0.1.23:x"])
+def test_a_malformed_pid_gives_no_address_anywhere(pid):
+    """`slave(1)@[fd00::1:5051` used to become the address fd00::1:5051; every command now
+    refuses it for the same reason, and the listing shows no address."""
+    entry = {"id": S0, "pid": pid, "hostname": "dcos-01"}
+    with pytest.raises(ClusterDataError, match="whose host part is not an IP address or host name"):
+        agent_address(entry)
+    node = agent_node(entry)
+    assert node.address == "" and "whose host part is not an IP address or host name" in node.problem
+    with pytest.raises(ClusterDataError):
+        leader_from_master_info({"get_master": {"master_info": {"pid": pid.replace("slave(1)", "master")}}}, "x")
+
+
+@pytest.mark.parametrize("hostname", ["a b", "evil\nHost *", "", 12, "-oProxyCommand=x"])
+def test_an_agent_with_a_host_name_that_is_none_is_refused_by_the_one_rule(hostname):
+    entry = agent_entry(S0, "dcos-01", "10.0.1.20")
+    entry["hostname"] = hostname
+    node = agent_node(entry)
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address(entry)
+    assert str(caught.value) == node.problem + " Refusing to connect to it."
+    assert "which is not an IP address or host name" in node.problem and "\n" not in node.problem
+    assert node.address == "10.0.1.20"  # the listing still shows where the cluster says it is
+
+
+def test_a_usable_agent_has_no_problem():
+    node = agent_node(agent_entry(S0, "dcos-01", "10.0.1.20"))
+    assert (node.address, node.problem) == ("10.0.1.20", None)
 
 
 def test_agent_address_without_pid_names_agent():

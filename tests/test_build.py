@@ -14,6 +14,8 @@ import zipfile
 
 import pytest
 
+from realcli import offline_pip_env
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:
@@ -41,7 +43,7 @@ ARTIFACTS = [PIP_WHEEL, NODES_WHEEL, POSIX_ARCHIVE, WINDOWS_ARCHIVE]
 
 
 def build(out, cwd, epoch=EPOCH, base_url=BASE_URL):
-    env = dict(os.environ)
+    env = offline_pip_env()  # the pinned wheels from scripts/prepare's wheelhouse, when it is there
     env.pop("SOURCE_DATE_EPOCH", None)
     if epoch is not None:
         env["SOURCE_DATE_EPOCH"] = str(epoch)
@@ -295,7 +297,7 @@ def test_no_archive_holds_an_executable_named_dcos_node(dist):
 def installed_scripts(wheel, venv):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
     result = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                             str(wheel)], capture_output=True, text=True, timeout=600)
+                             str(wheel)], capture_output=True, text=True, timeout=600, env=offline_pip_env())
     assert result.returncode == 0, result.stderr[-2000:]
     return sorted(name for name in os.listdir(venv / "bin") if name.startswith("dcos-"))
 
@@ -314,3 +316,36 @@ def test_the_pip_wheel_still_installs_dcos_node(dist, tmp_path):
     result = subprocess.run([str(tmp_path / "venv" / "bin" / "dcos-node"), "--version"], capture_output=True,
                             text=True, timeout=60)
     assert (result.returncode, result.stdout) == (0, f"dcos-node-ssh version {V}\n")
+
+
+def old_pythons():
+    """Real interpreters older than the plugin supports, where this machine has them (pyenv)."""
+    import glob
+
+    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.[5-8]*/bin/python3.[5-8]")))
+    found += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/2.7*/bin/python2.7")))
+    return found
+
+
+@pytest.mark.parametrize("old", old_pythons() or [None])
+def test_an_old_python3_first_on_path_hands_over_to_a_newer_one_or_says_what_is_needed(dist, tmp_path, old):
+    """An activated virtualenv of the DC/OS CLI 0.x puts its Python 3.6 first on PATH, where
+    the zip application's `#!/usr/bin/env python3` finds it."""
+    if old is None:
+        pytest.skip("no Python older than 3.9 on this machine (pyenv) to run the zip application with")
+    unpack_like_the_go_cli(dist / POSIX_ARCHIVE, tmp_path / "env")
+    executable = tmp_path / "env" / "bin" / "dcos-nodes"
+    alone = tmp_path / "old-only"
+    alone.mkdir()
+    (alone / "python3").symlink_to(old)
+    result = subprocess.run([str(executable), "nodes", "--version"], capture_output=True, text=True, timeout=60,
+                            env={"PATH": str(alone), "HOME": str(tmp_path)})
+    assert result.returncode == 1 and result.stdout == ""
+    assert "dcos-node-ssh needs Python 3.9 or later" in result.stderr and "Traceback" not in result.stderr
+    newer = tmp_path / "with-newer"
+    newer.mkdir()
+    (newer / "python3").symlink_to(old)
+    (newer / f"python3.{sys.version_info.minor}").symlink_to(sys.executable)
+    result = subprocess.run([str(executable), "nodes", "--version"], capture_output=True, text=True, timeout=60,
+                            env={"PATH": str(newer), "HOME": str(tmp_path)})
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"dcos-node-ssh version {V}\n", "")

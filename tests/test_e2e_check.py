@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 import simcluster
-from test_e2e import configure, plugin
+from helpers import cli, config_for, sim_ssh
 
 PUBLIC = simcluster.MASTER_PUBLIC
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
@@ -20,8 +20,13 @@ MODES = [pytest.param([], id="forward"), pytest.param(["--jump"], id="jump")]
 
 
 def check(sim, dcos_node, home, extra=(), env=None):
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--check", "--json"]
-                    + list(extra), env=env, timeout=120)
+    """--check --json by the installed `dcos-node`, with the simulation's ~/.ssh (its probes
+    log in); in-process (dcos_node None) where no probe reaches a node."""
+    args = ["--master-proxy", f"--slave={AGENT1_ID}", "--check", "--json"] + list(extra)
+    if dcos_node is None:
+        result = cli(["node", "ssh"] + args, env or sim.client_env(home))
+    else:
+        result = sim_ssh(sim, dcos_node, home, args, env=env, timeout=120)
     assert result.stdout, result.stderr
     report = json.loads(result.stdout)
     return result.returncode, {item["name"]: item for item in report["checks"]}, report
@@ -35,7 +40,7 @@ def only_failure(checks):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_everything_in_order(sim, dcos_node, home, mode):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     status, checks, report = check(sim, dcos_node, home, mode)
     assert status == 0 and report["ok"], report
     assert [item["status"] for item in checks.values()] == ["ok"] * len(checks)
@@ -46,15 +51,15 @@ def test_everything_in_order(sim, dcos_node, home, mode):
 
 
 def test_the_checklist_as_text(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--check"])
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--check"])
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("ok    configuration") and lines[-1].startswith("All 11 checks passed")
 
 
 def test_agent_sshd_stopped(sim, dcos_node, home):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     sim.stop_sshd(sim.agents[0])
     try:
         status, checks, _ = check(sim, dcos_node, home)
@@ -67,7 +72,7 @@ def test_agent_sshd_stopped(sim, dcos_node, home):
 
 
 def test_master_sshd_stopped(sim, dcos_node, home):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     sim.stop_sshd(sim.master)
     try:
         status, checks, _ = check(sim, dcos_node, home)
@@ -80,7 +85,7 @@ def test_master_sshd_stopped(sim, dcos_node, home):
 
 
 def test_agent_holding_no_key(sim, dcos_node, home):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     env = sim.client_env(home)
     subprocess.run(["ssh-add", "-D"], env=env, capture_output=True, check=True)
     try:
@@ -93,7 +98,7 @@ def test_agent_holding_no_key(sim, dcos_node, home):
 
 
 def test_a_key_the_hosts_do_not_accept(sim, dcos_node, home, tmp_path):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     stranger = str(tmp_path / "stranger")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger], check=True)
     env = sim.client_env(home)
@@ -110,10 +115,10 @@ def test_a_key_the_hosts_do_not_accept(sim, dcos_node, home, tmp_path):
     assert checks["ssh-agent"]["status"] == "ok" and checks["node login"]["status"] == "skip"
 
 
-def test_api_answering_401(sim, dcos_node, home):
+def test_api_answering_401(sim, home):
     sim.write_scenario(sim.default_scenario(token=TOKEN))
-    configure(sim, home)
-    status, checks, _ = check(sim, dcos_node, home)
+    config_for(home, sim.dcos_url)
+    status, checks, _ = check(sim, None, home)
     failure = only_failure(checks)
     assert status == 1 and failure["name"] == "cluster API" and "dcos auth login" in failure["fix"]
     assert checks["target"]["status"] == checks["proxy"]["status"] == "skip"
@@ -124,7 +129,7 @@ def test_public_ipv4_where_nothing_listens(sim, dcos_node, home):
     scenario = sim.default_scenario()
     scenario["metadata"]["PUBLIC_IPV4"] = "198.51.100.99"
     sim.write_scenario(scenario)
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     status, checks, _ = check(sim, dcos_node, home)
     failure = only_failure(checks)
     assert status == 1 and failure["name"] == "first hop port" and "198.51.100.99:22" in failure["detail"]
@@ -133,7 +138,7 @@ def test_public_ipv4_where_nothing_listens(sim, dcos_node, home):
 
 
 def test_key_files_readable_by_others(sim, dcos_node, home):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     pem = os.path.join(home, ".ssh", "cluster.pem")
     os.makedirs(os.path.dirname(pem))
     with open(pem, "w") as stream:
@@ -147,7 +152,7 @@ def test_key_files_readable_by_others(sim, dcos_node, home):
 def test_node_host_key_unknown_to_the_master(sim, dcos_node, home):
     """The master has never met this node (its known_hosts lacks it): the real run would
     stop at a prompt on the master."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     status, checks, _ = check(sim, dcos_node, home, ["--option=UserKnownHostsFile=/dev/null",
                                                      f"--proxy-option=UserKnownHostsFile={sim.client_ssh_dir}/known_hosts"])
     failure = only_failure(checks)
@@ -155,8 +160,8 @@ def test_node_host_key_unknown_to_the_master(sim, dcos_node, home):
 
 
 def test_direct_connection_to_a_reachable_node(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, [f"--private-ip={PUBLIC}", "--check", "--json"])
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, [f"--private-ip={PUBLIC}", "--check", "--json"])
     report = json.loads(result.stdout)
     checks = {item["name"]: item for item in report["checks"]}
     assert result.returncode == 0 and report["ok"], report
@@ -165,18 +170,19 @@ def test_direct_connection_to_a_reachable_node(sim, dcos_node, home):
 
 
 def test_direct_connection_to_a_private_agent_says_use_a_proxy(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, [f"--slave={AGENT2_ID}", "--check", "--json"], timeout=60)
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, [f"--slave={AGENT2_ID}", "--check", "--json"], timeout=60)
     checks = {item["name"]: item for item in json.loads(result.stdout)["checks"]}
     failure = only_failure(checks)
     assert result.returncode == 1 and failure["name"] == "first hop port" and "--master-proxy" in failure["fix"]
 
 
 def test_a_silent_cluster_api_is_bounded_by_core_timeout(sim, dcos_node, home):
+    """The proxy is still found and logged in to: the installed `dcos-node`."""
     scenario = sim.default_scenario()
     scenario["overrides"]["/mesos/master/slaves"] = {"hang": 60}
     sim.write_scenario(scenario)
-    configure(sim, home, "timeout = 1\n")
+    config_for(home, sim.dcos_url, "timeout = 1\n")
     status, checks, _ = check(sim, dcos_node, home)  # its subprocess timeout is 120 s
     failure = only_failure(checks)
     assert status == 1 and failure["name"] == "cluster API" and "did not answer within 1 seconds" in failure["fix"]

@@ -18,8 +18,7 @@ import uuid
 import pytest
 
 import simcluster
-from conftest import snapshot, unchanged_home
-from test_e2e import configure, plugin
+from helpers import config_for, snapshot, unchanged_home
 
 DISK = simcluster.NODE_DISK
 PUBLIC = simcluster.MASTER_PUBLIC
@@ -48,6 +47,16 @@ for folder, folders, files in os.walk(root):
             found[os.path.relpath(path, root)] = hashlib.sha256(stream.read()).hexdigest()
 print(json.dumps({"host": os.uname().nodename, "files": found, "pwned": os.path.exists(os.path.join(root, "PWNED"))}))
 """
+
+
+def configure(sim, home):
+    config_for(home, sim.dcos_url)
+
+
+def plugin(sim, dcos_node, home, args):
+    """`dcos node ssh <args>` as the operator runs it."""
+    env = sim.client_env(home)
+    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh"] + list(args), env, text=True))
 
 
 def digests(root):
@@ -271,19 +280,26 @@ def isolated_ssh_folder(sim, folder, argv):
     return ["unshare", "--mount", "--", "sh", "-c", script, "sh", folder, sim.home_ssh] + list(argv)
 
 
-def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, dcos_node, home, tmp_path):
+def operator(sim, home, tmp_path, config):
+    """(a ~/.ssh of the test's holding `config`, a function that runs argv as the operator
+    does with that folder as the ~/.ssh OpenSSH reads, checking that $HOME is unchanged)."""
     configure(sim, home)
     folder = tmp_path / "dot-ssh"
     folder.mkdir(mode=0o700)
-    shutil.copy(os.path.join(sim.client_ssh_dir, "known_hosts"), folder / "known_hosts")
-    mine = b"# my own config\r\nServerAliveInterval 15\nHost github.com\n    User git\n\tIdentityFile ~/.ssh/gh\n"
-    (folder / "config").write_bytes(mine)
+    (folder / "config").write_bytes(config)
     (folder / "config").chmod(0o600)
     env = sim.client_env(home)
 
     def run(args):
         return unchanged_home(env, lambda: subprocess.run(isolated_ssh_folder(sim, str(folder), args), env=env,
                                                           capture_output=True, text=True, timeout=60))
+    return folder, run
+
+
+def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, dcos_node, home, tmp_path):
+    mine = b"# my own config\r\nServerAliveInterval 15\nHost github.com\n    User git\n\tIdentityFile ~/.ssh/gh\n"
+    folder, run = operator(sim, home, tmp_path, mine)
+    shutil.copy(os.path.join(sim.client_ssh_dir, "known_hosts"), folder / "known_hosts")
     printed = snapshot(str(folder))
     assert run([dcos_node, "node", "ssh-config", "--master-proxy"]).returncode == 0
     assert snapshot(str(folder)) == printed  # without --write, nothing is written
@@ -305,3 +321,24 @@ def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, d
     # ssh itself now knows the nodes, without -F, through the Include.
     result = run(["ssh", "-o", "BatchMode=yes", f"dcos.{AGENT2}", "hostname"])
     assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
+
+    # A misspelled option is refused before it reaches the file every ssh command reads.
+    refused = run([dcos_node, "node", "ssh-config", "--master-proxy", "--option=ServerAliveInterva=30", "--write"])
+    assert refused.returncode == 1 and "Bad configuration option: serveraliveinterva" in refused.stderr
+    assert snapshot(str(folder)) == after_first
+    result = run(["ssh", "-o", "BatchMode=yes", f"dcos.{AGENT2}", "hostname"])
+    assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
+
+
+def test_a_refused_write_leaves_every_ssh_command_working(sim, dcos_node, home, tmp_path):
+    """Before the check, `--option=Foo=bar --write` made OpenSSH refuse every later command
+    on the machine: `ssh github.com` included. The user's config is read by the real ssh,
+    from the home OpenSSH reads (the password database's), without -F."""
+    folder, run = operator(sim, home, tmp_path, b"Host github.com\n    User git\n")
+    before = snapshot(str(folder))
+    for option in ("--option=Foo=bar", "--option=StrictHostKeyChecking=perhaps"):
+        result = run([dcos_node, "node", "ssh-config", "--master-proxy", option, "--write"])
+        assert result.returncode == 1 and "OpenSSH does not accept the config this would write" in result.stderr
+        assert snapshot(str(folder)) == before
+    resolved = run(["ssh", "-G", "github.com"])
+    assert resolved.returncode == 0 and "user git\n" in resolved.stdout, resolved.stderr

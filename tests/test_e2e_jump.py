@@ -11,15 +11,15 @@ import tempfile
 import pytest
 
 import simcluster
-from test_e2e import configure, plugin
+from helpers import assert_clean_error, cli, config_for, sim_ssh
 
 PUBLIC = simcluster.MASTER_PUBLIC
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
 
 
 def test_jump_lands_on_the_agent_without_forwarding_the_agent(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT2_ID}", "--",
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT2_ID}", "--",
                                            "hostname; echo ${SSH_AUTH_SOCK:-no agent}; echo $SSH_CONNECTION"])
     assert result.returncode == 0, result.stderr
     name, agent, connection = result.stdout.splitlines()
@@ -34,42 +34,42 @@ def test_jump_lands_on_the_agent_without_forwarding_the_agent(sim, dcos_node, ho
 
 def test_forward_mode_does_forward_the_agent(sim, dcos_node, home):
     """The same command in the default mode: the agent reaches the node (the trade-off)."""
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--",
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT2_ID}", "--",
                                            "echo ${SSH_AUTH_SOCK:-no agent}"])
     assert result.returncode == 0 and result.stdout.startswith("/tmp/ssh-"), result.stderr
 
 
 def test_jump_mode_from_the_config(sim, dcos_node, home):
-    configure(sim, home, '\n[node]\nproxy_mode = "jump"\n')
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"])
+    config_for(home, sim.dcos_url, '\n[node]\nproxy_mode = "jump"\n')
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"])
     assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr
     assert "ProxyCommand=ssh -W" in result.stderr and " -A " not in result.stderr
 
 
 def test_jump_works_without_any_agent_when_the_key_is_named(sim, dcos_node, home):
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     env = sim.client_env(home, SSH_AUTH_SOCK=None)
     args = ["--master-proxy", f"--slave={AGENT1_ID}", "--", "hostname"]
-    forwarded = plugin(sim, dcos_node, home, args, env=env)
-    assert forwarded.returncode == 1 and "SSH_AUTH_SOCK is not set" in forwarded.stderr
-    result = plugin(sim, dcos_node, home, ["--jump", f"--option=IdentityFile={sim.key}",
+    forwarded = cli(["node", "ssh"] + args, env)
+    assert_clean_error(forwarded, "SSH_AUTH_SOCK is not set")
+    result = sim_ssh(sim, dcos_node, home, ["--jump", f"--option=IdentityFile={sim.key}",
                                            "--option=IdentitiesOnly=yes"] + args, env=env)
     assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr
 
 
 def test_options_and_host_key_checking_reach_the_jump_connection(sim, dcos_node, home, tmp_path):
     """With no known_hosts entries at all, strict checking stops at the master..."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    strict = plugin(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
+    strict = sim_ssh(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
                                            f"--option=UserKnownHostsFile={empty}",
                                            "--option=StrictHostKeyChecking=yes", "--", "hostname"])
     assert strict.returncode == 255 and "Host key verification failed" in strict.stderr
     assert empty.read_text() == ""
     # ...and accept-new records both the master's key (jump connection) and the agent's.
-    accept = plugin(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
+    accept = sim_ssh(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
                                            f"--option=UserKnownHostsFile={empty}",
                                            "--option=StrictHostKeyChecking=accept-new", "--", "hostname"])
     assert (accept.returncode, accept.stdout) == (0, AGENT1 + "\n"), accept.stderr
@@ -85,19 +85,19 @@ def test_options_and_host_key_checking_reach_the_jump_connection(sim, dcos_node,
 def test_the_agents_host_key_is_kept_under_the_cluster_and_address_not_the_address(sim, dcos_node, home, tmp_path):
     """Another cluster's node at the same private address (its key in known_hosts under the
     bare address) does not get in the way, and this cluster's key is what is checked."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     known = tmp_path / "known_hosts"
     other_clusters_key = sim.master.host_key_pub  # any other key, recorded under the bare address
     known.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n{AGENT1_IP} {other_clusters_key}\n"
                      f"{simcluster.host_key_alias(AGENT1_IP)} {sim.agents[0].host_key_pub}\n")
     args = ["--master-proxy", "--jump", f"--slave={AGENT1_ID}", f"--option=UserKnownHostsFile={known}",
             "--option=StrictHostKeyChecking=yes", "--", "hostname"]
-    result = plugin(sim, dcos_node, home, args)
+    result = sim_ssh(sim, dcos_node, home, args)
     assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr
     # With the alias's entry holding another key, the node is refused: checking is on.
     known.write_text(f"{PUBLIC} {sim.master.host_key_pub}\n"
                      f"{simcluster.host_key_alias(AGENT1_IP)} {other_clusters_key}\n")
-    refused = plugin(sim, dcos_node, home, args)
+    refused = sim_ssh(sim, dcos_node, home, args)
     assert refused.returncode == 255 and "Host key verification failed" in refused.stderr
 
 
@@ -105,7 +105,7 @@ def test_the_agents_host_key_is_kept_under_the_cluster_and_address_not_the_addre
 def test_proxy_options_reach_the_connection_to_the_proxy_only(sim, dcos_node, home, mode):
     """Each connection checks its host key against its own file: the proxy's through
     --proxy-option, the agent's through --option. Swapped, the master is refused."""
-    configure(sim, home)
+    config_for(home, sim.dcos_url)
     # In forward mode the second hop reads its file on the master, as `core`: the files
     # are where the master sees them and core may read them.
     folder = tempfile.mkdtemp(dir=sim.workdir)
@@ -119,7 +119,7 @@ def test_proxy_options_reach_the_connection_to_the_proxy_only(sim, dcos_node, ho
         os.chmod(path, 0o644)
 
     def run(proxy_file, other_file):
-        return plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--option=BatchMode=yes",
+        return sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--option=BatchMode=yes",
                                              f"--proxy-option=UserKnownHostsFile={proxy_file}",
                                              f"--option=UserKnownHostsFile={other_file}",
                                              "--option=StrictHostKeyChecking=yes"] + mode + ["--", "hostname"])
@@ -130,24 +130,24 @@ def test_proxy_options_reach_the_connection_to_the_proxy_only(sim, dcos_node, ho
 
 
 def test_proxy_option_is_not_on_the_second_hop(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}",
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}",
                                            "--proxy-option=SetEnv=DCOS_TEST_FIRST=only",
                                            "--", 'echo "[$DCOS_TEST_FIRST]"'])
     assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr
     assert "-o SetEnv=DCOS_TEST_FIRST=only core@198.51.100.10 ssh" in result.stderr
 
 
-def test_jump_needs_a_proxy(sim, dcos_node, home):
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--jump", f"--slave={AGENT1_ID}", "--", "true"])
+def test_jump_needs_a_proxy(sim, home):
+    config_for(home, sim.dcos_url)
+    result = cli(["node", "ssh", "--jump", f"--slave={AGENT1_ID}", "--", "true"], sim.client_env(home))
     assert result.returncode == 1 and "add --master-proxy or --proxy-ip" in result.stderr
 
 
 def test_a_hostile_option_in_the_jump_connection_runs_nothing(sim, dcos_node, home, tmp_path):
     marker = tmp_path / "marker"
-    configure(sim, home)
-    result = plugin(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
+    config_for(home, sim.dcos_url)
+    result = sim_ssh(sim, dcos_node, home, ["--master-proxy", "--jump", f"--slave={AGENT1_ID}",
                                            f'--proxy-option=SetEnv=X="$(touch {marker}); touch {marker}"',
                                            "--", "hostname"])
     assert (result.returncode, result.stdout) == (0, AGENT1 + "\n"), result.stderr

@@ -15,8 +15,7 @@ import time
 import pytest
 
 import simcluster
-from conftest import unchanged_home, write_config
-from test_e2e_hostile import TRICKY_COMMANDS
+from helpers import TRICKY_COMMANDS, config_for, unchanged_home
 
 PUBLIC = simcluster.MASTER_PUBLIC
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
@@ -53,7 +52,12 @@ def putty_home(sim_cluster, dcos_node, tmp_path_factory):
     if shutil.which("plink") is None:
         pytest.fail("plink is not installed (Debian package putty-tools); scripts/prepare installs it")
     home = str(tmp_path_factory.mktemp("putty-home"))
-    write_config(os.path.join(home, ".dcos", "dcos.toml"), f'[core]\ndcos_url = "{sim_cluster.dcos_url}"\n')
+    # PuTTY keeps its state in $HOME/.putty only when that folder exists; otherwise it uses the
+    # password database's home (root's ~/.putty, shared with every other run on this machine).
+    os.mkdir(os.path.join(home, ".putty"), 0o700)
+    # The cluster as the `sim` fixture leaves it: an earlier test may have left a silent API.
+    sim_cluster.write_scenario(sim_cluster.default_scenario())
+    config_for(home, sim_cluster.dcos_url)
     env = sim_cluster.client_env(home)
     argv = sim_cluster.client_argv([dcos_node, "node", "ssh", "--ssh-client=plink", "--master-proxy",
                                     f"--slave={AGENT1_ID}", "--", "hostname"])

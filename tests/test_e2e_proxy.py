@@ -14,14 +14,11 @@ import time
 
 import pytest
 
-from conftest import write_config
-
 from dcos_node_ssh.cluster.transport import HttpClient
 from dcos_node_ssh.errors import ClusterUnreachable
+from helpers import logged as stand_in_logged
+from helpers import marker, unchanged_home, write_config
 from simcluster import AGENTS, CORPORATE_HTTP_PORT, CORPORATE_TLS_PORT, MASTER_PRIVATE, MASTER_PUBLIC
-from test_e2e import plugin
-from test_transport import logged as transport_logged
-from test_transport import marker
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.corporate-token.c2lnbmF0dXJl"
 
@@ -48,7 +45,12 @@ def corp(corporate_network):
 
 def logged(corp, path):
     """The corporate API's log entry for path."""
-    return transport_logged(corp, path, requests=corp.corporate_requests)
+    return stand_in_logged(corp, path, requests=corp.corporate_requests)
+
+
+def plugin(corp, dcos_node, args, env):
+    """`dcos node ssh <args>` as the operator runs it, on this host; the user's files left alone."""
+    return unchanged_home(env, lambda: corp.run([dcos_node, "node", "ssh"] + list(args), env, text=True))
 
 
 def proxied(corp, fragment, seconds=3.0):
@@ -139,7 +141,7 @@ def test_dcos_node_ssh_finds_the_agent_through_the_proxy_and_hops_to_it(corp, dc
     variable = "HTTPS_PROXY" if tls else "http_proxy"
     env = operator_behind_the_proxy(corp, home, tls, {variable: corp.corporate_proxy_url})
     before = len(corp.corporate_requests())
-    result = plugin(corp, dcos_node, home, ["--master-proxy", f"--slave={agent_id[-2:]}", "--", "hostname"], env=env)
+    result = plugin(corp, dcos_node, ["--master-proxy", f"--slave={agent_id[-2:]}", "--", "hostname"], env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == name and f"core@{address}" in result.stderr
     paths = sorted(entry["path"].split("?")[0] for entry in corp.corporate_requests()[before:])
@@ -153,7 +155,7 @@ def test_dcos_node_ssh_without_the_proxy_variable_says_what_it_could_not_reach(c
     write_config(os.path.join(home, ".dcos", "dcos.toml"),
                  f'[core]\ndcos_url = "{corp.corporate_tls_url}"\ntimeout = 3\n'
                  f'ssl_verify = "{corp.corporate_ca_cert}"\n')
-    result = plugin(corp, dcos_node, home, ["--master-proxy", "--leader", "--", "true"], env=env)
+    result = plugin(corp, dcos_node, ["--master-proxy", "--leader", "--", "true"], env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"dcos node ssh: Could not reach the cluster at {corp.corporate_tls_url}")
 

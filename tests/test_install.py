@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import simcluster
-from conftest import write_config
+from helpers import config_for
 from realcli import offline_pip_env
 
 (AGENT1, AGENT1_IP, AGENT1_ID), (AGENT2, AGENT2_IP, AGENT2_ID) = simcluster.AGENTS
@@ -31,7 +31,7 @@ def wheel(out, distribution):
 
 
 def hop(sim, executable, noun, home):
-    write_config(os.path.join(home, ".dcos", "dcos.toml"), f'[core]\ndcos_url = "{sim.dcos_url}"\n')
+    config_for(home, sim.dcos_url)
     env = sim.client_env(home, PATH="/usr/local/bin:/usr/bin:/bin")
     return sim.run([executable, noun, "ssh", "--master-proxy", f"--mesos-id={AGENT2_ID}", "--", "hostname"], env,
                    text=True)

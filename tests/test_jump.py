@@ -4,15 +4,12 @@ import hashlib
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from dcos_node_ssh.settings import ProxyMode, settings_from  # noqa: E402
-from dcos_node_ssh.errors import ConfigError  # noqa: E402
-from dcos_node_ssh.openssh.hops import SshPlan, build_argv, cluster_key, host_key_alias, proxy_command  # noqa: E402
+from dcos_node_ssh.settings import ProxyMode, settings_from
+from dcos_node_ssh.errors import ConfigError
+from dcos_node_ssh.openssh.hops import SshPlan, build_argv, cluster_key, host_key_alias, proxy_command
 
 P, T = "52.34.108.176", "10.0.1.23"
 

@@ -1,28 +1,26 @@
 """`dcos node` as scripts and the DC/OS documentation know it: whole agents in --json,
---field columns, whole values when piped. The installed `dcos-node` against the
-loopback stand-in of the cluster API."""
+--field columns, whole values when piped. The whole CLI in-process (helpers.cli) against
+the loopback stand-in of the cluster API."""
 
 import json
-import os
 import subprocess
 
 import pytest
 
-from conftest import AGENTS, base_env, run_plugin
-from test_cli import config_for
+from helpers import AGENTS, base_env, cli, config_for
 
 PUBLIC_ID = AGENTS[2]["id"]
 
 
-def listed(dcos_node, home, api, args, **env):
+def listed(home, api, args, terminal=None, **env):
     config_for(home, api.url)
-    result = run_plugin(dcos_node, ["node"] + args, base_env(home, **env))
+    result = cli(["node"] + args, base_env(home, **env), terminal=terminal)
     assert result.returncode == 0, result.stderr
     return result
 
 
-def test_json_has_each_agent_as_the_cluster_sent_it_with_cores_keys_and_ours(dcos_node, home, api):
-    nodes = json.loads(listed(dcos_node, home, api, ["--json"]).stdout)
+def test_json_has_each_agent_as_the_cluster_sent_it_with_cores_keys_and_ours(home, api):
+    nodes = json.loads(listed(home, api, ["--json"]).stdout)
     master, agents = nodes[0], nodes[1:]
     assert master == {"host": "master", "ip": "10.0.4.1", "public_ips": [], "type": "master (leader)", "region": "",
                       "zone": "", "id": "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10", "pid": "master@10.0.4.1:5050",
@@ -37,7 +35,7 @@ def test_json_has_each_agent_as_the_cluster_sent_it_with_cores_keys_and_ours(dco
                                                                       ("agent", "public agent")]
 
 
-def test_the_listing_has_every_master_public_addresses_and_fault_domains(dcos_node, home, api):
+def test_the_listing_has_every_master_public_addresses_and_fault_domains(home, api):
     agents = [dict(agent) for agent in AGENTS]
     agents[0]["domain"] = {"fault_domain": {"region": {"name": "eu-west-1"}, "zone": {"name": "eu-west-1b"}}}
     scenario = api.default_scenario(
@@ -48,9 +46,9 @@ def test_the_listing_has_every_master_public_addresses_and_fault_domains(dcos_no
     scenario["master_info"]["domain"] = {"fault_domain": {"region": {"name": "eu-west-1"},
                                                           "zone": {"name": "eu-west-1a"}}}
     api.write_scenario(scenario)
-    lines = listed(dcos_node, home, api, ["list"]).stdout.splitlines()
-    assert lines[0].split("  ")[:3] == ["HOSTNAME", "IP", "PUBLIC IP(S)"] or "PUBLIC IP(S)" in lines[0]
-    by_type = {" ".join(line.split()[3:5]) if "master" in line else line.split()[2]: line for line in lines[1:]}
+    output = listed(home, api, ["list"]).stdout
+    lines = output.splitlines()
+    assert lines[0].split()[:4] == ["HOSTNAME", "IP", "PUBLIC", "IP(S)"]
     assert lines[1].split() == ["master", "10.0.4.1", "52.34.108.176", "3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10",
                                 "master", "(leader)", "eu-west-1", "eu-west-1a"]
     assert lines[2].split() == ["10.0.4.2", "10.0.4.2", "N/A", "master", "(standby)", "eu-west-1", "N/A"]
@@ -58,62 +56,61 @@ def test_the_listing_has_every_master_public_addresses_and_fault_domains(dcos_no
                                 "eu-west-1b"]
     assert lines[5].split() == ["10.0.1.22", "10.0.1.22", "52.10.0.22", AGENTS[2]["id"], "agent", "(public)",
                                 "ACTIVE"]
-    assert "$(evil)" not in "\n".join(by_type.values())
+    assert "$(evil)" not in output  # not an address: left out
     requests = {entry["path"] for entry in api.requests()}
     assert {"/net/v1/nodes", "/mesos_dns/v1/hosts/master.mesos", "/mesos/api/v1"} <= requests
 
 
-def test_a_cluster_without_the_optional_answers_still_lists(dcos_node, home, api):
+def test_a_cluster_without_the_optional_answers_still_lists(home, api):
     scenario = api.default_scenario(master_info=None, masters_dns=None)
     api.write_scenario(scenario)
-    result = listed(dcos_node, home, api, [])
+    result = listed(home, api, [])
     lines = result.stdout.splitlines()
     assert len(lines) == 1 + 1 + len(AGENTS) and result.stderr == ""
     assert lines[1].split()[:3] == ["master", "10.0.4.1", "N/A"]
 
 
-def test_mesos_id_lists_one_node(dcos_node, home, api):
-    one = json.loads(listed(dcos_node, home, api, ["list", "--json", "--mesos-id=S2"]).stdout)
+def test_mesos_id_lists_one_node(home, api):
+    one = json.loads(listed(home, api, ["list", "--json", "--mesos-id=S2"]).stdout)
     assert [node["id"] for node in one] == [AGENTS[2]["id"]]
-    leader = json.loads(listed(dcos_node, home, api, ["--json", "--mesos-id", "10.0.4.1"]).stdout)
+    leader = json.loads(listed(home, api, ["--json", "--mesos-id", "10.0.4.1"]).stdout)
     assert [node["type"] for node in leader] == ["master (leader)"]
     config_for(home, api.url)
-    nothing = run_plugin(dcos_node, ["node", "list", "--mesos-id=S9"], base_env(home))
+    nothing = cli(["node", "list", "--mesos-id=S9"], base_env(home))
     assert nothing.returncode == 1 and "No agent matches 'S9'" in nothing.stderr
 
 
-def test_cores_field_keys_work(dcos_node, home, api):
+def test_cores_field_keys_work(home, api):
     agents = [dict(agent, TASK_RUNNING=index) for index, agent in enumerate(AGENTS)]
     scenario = api.default_scenario()
     scenario["slaves"] = agents
     api.write_scenario(scenario)
-    lines = listed(dcos_node, home, api, ["list", "--field=TASK_RUNNING", "--field=status"]).stdout.splitlines()
+    lines = listed(home, api, ["list", "--field=TASK_RUNNING", "--field=status"]).stdout.splitlines()
     assert lines[0].split()[-2:] == ["TASK_RUNNING", "STATUS"]
     assert [line.split()[-2:] for line in lines[2:]] == [["0", "ACTIVE"], ["1", "ACTIVE"], ["2", "ACTIVE"]]
 
 
-def test_the_documentations_jq_recipe_for_public_agents(dcos_node, home, api):
+def test_the_documentations_jq_recipe_for_public_agents(home, api):
     """docs.d2iq.com: dcos node --json | jq '.[] | select(.reserved_resources.slave_public != null) | .id'"""
     agents = [dict(agent) for agent in AGENTS]
     agents[2] = dict(agents[2], attributes={}, reserved_resources={"slave_public": {"cpus": 1.0, "mem": 512.0}})
     scenario = api.default_scenario()
     scenario["slaves"] = agents
     api.write_scenario(scenario)
-    config_for(home, api.url)
-    listing = subprocess.run(["sh", "-c", '"$1" node --json | jq -r \'.[] | select(.reserved_resources.slave_public '
-                              '!= null) | .id\'', "sh", dcos_node], env=base_env(home), capture_output=True,
-                             text=True, timeout=60)
-    assert listing.returncode == 0, listing.stderr
-    assert listing.stdout.split() == [PUBLIC_ID]
+    listing = listed(home, api, ["--json"])
+    public = subprocess.run(["jq", "-r", ".[] | select(.reserved_resources.slave_public != null) | .id"],
+                            input=listing.stdout, capture_output=True, text=True, timeout=60)
+    assert public.returncode == 0, public.stderr
+    assert public.stdout.split() == [PUBLIC_ID]
 
 
-def test_fields_add_a_column_each(dcos_node, home, api):
+def test_fields_add_a_column_each(home, api):
     agents = [dict(agent) for agent in AGENTS]
     agents[0] = dict(agents[0], attributes={"rack": "r1"}, domain={"fault_domain": {"region": {"name": "eu-1"}}})
     scenario = api.default_scenario()
     scenario["slaves"] = agents
     api.write_scenario(scenario)
-    result = listed(dcos_node, home, api, ["list", "--field=used_resources.disk", "--field=attributes.rack",
+    result = listed(home, api, ["list", "--field=used_resources.disk", "--field=attributes.rack",
                                            "--field", "domain.fault_domain.region.name"])
     lines = result.stdout.splitlines()
     assert lines[0].split()[-3:] == ["USED_RESOURCES.DISK", "ATTRIBUTES.RACK", "DOMAIN.FAULT_DOMAIN.REGION.NAME"]
@@ -125,46 +122,35 @@ def test_fields_add_a_column_each(dcos_node, home, api):
     assert lines[1].split()[-1] == "N/A"  # the master has none of the agents' fields
 
 
-def test_piped_the_table_shortens_nothing(dcos_node, home, api):
+def test_piped_the_table_shortens_nothing(home, api):
     agents = [dict(agent) for agent in AGENTS]
     agents[0] = dict(agents[0], hostname="a-very-long-host-name-that-would-never-fit.eu-west-1.compute.internal")
     scenario = api.default_scenario()
     scenario["slaves"] = agents
     api.write_scenario(scenario)
-    result = listed(dcos_node, home, api, [], COLUMNS="60")
+    result = listed(home, api, [], COLUMNS="60")
     ids = [line.split()[2] for line in result.stdout.splitlines()[2:]]
     assert ids == [agent["id"] for agent in agents]
     assert agents[0]["hostname"] in result.stdout and "unique ending" not in result.stdout
 
 
-def test_on_a_terminal_the_table_still_fits(dcos_node, home, api):
-    import pty
-
-    config_for(home, api.url)
-    controller, terminal = pty.openpty()
-    try:
-        result = subprocess.run([dcos_node, "node"], env=base_env(home, COLUMNS="60", NO_COLOR="1"),
-                                stdout=terminal, stderr=subprocess.PIPE, timeout=30)
-        output = os.read(controller, 65536).decode()
-    finally:
-        os.close(terminal)
-        os.close(controller)
-    assert result.returncode == 0
+def test_on_a_terminal_the_table_still_fits(home, api):
+    output = listed(home, api, [], terminal=60, NO_COLOR="1").stdout
     assert "unique ending" in output and AGENTS[0]["id"] not in output
 
 
 @pytest.mark.parametrize("field", ["hostname", "pid"])
-def test_hostile_field_values_are_escaped(dcos_node, home, api, field):
+def test_hostile_field_values_are_escaped(home, api, field):
     agents = [dict(agent) for agent in AGENTS]
     agents[1] = dict(agents[1], attributes={"rack": "\x1b]0;owned\x07"})
     scenario = api.default_scenario()
     scenario["slaves"] = agents
     api.write_scenario(scenario)
-    result = listed(dcos_node, home, api, ["--field=attributes.rack", f"--field={field}"])
+    result = listed(home, api, ["--field=attributes.rack", f"--field={field}"])
     assert "\x1b" not in result.stdout and "\\x1b]0;owned\\x07" in result.stdout
 
 
-def test_json_and_fields_exclude_each_other(dcos_node, home, api):
+def test_json_and_fields_exclude_each_other(home, api):
     config_for(home, api.url)
-    result = run_plugin(dcos_node, ["node", "--json", "--field=pid"], base_env(home))
+    result = cli(["node", "--json", "--field=pid"], base_env(home))
     assert result.returncode == 1 and "does not match the usage" in result.stderr

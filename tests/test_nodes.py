@@ -1,17 +1,13 @@
 """The node listing and forgiving agent matching, on the fixtures and on a generated large state."""
 
 import json
-import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from clusterdata import agent_entry, fixture  # noqa: E402
-from dcos_node_ssh.cluster.answers import agents_in  # noqa: E402
-from dcos_node_ssh.errors import ClusterError  # noqa: E402
-from dcos_node_ssh.nodes import (  # noqa: E402
+from clusterdata import agent_entry, fixture
+from dcos_node_ssh.cluster.answers import agents_in
+from dcos_node_ssh.errors import ClusterError
+from dcos_node_ssh.nodes import (
     NodeKind,
     NodeState,
     looks_like_full_id,
@@ -22,7 +18,7 @@ from dcos_node_ssh.nodes import (  # noqa: E402
     sort_nodes,
     unique_suffixes,
 )
-from dcos_node_ssh.listing import (  # noqa: E402
+from dcos_node_ssh.listing import (
     Row,
     agent_object,
     agent_row,

@@ -1,9 +1,10 @@
 """The nouns the plugin answers to (`dcos nodes …` everywhere, `dcos node …` on the Go
 DC/OS CLI and from pip), and core's `node` verbs handed on to the core plugin.
 
-The installed `dcos-node` is run as each DC/OS CLI runs it (`dcos-node nodes …`,
-`dcos-node node …`), with a stand-in core plugin: a real program, installed where the
-Go CLI keeps the core plugin, that records what it was given.
+The CLI runs in-process (helpers.cli) with the arguments each DC/OS CLI gives it
+(`dcos-node nodes …`, `dcos-node node …`); what is handed on runs the installed
+`dcos-node`, since the core plugin replaces its process: a stand-in core plugin, a real
+program installed where the Go CLI keeps the core plugin, records what it was given.
 """
 
 import json
@@ -14,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import base_env, run_plugin, write_config
+from helpers import base_env, cli, run_plugin, write_config
 
 CLUSTER = "0f1e2d3c-attached"
 CORE_VERBS = ("deactivate", "decommission", "diagnostics", "dns", "drain", "list-components", "log", "metrics",
@@ -63,17 +64,17 @@ def recorded(record):
 # -- `dcos nodes` -------------------------------------------------------------------------
 
 
-def test_nodes_is_a_noun_of_its_own(dcos_node, home):
-    info = run_plugin(dcos_node, ["nodes", "--info"], base_env(home))
+def test_nodes_is_a_noun_of_its_own(home):
+    info = cli(["nodes", "--info"], base_env(home))
     assert info.returncode == 0 and "SSH" in info.stdout
-    schema = run_plugin(dcos_node, ["nodes", "--config-schema"], base_env(home))
+    schema = cli(["nodes", "--config-schema"], base_env(home))
     assert schema.returncode == 0 and "[nodes]" in json.loads(schema.stdout)["title"]
 
 
-def test_help_speaks_the_noun_it_was_reached_by(dcos_node, home):
-    nodes = run_plugin(dcos_node, ["nodes", "--help"], base_env(home)).stdout
+def test_help_speaks_the_noun_it_was_reached_by(home):
+    nodes = cli(["nodes", "--help"], base_env(home)).stdout
     assert "    dcos nodes ssh (--leader" in nodes and "dcos node ssh" not in nodes
-    node = run_plugin(dcos_node, ["node", "--help"], base_env(home)).stdout
+    node = cli(["node", "--help"], base_env(home)).stdout
     assert "    dcos node ssh (--leader" in node
     for text in (nodes, node):
         for verb in CORE_VERBS:
@@ -81,32 +82,32 @@ def test_help_speaks_the_noun_it_was_reached_by(dcos_node, home):
     assert "any other verb" in node and "any other verb" not in nodes
 
 
-def test_a_usage_error_names_the_command_as_typed(dcos_node, home):
-    result = run_plugin(dcos_node, ["nodes", "ssh"], base_env(home))
+def test_a_usage_error_names_the_command_as_typed(home):
+    result = cli(["nodes", "ssh"], base_env(home))
     assert result.returncode == 1
     assert result.stderr.startswith("dcos nodes ssh: Say which node to reach")
     assert "Usage:\n    dcos nodes [list]" in result.stderr
 
 
-def test_an_unknown_verb_under_nodes_is_a_usage_error(dcos_node, home, tmp_path):
+def test_an_unknown_verb_under_nodes_is_a_usage_error(home, tmp_path):
     record = core_plugin(attached_cluster(home), tmp_path)
-    result = run_plugin(dcos_node, ["nodes", "frobnicate"], base_env(home))
+    result = cli(["nodes", "frobnicate"], base_env(home))
     assert result.returncode == 1 and result.stderr.startswith("dcos nodes frobnicate: Unknown command 'frobnicate'")
     assert not record.exists()
 
 
-def test_nodes_settings_choose_the_user(dcos_node, home):
+def test_nodes_settings_choose_the_user(home):
     attached_cluster(home, extra='[node]\nssh_user = "old"\n[nodes]\nssh_user = "new"\n')
     command = ["nodes", "ssh", "--dry-run", "--private-ip=10.0.9.9"]
-    assert run_plugin(dcos_node, command, base_env(home)).stdout.split()[-1] == "new@10.0.9.9"
+    assert cli(command, base_env(home)).stdout.split()[-1] == "new@10.0.9.9"
     env = base_env(home, DCOS_NODES_SSH_USER="from-env")
-    assert run_plugin(dcos_node, command, env).stdout.split()[-1] == "from-env@10.0.9.9"
+    assert cli(command, env).stdout.split()[-1] == "from-env@10.0.9.9"
 
 
-def test_the_go_clis_copy_of_a_list_setting_is_read_whole(dcos_node, home):
+def test_the_go_clis_copy_of_a_list_setting_is_read_whole(home):
     attached_cluster(home, extra='[nodes]\nssh_options = ["ConnectTimeout=7", "SetEnv=A=1 B=2"]\n')
     env = base_env(home, DCOS_NODES_SSH_OPTIONS="[ConnectTimeout=7 SetEnv=A=1 B=2]")  # as the Go CLI passes it
-    result = run_plugin(dcos_node, ["nodes", "ssh", "--dry-run", "--private-ip=10.0.9.9"], env)
+    result = cli(["nodes", "ssh", "--dry-run", "--private-ip=10.0.9.9"], env)
     assert result.returncode == 0, result.stderr
     assert "-o ConnectTimeout=7 -o 'SetEnv=A=1 B=2'" in result.stdout
 
@@ -139,24 +140,24 @@ def test_every_verb_of_cores_node_and_any_unknown_one_goes_to_core(dcos_node, ho
     assert recorded(record)["argv"] == ["node", verb, "--json"]
 
 
-def test_our_own_verbs_are_never_handed_on(dcos_node, home, tmp_path):
+def test_our_own_verbs_are_never_handed_on(home, tmp_path):
     record = core_plugin(attached_cluster(home), tmp_path)
-    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--private-ip=10.0.9.9"], base_env(home))
+    result = cli(["node", "ssh", "--dry-run", "--private-ip=10.0.9.9"], base_env(home))
     assert result.returncode == 0 and result.stdout.split()[-1] == "core@10.0.9.9"
     assert not record.exists()
 
 
-def test_without_a_core_plugin_a_handed_on_verb_is_a_clear_error(dcos_node, home):
+def test_without_a_core_plugin_a_handed_on_verb_is_a_clear_error(home):
     folder = attached_cluster(home)
-    result = run_plugin(dcos_node, ["node", "log", "--leader"], base_env(home))
+    result = cli(["node", "log", "--leader"], base_env(home))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("dcos node log: `dcos node log` is a command of the DC/OS CLI's core plugin")
     assert os.path.join(folder, "subcommands", "dcos-core-cli", "env", "plugin.toml") in result.stderr
     assert result.stderr.count("\n") == 1
 
 
-def test_without_any_cluster_the_error_says_so(dcos_node, home):
-    result = run_plugin(dcos_node, ["node", "metrics", "summary"], base_env(home))
+def test_without_any_cluster_the_error_says_so(home):
+    result = cli(["node", "metrics", "summary"], base_env(home))
     assert result.returncode == 1 and "no DC/OS cluster is attached" in result.stderr
 
 
@@ -165,9 +166,9 @@ def test_without_any_cluster_the_error_says_so(dcos_node, home):
     ("schema_version = [", "not a valid plugin.toml"),
     ('[[commands]]\nname = "node"\npath = "bin/missing"\n', "its `node` program is missing"),
 ])
-def test_a_broken_core_plugin_is_a_clear_error(dcos_node, home, tmp_path, toml, says):
+def test_a_broken_core_plugin_is_a_clear_error(home, tmp_path, toml, says):
     core_plugin(attached_cluster(home), tmp_path, toml=toml)
-    result = run_plugin(dcos_node, ["node", "log"], base_env(home))
+    result = cli(["node", "log"], base_env(home))
     assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
 
 

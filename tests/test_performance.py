@@ -1,6 +1,7 @@
 """What start-up costs, asserted without timing: requests per mode, concurrency, imports.
 
-The timings themselves are in bench/run.py, which prints figures.
+The requests are counted in-process (helpers.cli); the imports in a fresh interpreter, as
+the console script starts. The timings themselves are in bench/run.py, which prints figures.
 """
 
 import json
@@ -9,15 +10,11 @@ import sys
 
 import pytest
 
-from conftest import AGENTS, base_env, run_plugin, write_config
+from helpers import AGENTS, base_env, cli, config_for
 
 S1 = AGENTS[1]["id"]
 DNS = "/mesos_dns/v1/hosts/leader.mesos"
 ONE_AGENT = f"/mesos/master/slaves?slave_id={S1}"
-
-
-def configure(home, api):
-    write_config(f"{home}/.dcos/dcos.toml", f'[core]\ndcos_url = "{api.url}"\n')
 
 
 @pytest.mark.parametrize("args, requests", [
@@ -32,34 +29,33 @@ def configure(home, api):
     (["--proxy-ip=203.0.113.5", f"--slave={S1}"], [ONE_AGENT]),
     (["--proxy-ip=203.0.113.5", "--private-ip=10.0.0.1"], []),
 ])
-def test_requests_per_mode(dcos_node, home, api, args, requests):
+def test_requests_per_mode(home, api, args, requests):
     """At most two requests in the proxy modes: the target and the proxy address."""
-    configure(home, api)
-    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run"] + args, base_env(home))
+    config_for(home, api.url)
+    result = cli(["node", "ssh", "--dry-run"] + args, base_env(home))
     assert result.returncode == 0, result.stderr
     assert sorted(entry["path"] for entry in api.requests()) == sorted(requests)
 
 
-def test_the_two_lookups_run_at_the_same_time(dcos_node, home, api):
+def test_the_two_lookups_run_at_the_same_time(home, api):
     """With /metadata held back, the agent lookup still arrives before /metadata is answered."""
     api.write_scenario(api.default_scenario(delays={"/metadata": 1.0}))
-    configure(home, api)
-    result = run_plugin(dcos_node, ["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}"],
-                        base_env(home))
+    config_for(home, api.url)
+    result = cli(["node", "ssh", "--dry-run", "--master-proxy", f"--slave={S1}"], base_env(home))
     assert result.returncode == 0, result.stderr
     entries = {entry["path"]: entry for entry in api.requests()}
     assert entries[ONE_AGENT]["received"] < entries["/metadata"]["time"] - 0.5
 
 
-def test_an_error_from_either_lookup_is_reported(dcos_node, home, api):
+def test_an_error_from_either_lookup_is_reported(home, api):
     scenario = api.default_scenario()
     scenario["metadata"]["PUBLIC_IPV4"] = "not an address"
     api.write_scenario(scenario)
-    configure(home, api)
-    result = run_plugin(dcos_node, ["node", "ssh", "--master-proxy", f"--slave={S1}"], base_env(home))
+    config_for(home, api.url)
+    result = cli(["node", "ssh", "--master-proxy", f"--slave={S1}"], base_env(home))
     assert result.returncode == 1 and "PUBLIC_IPV4" in result.stderr
     api.write_scenario(api.default_scenario())
-    result = run_plugin(dcos_node, ["node", "ssh", "--master-proxy", "--slave=unknown"], base_env(home))
+    result = cli(["node", "ssh", "--master-proxy", "--slave=unknown"], base_env(home))
     assert result.returncode == 1 and "No agent matches 'unknown'" in result.stderr
 
 
@@ -77,7 +73,7 @@ HEAVY = ["subprocess", "shutil", "dataclasses", "inspect", "asyncio",
 ])
 def test_start_up_imports_nothing_heavy(home, api, args):
     """Everything the command imports on its way to ssh, over plain http."""
-    configure(home, api)
+    config_for(home, api.url)
     code = (
         "import json, sys\n"
         "from dcos_node_ssh import app\n"

@@ -1,19 +1,23 @@
 """`dcos node scp`: operands, the exact scp argument list, and the command against the
-loopback cluster API (no root: nothing is copied here; tests/test_e2e_files.py copies)."""
+loopback cluster API (no root: nothing is copied here; tests/test_e2e_files.py copies).
 
+What stops before scp runs is run in-process (helpers.cli); what reaches scp runs the
+installed console script, since scp is exec'd, with a stand-in scp that prints its words.
+"""
+
+import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from conftest import AGENTS, base_env, run_plugin, write_config  # noqa: E402
-from dcos_node_ssh.errors import UsageError  # noqa: E402
-from dcos_node_ssh.openssh.copy import (Operand, Place, RemoteKind, ScpPlan, glob_escaped, node_names,  # noqa: E402
-                                    parse_operand, parse_operands, scp_argv)
+from clusterdata import agent_entry
+from dcos_node_ssh.errors import UsageError
+from dcos_node_ssh.openssh.copy import (Operand, Place, ScpPlan, glob_escaped, node_names, parse_operand,
+                                        parse_operands, scp_argv)
+from dcos_node_ssh.openssh.hops import cluster_key
+from helpers import base_env, config_for, in_process, unchanged_home
 
 P, T = "52.34.108.176", "10.0.1.23"
 L, R = Place.LOCAL, Place.REMOTE
@@ -39,11 +43,6 @@ L, R = Place.LOCAL, Place.REMOTE
 ])
 def test_parse_operand(word, expected):
     assert parse_operand(word) == expected
-
-
-def test_node_kinds():
-    assert [parse_operand(word).kind for word in ("leader:x", "master:x", "S1:x", "x")] == [
-        RemoteKind.LEADER, RemoteKind.LEADER, RemoteKind.AGENT, None]
 
 
 @pytest.mark.parametrize("words, message", [
@@ -141,11 +140,9 @@ def test_the_proxy_command_is_jump_modes_and_survives_the_shell(tmp_path):
 
 # -- the command, against the loopback cluster API -----------------------------------
 
-S1 = AGENTS[1]["id"]
-
-
-def configure(home, api):
-    write_config(f"{home}/.dcos/dcos.toml", f'[core]\ndcos_url = "{api.url}"\n')
+# The agents of conftest's loopback API (clusterdata.scenario): S1 is at 10.0.1.21.
+S1 = "20151002-000353-1695027628-5050-1177-S1"
+LEADER = "10.0.4.1"
 
 
 @pytest.fixture
@@ -159,15 +156,19 @@ def fake_scp(tmp_path):
     return str(folder)
 
 
-def test_scp_through_the_master_with_the_clusters_identity(dcos_node, home, api, fake_scp):
-    configure(home, api)
-    env = base_env(home, PATH=fake_scp + ":" + base_env(home)["PATH"])
-    result = run_plugin(dcos_node, ["node", "scp", "--master-proxy", "-r", "--", "-local dir", f"{S1}:/tmp/x;y"], env)
-    assert result.returncode == 3, result.stderr  # scp's own status
-    from dcos_node_ssh.openssh.hops import cluster_key
+def installed(dcos_node, home, api, args, path):
+    """The installed console script (scp is exec'd), with `path` first on PATH."""
+    config_for(home, api.url)
+    env = base_env(home, PATH=path + ":" + base_env(home)["PATH"])
+    return unchanged_home(env, lambda: subprocess.run([dcos_node, "node", "scp"] + args, env=env,
+                                                      capture_output=True, text=True, timeout=60))
 
-    import clusterdata
-    key = cluster_key(clusterdata.fixture("metadata.json")["CLUSTER_ID"], None)
+
+def test_scp_through_the_master_with_the_clusters_identity(dcos_node, home, api, fake_scp):
+    result = installed(dcos_node, home, api, ["--master-proxy", "-r", "--", "-local dir", f"{S1}:/tmp/x;y"],
+                       fake_scp)
+    assert result.returncode == 3, result.stderr  # scp's own status
+    key = cluster_key(api.default_scenario()["metadata"]["CLUSTER_ID"], None)
     assert result.stdout.splitlines() == [
         "SHELL=/bin/sh", "-s", "-r", "-o", "ProxyCommand=ssh -W '[%h]:%p' core@52.34.108.176",
         "-o", f"HostKeyAlias=dcos-{key}-10.0.1.21", "--", "-local dir", "core@10.0.1.21:/tmp/x;y"]
@@ -177,24 +178,59 @@ def test_scp_through_the_master_with_the_clusters_identity(dcos_node, home, api,
 
 
 def test_scp_to_the_leader_by_proxy_ip_asks_metadata_for_the_identity(dcos_node, home, api, fake_scp):
-    configure(home, api)
-    env = base_env(home, PATH=fake_scp + ":" + base_env(home)["PATH"])
-    result = run_plugin(dcos_node, ["node", "scp", "--proxy-ip=203.0.113.5", "leader:/etc/hosts", "."], env)
+    result = installed(dcos_node, home, api, ["--proxy-ip=203.0.113.5", "leader:/etc/hosts", "."], fake_scp)
     assert result.returncode == 3, result.stderr
-    assert "core@203.0.113.5" in result.stdout and "core@10.0.4.1:/etc/hosts" in result.stdout
+    assert "core@203.0.113.5" in result.stdout and f"core@{LEADER}:/etc/hosts" in result.stdout
     assert sorted(entry["path"] for entry in api.requests()) == ["/mesos_dns/v1/hosts/leader.mesos", "/metadata"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["a", "b"], "None of the paths names a node"),
-    ([f"{S1}:a", "leader:b"], "name different nodes"),
-    (["S9:a", "."], "No agent matches 'S9'"),
-    (["-x", "S1:a"], "Unknown option '-x'."),
-    (["--master-proxy", "--proxy-ip=1.2.3.4", "a", "S1:b"], "Choose one proxy, not --master-proxy and --proxy-ip"),
+def test_a_cluster_id_that_utf8_cannot_encode_still_names_the_keys(dcos_node, home, api, fake_scp):
+    """A lone surrogate in CLUSTER_ID (JSON "\\ud800") was an internal error; it is a digest
+    like any other ID that is not a plain name."""
+    scenario = api.default_scenario()
+    scenario["metadata"]["CLUSTER_ID"] = "c\ud800"
+    api.write_scenario(scenario)
+    assert '"c\\ud800"' in json.dumps(scenario["metadata"])  # as the cluster sends it
+    result = installed(dcos_node, home, api, ["--master-proxy", "x", "leader:/tmp/"], fake_scp)
+    assert result.returncode == 3, result.stderr
+    key = cluster_key("c\ud800", None)
+    assert f"HostKeyAlias=dcos-{key}-{LEADER}" in result.stdout.splitlines()
+    assert re.fullmatch("[0-9a-f]{16}", key) and key != cluster_key("c\ud801", None)
+
+
+@pytest.mark.parametrize("args, message, usage", [
+    (["a", "b"], "None of the paths names a node", True),
+    (["-x", "S1:a"], "Unknown option '-x'.", True),
+    (["--master-proxy", "--proxy-ip=1.2.3.4", "a", "S1:b"], "Choose one proxy, not --master-proxy and --proxy-ip",
+     True),
+    (["--option=Host=*", "a", "S1:b"], "is not an option: in a config file Host starts a block", True),
+    (["S9:a", "."], "No agent matches 'S9'", False),
 ])
-def test_scp_refuses(dcos_node, home, api, fake_scp, args, message):
-    configure(home, api)
-    env = base_env(home, PATH=fake_scp + ":" + base_env(home)["PATH"])
-    result = run_plugin(dcos_node, ["node", "scp"] + args, env)
+def test_scp_refuses(home, api, args, message, usage):
+    config_for(home, api.url)
+    result = in_process(home, ["node", "scp"] + args)
     assert result.returncode == 1 and message in result.stderr, result.stderr
-    assert result.stderr.startswith("dcos node scp: ") and "SHELL=" not in result.stdout
+    assert result.stderr.startswith("dcos node scp: ") and ("Usage:" in result.stderr) == usage
+
+
+def test_two_different_nodes_are_an_error_not_a_usage_text(home, api):
+    """It used to print the whole usage after the message, as if the command line were wrong."""
+    config_for(home, api.url)
+    result = in_process(home, ["node", "scp", f"{S1}:a", "leader:b"])
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"dcos node scp: The paths name different nodes ({S1} at 10.0.1.21, leader at {LEADER}); one copy "
+        "reaches one node. Copy through this machine in two steps.\n")
+
+
+def test_an_agent_the_other_commands_refuse_is_refused_for_the_same_reason(home, api):
+    scenario = api.default_scenario()
+    scenario["slaves"] = scenario["slaves"] + [agent_entry("S-odd", "odd name", "10.0.1.41")]
+    api.write_scenario(scenario)
+    config_for(home, api.url)
+    reason = "The cluster gives agent S-odd the hostname 'odd name', which is not an IP address or host name."
+    copied = in_process(home, ["node", "scp", "--master-proxy", "x", "S-odd:/tmp/"])
+    reached = in_process(home, ["node", "ssh", "--master-proxy", "--mesos-id=S-odd", "--dry-run"])
+    assert copied.returncode == reached.returncode == 1
+    assert copied.stderr == f"dcos node scp: {reason} Refusing to connect to it.\n"
+    assert reached.stderr == f"dcos node ssh: {reason} Refusing to connect to it.\n"

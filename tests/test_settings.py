@@ -4,13 +4,10 @@ settings_from is pure; the file functions run against real temporary directories
 """
 
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from dcos_node_ssh.settings import (  # noqa: E402
+from dcos_node_ssh.settings import (
     DEFAULT_SSH_USER,
     DEFAULT_TIMEOUT,
     Settings,
@@ -20,7 +17,7 @@ from dcos_node_ssh.settings import (  # noqa: E402
     settings_from,
     token_file_warning,
 )
-from dcos_node_ssh.errors import ConfigError  # noqa: E402
+from dcos_node_ssh.errors import ConfigError
 
 PATH = "/home/me/.dcos/clusters/abc/dcos.toml"
 

@@ -5,22 +5,20 @@ handed to a real POSIX shell (and to bash when it is installed), which is what
 the proxy's login shell and the user's terminal are.
 """
 
-import os
+import hashlib
 import shutil
 import subprocess
-import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from dcos_node_ssh.errors import UsageError  # noqa: E402
-from dcos_node_ssh.openssh.hops import (  # noqa: E402
+from dcos_node_ssh.errors import UsageError
+from dcos_node_ssh.openssh.hops import (
     SshPlan,
     build_argv,
     check_option,
+    cluster_key,
     display,
     display_word,
     merge_options,
@@ -382,9 +380,6 @@ def test_check_option_accepts_key_value(value):
         "-oFoo=bar",
         "-o",
         "",
-        "Key=a\nb",
-        "Key=value\n",
-        "Key=a\0b",
         "Two Words=x",
         "1Key=x",
         "Key-Dash=x",
@@ -399,6 +394,50 @@ def test_check_option_rejects(value):
     assert repr(value) in message
     assert "the ssh_options setting (/home/me/.dcos/dcos.toml)" in message
     assert "Key=Value" in message
+
+
+@pytest.mark.parametrize("value, why", [
+    # Would become more than one config line (ssh-config writes every option in every Host entry).
+    ("User=me\rHost *", "holds a line break or a NUL"),
+    ("ProxyCommand=nc %h %p\r", "holds a line break or a NUL"),
+    ("Key=a\nb", "holds a line break or a NUL"),
+    ("Key=value\n", "holds a line break or a NUL"),
+    ("Key=a\0b", "holds a line break or a NUL"),
+    # Not options: in a config file each starts a block or reads a file; `ssh -o` refuses them too.
+    ("Host=*", "is not an option: in a config file Host starts a block of its own"),
+    ("host=github.com", "is not an option: in a config file host starts a block of its own"),
+    ("Match=all", "is not an option: in a config file Match starts a block of its own"),
+    ("MATCH=exec true", "is not an option: in a config file MATCH starts a block of its own"),
+    ("Include=/etc/passwd", "is not an option: in a config file Include reads another file"),
+])
+def test_check_option_rejects_what_cannot_be_one_config_line(value, why):
+    with pytest.raises(UsageError) as caught:
+        check_option(value, "--option")
+    assert str(caught.value).startswith(f"The ssh option {value!r} from --option {why}")
+
+
+@pytest.mark.parametrize("value", ["Host=*", "Match=all", "Include=/etc/passwd"])
+def test_what_check_option_refuses_openssh_refuses_on_its_command_line_too(value):
+    result = subprocess.run(["ssh", "-G", "-o", value, "somewhere"], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 255 and "not supported as a command-line option" in result.stderr
+
+
+# --- cluster_key ------------------------------------------------------------------
+
+@pytest.mark.parametrize("cluster_id", ["\ud800", "arn:aws:x/\udfff", "c\udc80\ud83d"])
+def test_cluster_key_of_text_utf8_cannot_encode(cluster_id):
+    """A lone surrogate (JSON can carry "\\ud800") was an internal error in every command that
+    names host keys: a digest, as for any ID that is not a plain name, one per ID."""
+    key = cluster_key(cluster_id, "ignored.example.com")
+    assert key == hashlib.sha256(cluster_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    assert key != cluster_key(cluster_id + "x", None)
+
+
+def test_cluster_key_digest_of_ordinary_text_is_unchanged():
+    """Keys already kept in known_hosts stay found: the digest of encodable text is plain UTF-8's."""
+    arn = "arn:aws:cloudformation:us-west-2:1:stack/dcos/é"
+    assert cluster_key(arn, None) == hashlib.sha256(arn.encode("utf-8")).hexdigest()[:16]
 
 
 # --- merge_options ----------------------------------------------------------------

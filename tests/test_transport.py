@@ -1,12 +1,14 @@
 """The HTTP client of the cluster API (dcos_node_ssh/cluster/transport.py), in process.
 
-Against: tables for proxy_for; hostile servers written here as small raw-socket
-servers on 127.0.0.1 (each in a thread, every loop bounded in time); the cluster
-API stand-in of tests/clusterapi.py, plain and with TLS; and a real tinyproxy in
-front of it (skipped, with the reason, when tinyproxy is not installed).
+Against: tables for the CONNECT written here and for the failure texts; hostile
+servers written here as small raw-socket servers on 127.0.0.1 (each in a thread,
+every loop bounded in time); the cluster API stand-in of tests/clusterapi.py, plain
+and with TLS; and a real tinyproxy in front of it (skipped, with the reason, when
+tinyproxy is not installed). The proxy rules' tables are in test_proxies.py.
 """
 
 import base64
+import http.client
 import io
 import os
 import shutil
@@ -19,8 +21,12 @@ import time
 
 import pytest
 
-from dcos_node_ssh.cluster.transport import MAX_BODY, Answer, HttpClient, Proxy, proxy_for
+from dcos_node_ssh.cluster.failures import Failure, Request, explain, proxy_refusal, status_failure
+from dcos_node_ssh.cluster.proxies import Proxy
+from dcos_node_ssh.cluster.transport import MAX_BODY, Answer, HttpClient
+from dcos_node_ssh.cluster.tunnel import NotAnAnswer, connect_request, head_end, status_of
 from dcos_node_ssh.errors import ClusterAuthError, ClusterError, ClusterUnreachable, ConfigError
+from helpers import logged, marker
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.transport-test-token.c2lnbmF0dXJl"
 SECRET = "hunter2-secret"  # a password that must never be printed
@@ -28,139 +34,6 @@ SECRET = "hunter2-secret"  # a password that must never be printed
 
 def basic(pair):
     return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
-def marker():
-    """A path no other request uses, to find this request in a log."""
-    return f"/metadata?marker={time.monotonic_ns()}"
-
-
-def logged(server, path, seconds=3.0, requests=None):
-    """The stand-in's log entry for path (it logs just after answering: wait for it);
-    `requests` lists the log, the server's own by default."""
-    deadline = time.monotonic() + seconds
-    while True:
-        entries = [entry for entry in (requests or server.requests)() if entry["path"] == path]
-        if entries or time.monotonic() > deadline:
-            assert entries, f"{path} is not in the stand-in's request log"
-            return entries[-1]
-        time.sleep(0.02)
-
-
-# -- proxy_for: which proxy, from which variable -------------------------------------------------------
-
-HTTPS = ("https", "cluster.example", 443)
-HTTP = ("http", "cluster.example", 80)
-
-
-@pytest.mark.parametrize("target, env, expected", [
-    (HTTPS, {}, None),
-    (HTTPS, {"https_proxy": "http://proxy.corp:3128"},
-     Proxy("proxy.corp", 3128, None, "http://proxy.corp:3128", "https_proxy")),
-    (HTTPS, {"HTTPS_PROXY": "http://proxy.corp:3128"},
-     Proxy("proxy.corp", 3128, None, "http://proxy.corp:3128", "HTTPS_PROXY")),
-    # lower case wins when both are set, even empty (curl's rule)
-    (HTTPS, {"https_proxy": "http://lower:1", "HTTPS_PROXY": "http://upper:2"},
-     Proxy("lower", 1, None, "http://lower:1", "https_proxy")),
-    (HTTPS, {"https_proxy": "", "HTTPS_PROXY": "http://upper:2"}, None),
-    (HTTPS, {"https_proxy": "   "}, None),
-    # each scheme has its variable
-    (HTTPS, {"http_proxy": "http://proxy:3128", "HTTP_PROXY": "http://proxy:3128"}, None),
-    (HTTP, {"https_proxy": "http://proxy:3128"}, None),
-    (HTTP, {"http_proxy": "proxy:3128"}, Proxy("proxy", 3128, None, "http://proxy:3128", "http_proxy")),
-    (HTTP, {"HTTP_PROXY": "http://proxy:3128/"}, Proxy("proxy", 3128, None, "http://proxy:3128", "HTTP_PROXY")),
-    # no scheme: http://; no port: 80, as requests does
-    (HTTPS, {"https_proxy": "proxy.corp"}, Proxy("proxy.corp", 80, None, "http://proxy.corp:80", "https_proxy")),
-    (HTTPS, {"https_proxy": "HTTP://Proxy.Corp:8080"},
-     Proxy("proxy.corp", 8080, None, "http://proxy.corp:8080", "https_proxy")),
-    (HTTPS, {"https_proxy": "http://[2001:db8::3]:3128"},
-     Proxy("2001:db8::3", 3128, None, "http://[2001:db8::3]:3128", "https_proxy")),
-    (HTTPS, {"https_proxy": " http://proxy:3128 "}, Proxy("proxy", 3128, None, "http://proxy:3128", "https_proxy")),
-    # credentials: percent-decoded into the Basic value, never in the display
-    (HTTPS, {"https_proxy": f"http://alice:{SECRET}@proxy:3128"},
-     Proxy("proxy", 3128, basic(f"alice:{SECRET}".encode()), "http://proxy:3128", "https_proxy")),
-    (HTTPS, {"https_proxy": "http://d%40main%5Cuser:p%3As%40ss%2Fw%C3%B6rd@proxy:3128"},
-     Proxy("proxy", 3128, basic("d@main\\user:p:s@ss/wörd".encode()), "http://proxy:3128", "https_proxy")),
-    (HTTPS, {"https_proxy": "http://alice@proxy:3128"},
-     Proxy("proxy", 3128, basic(b"alice:"), "http://proxy:3128", "https_proxy")),
-])
-def test_proxy_for(target, env, expected):
-    assert proxy_for(*target, env) == expected
-
-
-@pytest.mark.parametrize("host, port, no_proxy, bypassed", [
-    ("cluster.example", 443, "*", True),
-    ("cluster.example", 443, "cluster.example", True),
-    ("api.cluster.example", 443, "cluster.example", True),
-    ("api.cluster.example", 443, ".cluster.example", True),
-    ("cluster.example", 443, ".cluster.example", True),
-    ("api.cluster.example", 443, "*.cluster.example", True),
-    ("badcluster.example", 443, "cluster.example", False),
-    ("badcluster.example", 443, ".cluster.example", False),
-    ("cluster.example", 443, "api.cluster.example", False),
-    ("cluster.example", 443, "CLUSTER.Example", True),
-    ("cluster.example", 443, "other.example , cluster.example", True),
-    ("cluster.example", 443, "other.example,,  ", False),
-    ("cluster.example", 443, "cluster.example:443", True),
-    ("cluster.example", 443, "cluster.example:8443", False),
-    ("cluster.example", 443, "", False),
-    ("10.0.4.1", 443, "10.0.4.1", True),
-    ("10.0.4.1", 443, "10.0.4.2", False),
-    ("10.0.4.1", 443, "10.0.0.0/8", True),
-    ("11.0.4.1", 443, "10.0.0.0/8", False),
-    ("10.0.4.1", 443, "10.0.4.0/24:443", True),
-    ("10.0.4.1", 443, "10.0.4.0/24:80", False),
-    ("10.0.4.1", 443, "10.0.4.0/33, 10.0.4.1/40", False),  # not networks: ignored
-    ("10.0.4.1", 443, "10.0", False),  # names do not match addresses by prefix
-    ("cluster.example", 443, "10.0.0.0/8", False),  # names are not resolved
-    ("2001:db8::5", 443, "2001:db8::/32", True),
-    ("2001:db8::5", 443, "2001:DB8::5", True),
-    ("2001:db8::5", 443, "[2001:db8::5]:443", True),
-    ("2001:db8::5", 443, "[2001:db8::5]:80", False),
-    ("2001:db8::5", 443, "2001:db9::/32", False),
-    ("2001:db8::5", 443, "10.0.0.0/8", False),
-    ("10.0.4.1", 443, "::/0", False),
-])
-def test_no_proxy(host, port, no_proxy, bypassed):
-    env = {"https_proxy": "http://proxy:3128", "no_proxy": no_proxy}
-    assert (proxy_for("https", host, port, env) is None) == bypassed
-    upper = {"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": no_proxy}
-    assert (proxy_for("https", host, port, upper) is None) == bypassed
-
-
-def test_lower_case_no_proxy_wins():
-    env = {"https_proxy": "http://proxy:3128", "no_proxy": "other.example", "NO_PROXY": "cluster.example"}
-    assert proxy_for("https", "cluster.example", 443, env) is not None
-
-
-@pytest.mark.parametrize("value, says", [
-    ("https://proxy.corp:443", "https:// proxy"),
-    ("socks5://proxy.corp:1080", "socks5:// proxy"),
-    ("socks5h://proxy.corp:1080", "socks5h:// proxy"),
-    ("ftp://proxy.corp", "not an http:// proxy URL"),
-    ("http://proxy.corp:notaport", "not a proxy URL"),
-    ("http://proxy.corp:99999", "not a proxy URL"),
-    ("http://[2001:db8::3:3128", "not a proxy URL"),
-    ("http://", "no host"),
-    ("http://:3128", "no host"),
-    ("http://proxy.corp:0", "port 0"),
-    ("http://pröxy.corp:3128", "xn--"),
-    ("http://proxy corp:3128", "spaces"),
-    ("http://proxy.corp:3128\r\nX-Evil: 1", "control characters"),
-    (f"socks5://alice:{SECRET}@proxy.corp:1080", "socks5:// proxy"),
-    (f"http://alice:{SECRET}@proxy.corp:nope", "not a proxy URL"),
-    (f"http://alice:{SECRET}/with/slash@proxy.corp:3128x", "not a proxy URL"),
-])
-def test_unusable_proxy_is_a_config_error_naming_the_variable(value, says):
-    with pytest.raises(ConfigError) as caught:
-        proxy_for("https", "cluster.example", 443, {"HTTPS_PROXY": value})
-    message = str(caught.value)
-    assert message.startswith("HTTPS_PROXY is ") and says in message, message
-    assert "http://proxy:port" in message and SECRET not in message
-
-
-def test_unusable_proxy_is_not_read_for_a_host_in_no_proxy():
-    assert proxy_for("https", "cluster.example", 443, {"HTTPS_PROXY": "socks5://x", "NO_PROXY": "*"}) is None
 
 
 def test_client_refuses_an_unusable_proxy_before_connecting():
@@ -298,7 +171,14 @@ def answer(data):
     return handle
 
 
-def trickle(head, data, interval=0.5, seconds=8.0):
+# The deadline the deadline tests give a request, and how often their servers send a byte:
+# four times within it, so that only one deadline for the whole exchange (not a timeout for
+# each read) can end the request, long before the server's 8 s are over.
+DEADLINE = 0.2
+DRIP = DEADLINE / 4
+
+
+def trickle(head, data, interval=DRIP, seconds=8.0):
     """Send head, then one byte of data every interval (data repeats), for `seconds` at most."""
     def handle(connection, stop):
         connection.sendall(head)
@@ -422,10 +302,11 @@ def test_redirect_is_not_followed(raw_server):
 # -- one deadline for the whole request -----------------------------------------------------------
 
 
-def assert_about_one_second(error, elapsed, says="did not answer within 1 seconds"):
+def assert_at_the_deadline(error, elapsed, says=f"did not answer within {DEADLINE:g} seconds"):
+    """The request ended at its deadline: not before, and long before the server gave up (8 s)."""
     assert isinstance(error, ClusterUnreachable), error
     assert says in str(error), str(error)
-    assert 0.9 <= elapsed < 2.0, elapsed
+    assert 0.9 * DEADLINE <= elapsed < DEADLINE + 1.5, elapsed
 
 
 @pytest.mark.parametrize("handle", [
@@ -433,30 +314,29 @@ def assert_about_one_second(error, elapsed, says="did not answer within 1 second
     pytest.param(trickle(OK_HEAD, b"X-Slow: yes\r\n"), id="headers-byte-by-byte"),
     pytest.param(trickle(OK_HEAD + b"Content-Length: 1000\r\n\r\n", b"x"), id="body-byte-by-byte"),
     pytest.param(trickle(OK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n", b"1\r\nx\r\n"), id="chunks-byte-by-byte"),
-    pytest.param(trickle(b"HTTP/1.1 100 Continue\r\n", b"X-More: yes\r\n", interval=0.05),
-                 id="continue-with-headers-for-ever"),
-    pytest.param(repeat(b"", b"HTTP/1.1 100 Continue\r\nX-Again: yes\r\n\r\n", interval=0.1),
+    pytest.param(trickle(b"HTTP/1.1 100 Continue\r\n", b"X-More: yes\r\n"), id="continue-with-headers-for-ever"),
+    pytest.param(repeat(b"", b"HTTP/1.1 100 Continue\r\nX-Again: yes\r\n\r\n", interval=DRIP),
                  id="continue-for-ever"),
     pytest.param(silent(), id="no-answer"),
 ])
 def test_one_deadline_for_the_whole_answer(raw_server, handle):
     server = raw_server(handle)
-    error, elapsed = failure(HttpClient(server.url, timeout=1))
-    assert_about_one_second(error, elapsed)
+    error, elapsed = failure(HttpClient(server.url, timeout=DEADLINE))
+    assert_at_the_deadline(error, elapsed)
     assert server.url + "/metadata" in str(error)
 
 
 def test_sending_is_under_the_deadline(raw_server):
     """A server that never reads: the request body fills the socket buffers, then waits."""
     server = raw_server(silent(), read_request=False)
-    error, elapsed = failure(HttpClient(server.url, timeout=1), method="POST", body=b"x" * (64 << 20))
-    assert_about_one_second(error, elapsed)
+    error, elapsed = failure(HttpClient(server.url, timeout=DEADLINE), method="POST", body=b"x" * (64 << 20))
+    assert_at_the_deadline(error, elapsed)
 
 
 def test_tls_handshake_is_under_the_deadline(raw_server):
-    server = raw_server(trickle(b"", b"\x16\x03\x01", interval=0.3), read_request=False)
-    error, elapsed = failure(HttpClient(f"https://127.0.0.1:{server.port}", timeout=1))
-    assert_about_one_second(error, elapsed)
+    server = raw_server(trickle(b"", b"\x16\x03\x01"), read_request=False)
+    error, elapsed = failure(HttpClient(f"https://127.0.0.1:{server.port}", timeout=DEADLINE))
+    assert_at_the_deadline(error, elapsed)
 
 
 def test_timeout_overrides_the_clients_for_one_request(api):
@@ -464,8 +344,8 @@ def test_timeout_overrides_the_clients_for_one_request(api):
     scenario["delays"] = {"/metadata": 3}
     api.write_scenario(scenario)
     client = HttpClient(api.url, timeout=30)
-    error, elapsed = failure(client, timeout=0.5)
-    assert "did not answer within 0.5 seconds" in str(error) and elapsed < 1.5
+    error, elapsed = failure(client, timeout=DEADLINE)
+    assert f"did not answer within {DEADLINE:g} seconds" in str(error) and elapsed < DEADLINE + 1.5
 
 
 # -- the body cap, whatever the framing -------------------------------------------------------------
@@ -687,9 +567,9 @@ def test_https_to_a_plain_http_server(api):
 def test_proxy_that_does_not_answer_connect(raw_server):
     proxy = raw_server(silent())
     env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"}
-    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=1))
-    assert_about_one_second(error, elapsed, f"The proxy http://127.0.0.1:{proxy.port} (from HTTPS_PROXY) did not "
-                                            "answer within 1 seconds")
+    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=DEADLINE))
+    assert_at_the_deadline(error, elapsed, f"The proxy http://127.0.0.1:{proxy.port} (from HTTPS_PROXY) did not "
+                                           f"answer within {DEADLINE:g} seconds")
 
 
 def test_proxy_that_answers_connect_with_garbage(raw_server):
@@ -701,11 +581,219 @@ def test_proxy_that_answers_connect_with_garbage(raw_server):
 
 
 def test_proxy_tunnel_then_a_slow_cluster_is_under_the_same_deadline(raw_server):
-    proxy = raw_server(trickle(b"HTTP/1.1 200 Connection established\r\n", b"X-Slow: yes\r\n", interval=0.2))
+    proxy = raw_server(trickle(b"HTTP/1.1 200 Connection established\r\n", b"X-Slow: yes\r\n"))
     env = {"https_proxy": f"http://127.0.0.1:{proxy.port}"}
-    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=1))
-    assert_about_one_second(error, elapsed, "did not answer within 1 seconds")
+    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=DEADLINE))
+    assert_at_the_deadline(error, elapsed)
     assert "proxy" in str(error)
+
+
+# -- CONNECT, written here (tunnel.py) rather than through http.client's private _tunnel ---------------
+
+
+@pytest.mark.parametrize("host, port, authorization, expected", [
+    ("cluster.example", 443, None,
+     "CONNECT cluster.example:443 HTTP/1.1\r\nHost: cluster.example:443\r\nUser-Agent: dcos-node-ssh\r\n\r\n"),
+    ("2001:db8::5", 8443, None,
+     "CONNECT [2001:db8::5]:8443 HTTP/1.1\r\nHost: [2001:db8::5]:8443\r\nUser-Agent: dcos-node-ssh\r\n\r\n"),
+    ("10.0.4.1", 443, "Basic YWxpY2U6",
+     "CONNECT 10.0.4.1:443 HTTP/1.1\r\nHost: 10.0.4.1:443\r\nUser-Agent: dcos-node-ssh\r\n"
+     "Proxy-Authorization: Basic YWxpY2U6\r\n\r\n"),
+])
+def test_connect_request(host, port, authorization, expected):
+    assert connect_request(host, port, authorization) == expected.encode("ascii")
+
+
+@pytest.mark.parametrize("line, expected", [
+    (b"HTTP/1.1 200 Connection established\r\n", (200, "Connection established")),
+    (b"HTTP/1.0 200\r\n", (200, "")),
+    (b"HTTP/1.1 407 Proxy Authentication Required\n", (407, "Proxy Authentication Required")),
+    (b"HTTP/1.1 502  Bad Gateway \r\n", (502, "Bad Gateway")),
+    (b"SSH-2.0-OpenSSH_9.2\r\n", None),
+    (b"http/1.1 200 OK\r\n", None),
+    (b"HTTP/1.1 20 OK\r\n", None),
+    (b"HTTP/1.1 2000 OK\r\n", None),
+    (b"HTTP/1.1 099 OK\r\n", None),
+    ("HTTP/1.1 \uff12\uff10\uff10 OK\r\n".encode(), None),
+    (b"HTTP/1.1 \xb200 OK\r\n", None),
+    (b"\r\n", None),
+])
+def test_connect_status_line(line, expected):
+    if expected is None:
+        with pytest.raises(NotAnAnswer):
+            status_of(line)
+    else:
+        assert status_of(line) == expected
+
+
+@pytest.mark.parametrize("data, start, head", [
+    (b"HTTP/1.1 200 OK\r\n\r\n", 0, b"HTTP/1.1 200 OK\r\n\r\n"),
+    (b"HTTP/1.1 200 OK\n\n", 0, b"HTTP/1.1 200 OK\n\n"),
+    (b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\nafter", 0, b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\n"),
+    (b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\n", 24, b"HTTP/1.1 200 OK\r\nVia: x\r\n\r\n"),  # from the last line's end
+    (b"HTTP/1.1 200 OK\r\nVia: x\r\n", 0, None),
+    (b"HTTP/1.1 200 OK\r\n\r", 0, None),
+    (b"HTTP/1.1 200 OK\r\n\r\n", 17, None),  # searched past the line's end: not found there
+])
+def test_connect_head_end(data, start, head):
+    end = head_end(data, start)
+    assert (data[:end] if end != -1 else None) == head
+
+
+def relay(port, head):
+    """A proxy that answers CONNECT with `head`, then carries bytes both ways to 127.0.0.1:port."""
+    def handle(connection, stop):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as upstream:
+            connection.sendall(head)
+
+            def pump(source, sink):
+                try:
+                    while not stop.is_set():
+                        data = source.recv(65536)
+                        if not data:
+                            break
+                        sink.sendall(data)
+                except OSError:
+                    pass
+                try:
+                    sink.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+            back = threading.Thread(target=pump, args=(upstream, connection), daemon=True)
+            back.start()
+            pump(connection, upstream)
+            back.join(timeout=5)
+    return handle
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 Connection established\r\nVia: 1.1 relay\r\n\r\n",
+    b"HTTP/1.0 200 OK\n\n",
+    b"HTTP/1.1 204 Tunnel open\r\n\r\n",  # any 2xx opens the tunnel (RFC 9110 9.3.6, as curl)
+])
+def test_tunnel_through_a_proxy_that_answers_2xx(raw_server, tls_api, head):
+    proxy = raw_server(relay(tls_api.port, head))
+    env = {"https_proxy": f"http://127.0.0.1:{proxy.port}"}
+    client = HttpClient(tls_api.url, token=TOKEN, ssl_verify=tls_api.cert, env=env)
+    path = marker()
+    assert b"PUBLIC_IPV4" in client.request("GET", path).body
+    assert logged(tls_api, path)["authorization"] == f"token={TOKEN}"
+    assert proxy.requests[0].startswith(f"CONNECT 127.0.0.1:{tls_api.port} HTTP/1.1\r\n".encode())
+
+
+def test_tunnel_needs_nothing_private_from_http_client(raw_server, tls_api, monkeypatch):
+    """http.client's private _tunnel() may change or go (3.12 changed it): it is not used."""
+    monkeypatch.delattr(http.client.HTTPConnection, "_tunnel")
+    monkeypatch.setattr(http.client.HTTPConnection, "set_tunnel", None)
+    proxy = raw_server(relay(tls_api.port, b"HTTP/1.1 200 Connection established\r\n\r\n"))
+    client = HttpClient(tls_api.url, ssl_verify=tls_api.cert, env={"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"})
+    assert b"PUBLIC_IPV4" in client.request("GET", marker()).body
+
+
+def test_connect_to_an_ipv6_cluster_brackets_the_address(raw_server):
+    """Before Python 3.12, http.client wrote `CONNECT 2001:db8::5:8443`, which proxies refuse."""
+    proxy = raw_server(answer(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+    env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"}
+    error, _ = failure(HttpClient("https://[2001:db8::5]:8443", env=env))
+    request = proxy.requests[0].decode("latin-1")
+    assert request.startswith("CONNECT [2001:db8::5]:8443 HTTP/1.1\r\n") and "Host: [2001:db8::5]:8443\r\n" in request
+    assert "refused to reach https://[2001:db8::5]:8443/metadata (HTTP 403 Forbidden)" in str(error)
+
+
+def test_proxy_refusal_is_read_at_its_status_line(raw_server):
+    """The headers after a refusal are not waited for."""
+    proxy = raw_server(trickle(b"HTTP/1.1 407 Proxy Authentication Required\r\n", b"Proxy-Authenticate: Basic\r\n"))
+    env = {"HTTPS_PROXY": f"http://127.0.0.1:{proxy.port}"}
+    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=5))
+    assert "wants a user and password" in str(error) and "(HTTP 407 Proxy Authentication Required)" in str(error)
+    assert elapsed < 1
+
+
+@pytest.mark.parametrize("handle", [
+    pytest.param(repeat(b"HTTP/1.1 200 Connection established\r\n", b"X-More: yes\r\n"), id="headers-for-ever"),
+    pytest.param(answer(b"HTTP/1.1 200 Connection established\r\n\r\nSSH-2.0-OpenSSH_9.2\r\n"),
+                 id="speaks-before-tls"),
+    pytest.param(answer(b"HTTP/1.1 200 Connection established\r\nVia: x\r\n"), id="closes-within-the-head"),
+])
+def test_proxy_whose_answer_to_connect_is_not_a_tunnel(raw_server, handle):
+    """Found at once: a proxy's answer to CONNECT is a few hundred bytes, then nothing until TLS."""
+    proxy = raw_server(handle)
+    env = {"https_proxy": f"http://127.0.0.1:{proxy.port}"}
+    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=10))
+    assert isinstance(error, ClusterUnreachable) and elapsed < 5
+    assert "did not give a valid answer to CONNECT cluster.example:443" in str(error), str(error)
+
+
+def test_tunnel_then_a_slow_tls_handshake_is_under_the_same_deadline(raw_server):
+    def handle(connection, stop):
+        connection.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        connection.recv(4096)  # the ClientHello: from here on, the cluster is slow
+        trickle(b"", b"\x16\x03\x01")(connection, stop)
+    proxy = raw_server(handle)
+    env = {"https_proxy": f"http://127.0.0.1:{proxy.port}"}
+    error, elapsed = failure(HttpClient("https://cluster.example", env=env, timeout=DEADLINE))
+    assert_at_the_deadline(error, elapsed)
+    assert str(error).startswith("The cluster at https://cluster.example/metadata did not answer")
+    assert f"through the proxy http://127.0.0.1:{proxy.port} (from https_proxy)" in str(error)
+
+
+# -- the failure texts (failures.py), one for each failure -------------------------------------------------
+
+PROXY = Proxy("proxy.corp", 3128, None, "http://proxy.corp:3128", "HTTPS_PROXY")
+
+
+def named(proxy=None):
+    return Request("https://cluster.example/prefix/metadata", "https://cluster.example/prefix", "core.dcos_url",
+                   "cluster.example", 443, proxy, 2.5, 1000)
+
+
+@pytest.mark.parametrize("proxy", [None, PROXY], ids=["direct", "proxied"])
+def test_every_failure_has_its_own_text(proxy):
+    texts = {failure: str(explain(failure, named(proxy), "DETAIL")) for failure in Failure}
+    at_the_proxy = {Failure.PROXY_TIMEOUT, Failure.PROXY_UNREACHABLE, Failure.PROXY_NOT_CONNECT}
+    possible = [failure for failure in Failure if proxy or failure not in at_the_proxy]
+    assert len({texts[failure] for failure in possible}) == len(possible)
+    for failure, text in texts.items():
+        assert "https://cluster.example/prefix" in text, text
+        assert (proxy is not None) == ("(from HTTPS_PROXY)" in text), text
+        if failure in (Failure.UNREACHABLE, Failure.BAD_LENGTH, Failure.CUT_OFF, Failure.TLS_UNVERIFIED,
+                       Failure.TLS_FAILED) or (proxy and failure is Failure.PROXY_UNREACHABLE):
+            assert "DETAIL" in text, text
+
+
+@pytest.mark.parametrize("status, reason, authorization, says", [
+    (407, "Proxy Authentication Required", None, "wants a user and password for"),
+    (401, "Unauthorized", "Basic YWxpY2U6", "refused the user and password in HTTPS_PROXY"),
+    (407, "Proxy Authentication Required", "Basic YWxpY2U6", "refused the user and password in HTTPS_PROXY"),
+    (502, "Bad Gateway", None, "could not reach https://cluster.example/prefix/metadata (HTTP 502 Bad Gateway)"),
+    (403, "Forbidden", None, "refused to reach https://cluster.example/prefix/metadata (HTTP 403 Forbidden)"),
+    (403, "Bad\x1b[31m \r\nreason", None, "(HTTP 403 Bad\\x1b[31m reason)"),
+])
+def test_proxy_refusal_texts(status, reason, authorization, says):
+    proxy = PROXY._replace(authorization=authorization)
+    text = str(proxy_refusal(named(proxy), proxy, status, reason))
+    assert says in text and "add cluster.example to NO_PROXY" in text, text
+
+
+@pytest.mark.parametrize("status, proxy, www_authenticate, error_class, says", [
+    (200, None, "", None, None),
+    (401, None, "acsjwt", ClusterAuthError, "dcos auth login"),
+    (401, PROXY, "acsjwt", ClusterAuthError, "dcos auth login"),  # DC/OS's own 401, through a proxy
+    (401, PROXY._replace(authorization="Basic YWxpY2U6"), "Basic realm=x", ClusterUnreachable, "refused the user"),
+    (407, PROXY, "", ClusterUnreachable, "wants a user and password"),
+    (403, None, "", ClusterAuthError, "lacks the permission"),
+    (301, None, "", ClusterError, "redirected"),
+    (308, None, "", ClusterError, "redirected"),
+    (500, None, "", ClusterError, "HTTP 500 Reason"),
+    (204, None, "", ClusterError, "HTTP 204 Reason"),
+])
+def test_status_texts(status, proxy, www_authenticate, error_class, says):
+    error = status_failure(named(proxy), status, "Reason", "/login", www_authenticate)
+    if error_class is None:
+        assert error is None
+        return
+    assert type(error) is error_class and says in str(error), str(error)
 
 
 # -- a real tinyproxy ---------------------------------------------------------------------------------

@@ -95,10 +95,9 @@ def test_choose_client(requested, posix, present, chosen):
     assert programs.choose_client(requested, posix, finder(*present)) == chosen
 
 
-def test_missing_plink_says_how_to_install_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))
+def test_missing_plink_says_how_to_install_it(tmp_path):
     with pytest.raises(SshSetupError, match="Install PuTTY"):
-        programs.find_client("plink", plink=True)
+        programs.find_client("plink", plink=True, search=str(tmp_path))
 
 
 # -- agents by platform -------------------------------------------------------------
@@ -145,10 +144,8 @@ def fake_ssh_add(tmp_path):
 
 
 @pytest.mark.parametrize("status, says", [(0, None), (1, "holds no keys"), (2, "Cannot talk to the ssh-agent")])
-def test_windows_openssh_agent_pipe_is_accepted_and_asked_for_keys(fake_ssh_add, status, says, monkeypatch):
-    client = fake_ssh_add(status)
-    # On Windows ssh-add runs as a child process; which() finds it by PATH here.
-    monkeypatch.setenv("PATH", os.path.dirname(client))
+def test_windows_openssh_agent_pipe_is_accepted_and_asked_for_keys(fake_ssh_add, status, says):
+    client = fake_ssh_add(status)  # ssh-add is found next to the client, as on Windows
     agents = FakeWindowsAgents(openssh=True)
     if says is None:
         sshagent.check_agent({"PATH": os.path.dirname(client)}, client, posix=False, windows=agents)

@@ -4,11 +4,14 @@ plain values, every value checked before use.
 
 import json
 import re
-from typing import Any, Callable, Iterator, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional, Tuple
 from urllib.parse import quote
 
 from ..errors import ClusterDataError, ClusterError, shown
 from ..hosts import endpoint_host, normalize_host
+
+if TYPE_CHECKING:
+    from ..tasks import Task
 
 
 def parse_json(data: bytes, not_json: Callable[[], ClusterError]) -> Any:
@@ -164,3 +167,97 @@ def _checked_address(value: Any, source: str, what: str) -> str:
             "an IP address or host name. Refusing to connect to it."
         )
     return address
+
+
+# A task holds a few ports; a hostile answer may claim every port there is.
+MAX_TASK_PORTS = 1000
+_RANGE = re.compile(r"\s*([0-9]{1,5})\s*-\s*([0-9]{1,5})\s*")
+
+
+def _port_ranges(value: Any) -> List[int]:
+    """The ports of a Mesos ranges text (`[31000-31000, 31005-31006]`), in order; none for
+    anything else."""
+    if not isinstance(value, str) or not (value.startswith("[") and value.endswith("]")):
+        return []
+    ports: List[int] = []
+    for part in value[1:-1].split(","):
+        match = _RANGE.fullmatch(part)
+        if not match:
+            continue
+        low, high = int(match.group(1)), int(match.group(2))
+        if 1 <= low <= high <= 65535:
+            ports.extend(range(low, min(high, low + MAX_TASK_PORTS - len(ports) - 1) + 1))
+        if len(ports) >= MAX_TASK_PORTS:
+            break
+    return ports
+
+
+def _discovery_ports(task: dict) -> List[Tuple[int, str]]:
+    discovery = task.get("discovery")
+    listed = discovery.get("ports") if isinstance(discovery, dict) else None
+    entries = listed.get("ports") if isinstance(listed, dict) else None
+    ports = []
+    for entry in entries if isinstance(entries, list) else []:
+        number = entry.get("number") if isinstance(entry, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 65535:
+            name = entry.get("name")
+            ports.append((number, name if isinstance(name, str) else ""))
+    return ports[:MAX_TASK_PORTS]
+
+
+def _ip_address(value: Any) -> Optional[str]:
+    """An IP address (not a name), normalised; None for anything else."""
+    import ipaddress
+
+    address = normalize_host(value)
+    try:
+        return str(ipaddress.ip_address(address)) if address is not None else None
+    except ValueError:
+        return None
+
+
+def _container_addresses(task: dict) -> List[str]:
+    """The task's own addresses on a container network, from its latest status that has any."""
+    statuses = task.get("statuses")
+    for status in reversed(statuses if isinstance(statuses, list) else []):
+        container = status.get("container_status") if isinstance(status, dict) else None
+        infos = container.get("network_infos") if isinstance(container, dict) else None
+        found = []
+        for info in infos if isinstance(infos, list) else []:
+            entries = info.get("ip_addresses") if isinstance(info, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                address = _ip_address(entry.get("ip_address")) if isinstance(entry, dict) else None
+                if address is not None:
+                    found.append(address)
+        if found:
+            return found
+    return []
+
+
+def tasks_in(answer: Any, source: str) -> List["Task"]:
+    """The tasks of the master's task state (`{"tasks": [...]}`, /master/tasks), as
+    tasks.Task records; entries without a text ID are left out."""
+    from ..tasks import Task, TaskPort
+
+    listed = answer.get("tasks") if isinstance(answer, dict) else None
+    if not isinstance(listed, list):
+        raise ClusterDataError(f"The cluster's answer to {source} is not the expected task list (no \"tasks\" array).")
+
+    def text(entry: dict, key: str) -> str:
+        value = entry.get(key)
+        return value if isinstance(value, str) else ""
+
+    tasks = []
+    for entry in listed:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            continue
+        resources = entry.get("resources")
+        discovered = _discovery_ports(entry)
+        names = {number: name for number, name in reversed(discovered)}
+        host_ports = tuple(TaskPort(number, names.get(number, ""))
+                           for number in _port_ranges(resources.get("ports") if isinstance(resources, dict) else None))
+        tasks.append(Task(entry["id"], text(entry, "name"), text(entry, "state"), text(entry, "slave_id"),
+                          text(entry, "framework_id"), host_ports,
+                          tuple(TaskPort(number, name) for number, name in discovered),
+                          tuple(_container_addresses(entry))))
+    return tasks

@@ -1,19 +1,25 @@
 """The cluster requests each target and proxy needs, made only when a command needs them.
 
 The answers go through the pure functions of `answers` and `nodes`; only the
-requests are made here.
+requests are made here. Nothing is printed: an address comes back as `Found`, with
+where it came from and what the user should be told about it (a fallback taken), and
+the command says it.
 """
 
 import _thread  # not threading: a millisecond and a half less before every ssh session
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional, TextIO, Tuple
 
-from ..errors import ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, shown
+from ..errors import (ClusterAuthError, ClusterDataError, ClusterError, ClusterUnreachable, ConfigError, NodeSshError,
+                      shown)
 from ..settings import Settings
 
 if TYPE_CHECKING:
+    from ..tasks import Task
     from .answers import ListedMaster
 
 DCOS_URL = "core.dcos_url"
+# Mesos answers 100 tasks unless asked for more.
+TASKS_PATH = "/master/tasks?limit=1000000"
 MESOS_MASTER_URL = "core.mesos_master_url"
 
 
@@ -66,16 +72,23 @@ class Api:
         )
 
 
+class Found(NamedTuple):
+    """An address the cluster gave, where it came from, and what the user should be told
+    about it (the command writes the notices on stderr)."""
+
+    address: str
+    source: str  # as --check shows it: "PUBLIC_IPV4 in the cluster's /metadata"
+    notices: Tuple[str, ...] = ()
+
+
 class Lookups:
     """The cluster's API, as the commands need it: the proxy, the leader, the masters, an
-    agent, all agents."""
+    agent, all agents. `debug` receives a line for each request (DCOS_DEBUG), or is None."""
 
-    def __init__(self, settings: Settings, env: Mapping[str, str], stderr: TextIO, debug: Optional[TextIO]):
+    def __init__(self, settings: Settings, env: Mapping[str, str], debug: Optional[TextIO]):
         self.settings = settings
         self.env = env
-        self.stderr = stderr
         self.debug = debug
-        self.proxy_source: Optional[str] = None  # where master_public_address() found the proxy
         self._apis: Dict[str, Api] = {}  # one client per URL setting, shared by lookups that run at once
         self._apis_lock = _thread.allocate_lock()
         self._metadata: Optional[Tuple[Any]] = None
@@ -92,7 +105,7 @@ class Lookups:
                 token = self.settings.acs_token if setting == DCOS_URL else None
                 self._apis[setting] = Api(HttpClient(url, token=token, ssl_verify=self.settings.ssl_verify,
                                                      timeout=self.settings.timeout, setting=setting, env=self.env,
-                                                     debug=self.debug))
+                                                     debug=self.debug, unauthenticated=withheld(self.settings)))
             return self._apis[setting]
 
     def mesos(self) -> Tuple[Api, str]:
@@ -123,42 +136,54 @@ class Lookups:
         return cluster_key(answer.get("CLUSTER_ID") if isinstance(answer, dict) else None,
                            host_of_url(self.settings.dcos_url or ""))
 
-    def master_public_address(self) -> str:
+    def master_public_address(self) -> Found:
+        """The master's public address, for --master-proxy: PUBLIC_IPV4, else the host of
+        core.dcos_url (with a notice saying so)."""
         from ..hosts import host_of_url
         from .answers import public_ip_from_metadata
 
         api = self.api(DCOS_URL)
         address = public_ip_from_metadata(self.metadata(), api.url("/metadata"))
-        self.proxy_source = "PUBLIC_IPV4 in the cluster's /metadata"
+        if address is not None:
+            return Found(address, "PUBLIC_IPV4 in the cluster's /metadata")
+        address = host_of_url(self.settings.dcos_url or "")
         if address is None:
-            address = host_of_url(self.settings.dcos_url or "")
-            if address is None:
-                raise ClusterDataError(
-                    "The cluster's /metadata has no PUBLIC_IPV4 and core.dcos_url has no host "
-                    "to use instead. Name the proxy with --proxy-ip=<host>."
-                )
-            self.proxy_source = "the host of core.dcos_url, since /metadata has no PUBLIC_IPV4"
-            self.stderr.write(
-                f"The cluster reports no public master address (PUBLIC_IPV4 in /metadata); "
-                f"hopping through {address}, the host of core.dcos_url.\n"
+            raise ClusterDataError(
+                "The cluster's /metadata has no PUBLIC_IPV4 and core.dcos_url has no host "
+                "to use instead. Name the proxy with --proxy-ip=<host>."
             )
-        return address
+        return Found(address, "the host of core.dcos_url, since /metadata has no PUBLIC_IPV4", (
+            f"The cluster reports no public master address (PUBLIC_IPV4 in /metadata); "
+            f"hopping through {address}, the host of core.dcos_url.",))
 
-    def leader_address(self) -> str:
+    def leader_address(self) -> Found:
+        """The leading master's address: from Mesos DNS, else (with a notice) from Mesos."""
         from .answers import leader_from_master_info, leader_from_mesos_dns
 
+        dns_failure: Optional[ClusterError] = None
         if self.settings.dcos_url:
             api = self.api(DCOS_URL)
             path = "/mesos_dns/v1/hosts/leader.mesos"
             try:
-                return leader_from_mesos_dns(api.get_json(path), api.url(path))
+                return Found(leader_from_mesos_dns(api.get_json(path), api.url(path)), "Mesos DNS (leader.mesos)")
             except (ClusterUnreachable, ClusterAuthError, ClusterDataError):
                 raise
             except ClusterError as error:
-                self.stderr.write(f"Mesos DNS could not name the leader ({error}); asking Mesos.\n")
+                dns_failure = error
         api, prefix = self.mesos()
         path = prefix + "/api/v1"
-        return leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+        try:
+            address = leader_from_master_info(api.post_json(path, {"type": "GET_MASTER"}), api.url(path))
+        except NodeSshError as error:
+            if dns_failure is None:
+                raise
+            # One paragraph for both: what Mesos said, and why it was asked.
+            raise type(error)(f"{error} (Mesos was asked since Mesos DNS could not name the leader: "
+                              f"{dns_failure})") from None
+        if dns_failure is None:
+            return Found(address, "the Mesos master (GET_MASTER)")
+        return Found(address, "the Mesos master (GET_MASTER), since Mesos DNS could not name it",
+                     (f"Mesos DNS could not name the leader ({dns_failure}); asking Mesos.",))
 
     def master_info(self) -> dict:
         """The leading master's master_info (GET_MASTER): its ID, version and fault domain."""
@@ -188,13 +213,13 @@ class Lookups:
         records = (_essentials(agent) for agent in api.get_agents(prefix + "/master/state-summary"))
         return [record for record in records if record is not None]
 
-    def agent_address(self, value: str) -> str:
+    def agent_address(self, value: str) -> Found:
         """An agent's address by ID, or by a unique part of its ID, its host name or address.
 
         A full ID costs one small request when the master filters by it; anything
         else needs the list of agents, which is asked for only then.
         """
-        from ..nodes import agent_address, agent_node, find_agent, looks_like_full_id, match_agent
+        from ..nodes import agent_node, find_agent, looks_like_full_id, match_agent
         from .answers import agent_query
 
         api, prefix = self.mesos()
@@ -209,14 +234,24 @@ class Lookups:
 
             agent = find_agent(remembered(api.get_agents(prefix + agent_query(value))), value)
             if agent is not None:
-                return agent_address(agent)
+                return _agent_found(agent)
             if len(seen) <= 1:
                 seen = None  # the master filtered by the ID: ask for every agent
         if seen is None:
             seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
         by_id = {agent["id"]: agent for agent in seen if agent is not None}
         nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
-        return agent_address(by_id[match_agent(nodes, value, api.base_url).id])
+        return _agent_found(by_id[match_agent(nodes, value, api.base_url).id])
+
+    def tasks(self) -> List["Task"]:
+        """Every task the leading master knows of, running or recently ended, as tasks.Task
+        records (ID, name, state, its agent's ID, its ports and container addresses), from
+        its task state (/master/tasks); tasks.find_task picks one by ID or name."""
+        from .answers import tasks_in
+
+        api, prefix = self.mesos()
+        path = prefix + TASKS_PATH
+        return tasks_in(api.get_json(path), api.url(path))
 
     def agent_entries(self, top: Optional[dict] = None, timeout: Optional[float] = None) -> Iterator[dict]:
         """Every agent as state-summary reports it, decoded one at a time; with `top`, the
@@ -233,12 +268,31 @@ class Lookups:
         return nodes, top["hostname"]
 
 
+def _agent_found(agent: dict) -> Found:
+    from ..nodes import agent_address
+
+    return Found(agent_address(agent), f"the pid of agent {shown(agent['id'])} in Mesos")
+
+
 def _essentials(agent) -> Optional[dict]:
     """What matching and connecting need of an agent entry: a few fields, not the whole entry."""
     if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
         return None
     return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
                                         "drain_info", "deactivated", "active") if key in agent}
+
+
+def withheld(settings: Settings) -> str:
+    """Why no token was sent, when the configuration's token belongs to another cluster."""
+    from .urls import hide_credentials
+
+    if not settings.token_withheld_for or settings.acs_token:
+        return ""
+    where = f" in {settings.config_path}" if settings.config_path else ""
+    return (f"DCOS_URL names this cluster, while the configuration{where} is for the cluster at "
+            f"{hide_credentials(settings.token_withheld_for)}: its access token was not sent here, since a token "
+            "belongs to the cluster that issued it. Set DCOS_ACS_TOKEN to a token of this cluster (`dcos cluster setup "
+            "<url>` and `dcos auth login` get one), or unset DCOS_URL to use the attached cluster.")
 
 
 def no_cluster_message(settings: Settings) -> str:

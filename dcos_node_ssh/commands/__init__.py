@@ -8,7 +8,7 @@ command line. Adding a command is one module and one entry in COMMANDS.
 """
 
 import importlib
-from typing import TYPE_CHECKING, Dict, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, Optional, TextIO, Tuple
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -20,6 +20,7 @@ COMMANDS: Dict[str, str] = {
     "run": "run",
     "scp": "scp",
     "ssh-config": "ssh_config",
+    "tunnel": "tunnel",
 }
 
 
@@ -44,4 +45,10 @@ def configuration(environment) -> Tuple["Settings", Optional[TextIO]]:
 def lookups(environment, settings, debug):
     from ..cluster.queries import Lookups
 
-    return Lookups(settings, environment.env, environment.stderr, debug)
+    return Lookups(settings, environment.env, debug)
+
+
+def say(environment, notices: Iterable[str]) -> None:
+    """Write the cluster's notices (a fallback it took) on stderr, one line each, once each."""
+    for notice in dict.fromkeys(notices):
+        environment.stderr.write(notice + "\n")

@@ -15,7 +15,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 from ..errors import ClusterAuthError, ClusterError, ClusterUnreachable, shown
 from ..flags import ListFlags
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> ListFlags:
@@ -52,10 +52,13 @@ def run(flags: ListFlags, environment) -> int:
         stderr.write(f"The leading master could not be found ({why}); listing the agents only.\n")
 
     top: dict = {"hostname": None}
-    leader, masters, info, net, entries = concurrently(
+    found_leader, masters, info, net, entries = concurrently(
         optional(cluster.leader_address, None, no_leader), optional(cluster.masters, []),
         optional(cluster.master_info, None), optional(cluster.public_ips, None),
         lambda: cluster.agent_entries(top))
+    leader = found_leader.address if found_leader else None
+    if found_leader:
+        say(environment, found_leader.notices)
     public_ips = public_ips_by_address(net)
 
     rows: List[Tuple[Any, Any]] = []  # (Row, its JSON text or its field values)

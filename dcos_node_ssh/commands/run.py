@@ -17,7 +17,7 @@ from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printa
 from ..flags import RunFlags
 from ..route import PROXY_COMMAND_SHELL, direct_notice, host_key_alias, resolve, route_of, settle_user
 from ..settings import DEFAULT_SSH_USER
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 if TYPE_CHECKING:
     from ..fanout import NodeResult
@@ -47,6 +47,7 @@ def run(flags: RunFlags, environment) -> int:
     route = route_of(flags.route, settings, jump=True)
     cluster = lookups(environment, settings, debug)
     hop, targets = resolve(route, settings, cluster, None, then=lambda: _select(flags, cluster))
+    say(environment, hop.notices)
     proxy = hop.proxy
     reachable = [target for target in targets if not target.problem]
     route = settle_user(route, proxy or next((target.address for target in reachable), None), environment.env)

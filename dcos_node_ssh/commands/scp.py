@@ -6,14 +6,15 @@ from typing import List
 from ..errors import NodeSshError, SshSetupError, shown
 from ..flags import ScpFlags
 from ..route import direct_notice, resolve, route_of
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> ScpFlags:
     return ScpFlags.of(opts)
 
 
-def node_address(cluster, name: str) -> str:
+def node_address(cluster, name: str):
+    """The node a path names, as a cluster.queries.Found."""
     from ..openssh.copy import LEADER_NAMES
 
     return cluster.leader_address() if name in LEADER_NAMES else cluster.agent_address(name)
@@ -32,16 +33,17 @@ def run(flags: ScpFlags, environment) -> int:
     names = node_names(operands)
     cluster = lookups(environment, settings, debug)
 
-    found: List[str] = []
+    found: List = []  # a Found for each name
 
-    def target() -> str:
+    def target():
         found.extend(node_address(cluster, name) for name in names)
         return found[0]
 
     hop, _ = resolve(route, settings, cluster, target)
-    if len(set(found)) > 1:
+    say(environment, hop.notices + tuple(notice for each in found for notice in each.notices))
+    if len({each.address for each in found}) > 1:
         raise NodeSshError(
-            "The paths name different nodes (" + ", ".join(f"{shown(name)} at {address}" for name, address
+            "The paths name different nodes (" + ", ".join(f"{shown(name)} at {each.address}" for name, each
                                                            in zip(names, found))
             + "); one copy reaches one node. Copy through this machine in two steps."
         )

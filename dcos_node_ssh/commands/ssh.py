@@ -1,10 +1,12 @@
 """`dcos node ssh`: one node, reached directly or through a proxy, with ssh exec'd at the
 end; with --check, every prerequisite of that connection checked instead (check.py)."""
 
+import os
+
 from ..errors import NodeSshError, shown
 from ..flags import SshFlags
 from ..route import Route, direct_notice, named_address, resolve, route_of, settle_user, target_lookup
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> SshFlags:
@@ -27,6 +29,7 @@ def run(flags: SshFlags, environment) -> int:
         return run_checks(flags, route, settings, cluster, environment)
     hop, _ = resolve(route, settings, cluster, target_lookup(flags.target, cluster), address)
     hop = hop._replace(route=settle_user(hop.route, hop.proxy or hop.target, environment.env))
+    say(environment, hop.notices)
     stderr = environment.stderr
     if hop.route.plink:
         _plink_notices(hop.route, hop.proxy is not None, stderr)
@@ -35,7 +38,7 @@ def run(flags: SshFlags, environment) -> int:
     argv = build_argv(hop.plan(tty, flags.command))
     if not flags.dry_run:
         # Everything that can refuse is asked before the Running line: it means ssh runs.
-        client_path = find_client(route.client, route.plink)
+        client_path = find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
         if route.forwarding:
             check_agent(environment.env, client_path, route.plink)
     if hop.proxy is None:
@@ -68,16 +71,18 @@ EXAMPLES_SECONDS = 1.0  # a usage error must come at once: examples only if the 
 def usage_hint(problem, environment) -> str:
     """After "Say which node to reach": a few agents to choose from, when the cluster can say
     within a second; else nothing."""
+    from ..environment import Output
     from ..nodes import sort_nodes, unique_suffixes
     from ..usage import ProblemKind
 
     if problem.kind is not ProblemKind.NO_TARGET:
         return ""
-    quiet = environment._replace(stderr=_Discard())
+    quiet = environment._replace(stderr=Output(None, required=False))  # drops what is written
     try:
         settings, _ = configuration(quiet)
         cluster = lookups(quiet, settings, None)
-        agents = sort_nodes(cluster.all_agents(timeout=min(EXAMPLES_SECONDS, settings.timeout))[0])
+        agents = sort_nodes(node for node in cluster.all_agents(timeout=min(EXAMPLES_SECONDS, settings.timeout))[0]
+                            if node.problem is None)  # never an example that would be refused
     except NodeSshError:
         return ""
     if not agents:
@@ -89,13 +94,3 @@ def usage_hint(problem, environment) -> str:
              for agent in agents[:5]]
     more = f"\n  ... and {len(agents) - 5} more: see `dcos {noun}`." if len(agents) > 5 else ""
     return f" For example:\n  dcos {noun} ssh --master-proxy --leader\n" + "\n".join(lines) + more
-
-
-class _Discard:
-    """A stream that drops what is written to it."""
-
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass

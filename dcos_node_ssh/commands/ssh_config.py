@@ -2,33 +2,21 @@
 under ~/.ssh and included from ~/.ssh/config.
 
 The only command that writes the user's files, and only with --write: two files, each
-replaced atomically, and each only when its content changes.
+replaced whole (dotssh), each only when its content changes, and only once OpenSSH itself
+reads it without complaint; a file that cannot be replaced without a surprise (read-only,
+hard-linked) is left alone, with the lines to add by hand.
 """
 
-import os
-from typing import Optional
+from typing import Callable, Optional
 
-from ..errors import NodeSshError
+from ..errors import NodeSshError, SshSetupError, UsageError, shown
 from ..flags import SshConfigFlags
 from ..route import resolve, route_of
-from . import configuration, lookups
+from . import configuration, lookups, say
 
 
 def parse(opts) -> SshConfigFlags:
     return SshConfigFlags.of(opts)
-
-
-def ssh_home(environment) -> str:
-    """The home OpenSSH reads ~/.ssh from: the password database's, not $HOME (which the
-    rest of the plugin uses, as the DC/OS CLI does, for ~/.dcos)."""
-    if os.name == "posix":
-        import pwd
-
-        try:
-            return pwd.getpwuid(os.getuid()).pw_dir
-        except KeyError:
-            pass
-    return environment.home
 
 
 def run(flags: SshConfigFlags, environment) -> int:
@@ -42,6 +30,13 @@ def run(flags: SshConfigFlags, environment) -> int:
     stderr = environment.stderr
     if flags.prefix is not None:
         prefix = check_prefix(flags.prefix, "--prefix")
+        if not prefix and flags.write:
+            raise UsageError(
+                "An empty --prefix makes the agents' own IDs, host names and addresses the aliases, and "
+                "~/.ssh/config reads the Include before your own Host entries: an agent that calls itself "
+                "github.com would take that name over. Keep a prefix with --write (print the config without "
+                "--write to use it with `ssh -F <file>`)."
+            )
     else:
         prefix, note = default_prefix(settings.cluster_name)
         if note:
@@ -49,7 +44,8 @@ def run(flags: SshConfigFlags, environment) -> int:
     cluster = lookups(environment, settings, debug)
     hop, (leader, agents) = resolve(route, settings, cluster, None,
                                     then=lambda: concurrently(cluster.leader_address, lambda: cluster.all_agents()[0]))
-    entries, notes = node_entries(prefix, leader, agents)
+    say(environment, hop.notices + leader.notices)
+    entries, notes = node_entries(prefix, leader.address, agents)
     for note in notes:
         stderr.write(note + "\n")
     if hop.proxy is None:
@@ -59,49 +55,127 @@ def run(flags: SshConfigFlags, environment) -> int:
     title = f"the DC/OS cluster at {url_host}" if url_host else "a DC/OS cluster"
     text = config_text(ConfigPlan(prefix, route.user or DEFAULT_SSH_USER, tuple(entries), hop.proxy, route.options,
                                   hop.cluster, title))
+    # An option's bytes that are not UTF-8 (a path in the user's own locale) reach argv, and so
+    # the config, as lone surrogates: surrogateescape gives back the bytes the user gave.
+    data = text.encode("utf-8", "surrogateescape")
     if not flags.write:
-        environment.stdout.write(text)
+        environment.stdout.write_bytes(data)
         return 0
-    return write(text, prefix, environment)
+    return write(data, prefix, leader.address, environment)
 
 
-def _read(path: str) -> Optional[bytes]:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise NodeSshError(f"Cannot read {path}: {error.strerror}.") from None
+def write(data: bytes, prefix: str, leader: str, environment) -> int:
+    """The config kept as ~/.ssh/dcos-node-ssh.<prefix>.conf and Included from ~/.ssh/config,
+    each file checked by OpenSSH (`ssh -G` must take <prefix>leader to `leader`) before it is
+    final: a file OpenSSH refuses would break every ssh command on this machine."""
+    import os
 
+    from .. import dotssh
+    from ..openssh.config import INCLUDE_NOTE, LEADER, file_name, include_line, with_include
 
-def write(text: str, prefix: str, environment) -> int:
-    from ..files import write_private_file
-    from ..openssh.config import file_name, include_line, with_include
-
-    home = ssh_home(environment)
+    home = dotssh.ssh_home(environment)
     folder = os.path.join(home, ".ssh")
     path = os.path.join(folder, file_name(prefix))
     config = os.path.join(folder, "config")
-    real_config = os.path.realpath(config)  # a link (dotfiles) stays a link; its target changes
+    alias = prefix + LEADER
+    check = _checker(environment.env, alias, leader)
+    include = include_line(path)
     stderr = environment.stderr
-    data = text.encode("utf-8")
     try:
-        if _read(path) != data:
-            write_private_file(path, data)
-            stderr.write(f"Wrote {path}.\n")
-        else:
-            stderr.write(f"{path} is up to date.\n")
-        changed = with_include(_read(real_config) or b"", path, folder, home)
-        if changed is not None:
-            write_private_file(real_config, changed)
-            stderr.write(f"Added `{include_line(path)}` to {config}, before any Host or Match line.\n")
-        else:
-            stderr.write(f"{config} includes it already.\n")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        generated = dotssh.examine(path, follow_link=False)
+        if generated.data != data and generated.obstacle:
+            raise NodeSshError(f"{path} {generated.obstacle}, so nothing was written. Make it a writable file of "
+                               "its own (or delete it) and run again.")
+        generated = generated._replace(mode=0o600)  # ours: private, whatever mode it was left with
+        current = dotssh.examine(config, follow_link=True)
+        changed = with_include(current.data or b"", path, folder, home)
+        with dotssh.Staging() as staging:
+            new_file = _staged_and_checked(staging, generated, data, check) if generated.data != data else None
+            if changed is not None and current.obstacle:
+                if new_file:
+                    staging.commit(new_file, generated)
+                    stderr.write(f"Wrote {path} (checked with `ssh -G`).\n")
+                raise NodeSshError(f"{config} {current.obstacle}, so it was left alone. For plain ssh to find the "
+                                   "nodes, add these two lines at its top, before any Host or Match line:\n"
+                                   f"    {INCLUDE_NOTE}\n    {include}")
+            if new_file or changed is not None:
+                _commit_checked(staging, generated, new_file, current, changed, check)
     except OSError as error:
-        raise NodeSshError(f"Cannot write under {folder}: {error.strerror or error}.") from None
+        where = error.filename if isinstance(error.filename, str) else folder
+        raise NodeSshError(f"Cannot write {where}: {error.strerror or error}.") from None
+    stderr.write(f"Wrote {path} (checked with `ssh -G`).\n" if new_file else f"{path} is up to date.\n")
+    if changed is not None:
+        stderr.write(f"Added `{include}` to {config}, before any Host or Match line.\n")
+    else:
+        stderr.write(f"{config} includes it already.\n")
     if os.path.abspath(environment.home) != os.path.abspath(home):
         stderr.write(f"(OpenSSH reads ~/.ssh from {home}, your home in the password database, not $HOME.)\n")
-    stderr.write(f"Try `ssh {prefix}leader`. To undo: delete {path} and the two lines about it at the top of "
-                 f"{config}.\n")
+    stderr.write(f"Try `ssh {alias}`. To undo: delete {path} and the two lines about it at the top of {config}.\n")
     return 0
+
+
+# OpenSSH's verdict on a config file; with True, it must also take <prefix>leader to the leader.
+Check = Callable[[str, bool], Optional[str]]
+
+
+def _checker(env, alias: str, leader: str) -> Check:
+    """OpenSSH's verdict on a config file (dotssh.openssh_verdict), found on PATH."""
+    import os
+
+    from .. import dotssh
+    from ..proc.programs import which
+
+    program = which("ssh", env.get("PATH", os.defpath))
+    if program is None:
+        raise SshSetupError(
+            "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was "
+            "found on PATH. Install an OpenSSH client, or leave out --write and keep the printed config yourself."
+        )
+
+    def check(file: str, to_leader: bool) -> Optional[str]:
+        return dotssh.openssh_verdict(program, file, alias, env, leader if to_leader else None)
+    return check
+
+
+def _staged_and_checked(staging, generated, data: bytes, check: Check) -> str:
+    """The new generated file, staged beside the old one, once OpenSSH reads it alone."""
+    staged = staging.stage(generated, data)
+    said = check(staged, True)
+    if said:
+        raise NodeSshError(
+            f"OpenSSH does not accept the config this would write: `ssh -G` {_named(said, staged, generated.path)}. "
+            "Nothing was written. Check the --option values (and ssh_options in the configuration): each must be "
+            "an option OpenSSH knows, with a value it takes (`man ssh_config`)."
+        )
+    return staged
+
+
+def _commit_checked(staging, generated, new_file: Optional[str], current, changed: Optional[bytes],
+                    check: Check) -> None:
+    """The new generated file in place, then ~/.ssh/config as ssh will read it (with the Include
+    added, or as it is) checked: the config replaced when it passes; else both as they were."""
+    candidate = staging.stage(current, changed) if changed is not None else current.real
+    if new_file:
+        staging.commit(new_file, generated)
+    said = check(candidate, True)
+    if not said:
+        if changed is not None:
+            staging.commit(candidate, current)
+        return
+    if new_file:
+        staging.put_back(generated)
+    config = current.path
+    before = check(current.real, False) if current.data is not None else None
+    if before:
+        raise NodeSshError(f"OpenSSH does not accept {config} as it is, before any change: `ssh -G` "
+                           f"{_named(before, current.real, config)}. Nothing was written; fix it first, since every "
+                           "ssh command on this machine reads it.")
+    what = "with the Include added" if changed is not None else f"with the new {generated.path}, which it includes"
+    raise NodeSshError(f"OpenSSH does not accept {config} {what}: `ssh -G` {_named(said, candidate, config)}. "
+                       "Nothing was written.")
+
+
+def _named(said: str, temporary: str, path: str) -> str:
+    """What OpenSSH said, naming the file by the name it will have, not the temporary one's."""
+    return shown(said.replace(temporary, path), 600)

@@ -12,9 +12,9 @@ the file on to the jump connection.
 import os
 import re
 import shlex
-from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
-from ..errors import UsageError, shown
+from ..errors import NodeSshError, UsageError, shown
 from ..hosts import normalize_host
 from ..nodes import Node, sort_nodes
 from .hops import host_key_alias
@@ -29,8 +29,8 @@ PROXY = "proxy"
 def check_prefix(value: str, source: str) -> str:
     if not _PREFIX.fullmatch(value):
         raise UsageError(
-            f"The prefix from {source} must be letters, digits, '_', '.' and '-' (not starting "
-            f"with '-' or '.'), not '{shown(value)}'."
+            f"The prefix from {source} must be at most 63 letters, digits, '_', '.' and '-' (not "
+            f"starting with '-' or '.'), not '{shown(value)}'."
         )
     return value
 
@@ -61,37 +61,39 @@ def node_entries(prefix: str, leader: str, agents: Iterable[Node]) -> Tuple[List
     """(the leader's entry then each agent's, notes on what was left out).
 
     Aliases: <prefix>leader; per agent <prefix><ID>, <prefix><host name>, <prefix><address>.
-    An alias that two nodes would share, or that a reserved one (leader, proxy) has, is
-    left out, since ssh would take the first entry for both."""
+    An agent that no command connects to (Node.problem, the rule every command follows)
+    has no entry. An alias that two nodes would share (a refused one included), or that a
+    reserved one (leader, proxy) has, is left out, since ssh would take the first entry for
+    both."""
     notes: List[str] = []
     leader_entry = HostEntry((prefix + LEADER,), leader, "the leading master")
     candidates: List[Tuple[Node, List[str]]] = []
-    for node in sort_nodes(agents):
-        if not node.address:
-            notes.append(f"Agent {shown(node.id)} has no usable address; left out.")
-            continue
+    owners: Dict[str, Set[int]] = {}
+    for index, node in enumerate(sort_nodes(agents)):
         names = []
         if _AGENT_ID.fullmatch(node.id):
             names.append(node.id)
-        else:
+        elif node.problem is None:
             notes.append(f"Agent ID {shown(node.id)} holds characters a Host alias cannot; only its host "
                          "name and address are aliases.")
         hostname = normalize_host(node.hostname) if node.hostname else None
         if hostname is not None:
             names.append(hostname)
-        elif node.hostname:
+        elif node.hostname and node.problem is None:
             notes.append(f"Agent {shown(node.id)} has the host name {shown(node.hostname)}, which is not a "
                          "host name; it is not an alias.")
-        names.append(node.address)
-        aliases = []
+        if node.address:
+            names.append(node.address)
+        aliases: List[str] = []
         for name in names:
             if prefix + name not in aliases:
                 aliases.append(prefix + name)
-        candidates.append((node, aliases))
-    owners: dict = {}
-    for index, (_, aliases) in enumerate(candidates):
         for alias in aliases:
             owners.setdefault(alias, set()).add(index)
+        if node.problem is not None:
+            notes.append(f"{node.problem} It is left out.")
+        else:
+            candidates.append((node, aliases))
     reserved = {prefix + LEADER, prefix + PROXY}
     entries = [leader_entry]
     for node, aliases in candidates:
@@ -148,8 +150,11 @@ INCLUDE_NOTE = "# Added by `dcos node ssh-config --write`: remove this line and 
 
 
 def include_line(path: str) -> str:
-    if '"' in path or "\n" in path or "\r" in path:
-        raise UsageError(f"The path {shown(path)} cannot be written in an ssh config Include line.")
+    """`Include <path>`, quoted when it holds a space. OpenSSH reads an Include's path as a
+    glob pattern, and no quoting makes a '"' or a line break part of it."""
+    if any(char in path for char in '"\n\r*?['):
+        raise NodeSshError(f"The path {shown(path)} cannot be written in an ssh config Include line: OpenSSH would "
+                           "read '*', '?' and '[' as a pattern, and '\"' or a line break ends the path.")
     return f'Include "{path}"' if any(char.isspace() for char in path) else f"Include {path}"
 
 

@@ -22,23 +22,10 @@ class Place(enum.Enum):
     REMOTE = "remote"
 
 
-class RemoteKind(enum.Enum):
-    """How a remote operand names its node."""
-
-    LEADER = "the leading master"
-    AGENT = "agent"  # anything --mesos-id takes: an ID or a unique part of it, a host name, an address
-
-
 class Operand(NamedTuple):
     place: Place
     path: str
     node: Optional[str] = None  # as written before the ':', for a remote operand
-
-    @property
-    def kind(self) -> Optional[RemoteKind]:
-        if self.place is Place.LOCAL:
-            return None
-        return RemoteKind.LEADER if self.node in LEADER_NAMES else RemoteKind.AGENT
 
 
 def parse_operand(word: str) -> Operand:

@@ -40,12 +40,31 @@ def is_plink(client: str) -> bool:
     return name in ("plink", "plink.exe")
 
 
+# Keywords that are not options: in a config file Host and Match start a block and Include
+# reads another file; `ssh -o` refuses them too.
+_NOT_OPTIONS = ("host", "match", "include")
+
+
 def check_option(value: str, source: str) -> str:
-    """An ssh option must be Key=Value; the value is the user's own and may hold spaces."""
-    if not _OPTION.match(value) or "\n" in value or "\0" in value:
+    """An ssh option must be Key=Value on one line (it may become a line of a config
+    file: ssh-config); the value is the user's own and may hold spaces."""
+    match = _OPTION.match(value)
+    if not match:
         raise UsageError(
             f"The ssh option {value!r} from {source} is not of the form Key=Value "
             "(for example --option StrictHostKeyChecking=no)."
+        )
+    if any(char in value for char in "\n\r\0"):
+        raise UsageError(
+            f"The ssh option {value!r} from {source} holds a line break or a NUL: an ssh option is Key=Value "
+            "on one line (in a config file, a line break would start another)."
+        )
+    key = match.group(1)
+    if key.lower() in _NOT_OPTIONS:
+        what = "reads another file" if key.lower() == "include" else "starts a block of its own"
+        raise UsageError(
+            f"The ssh option {value!r} from {source} is not an option: in a config file {key} {what}, "
+            "and `ssh -o` refuses it too."
         )
     return value
 
@@ -120,7 +139,9 @@ def cluster_key(cluster_id: Any, url_host: Optional[str]) -> Optional[str]:
             return cluster_id
         import hashlib
 
-        return hashlib.sha256(cluster_id.encode("utf-8")).hexdigest()[:16]
+        # surrogatepass: JSON can carry a lone surrogate ("\ud800"), which UTF-8 cannot
+        # encode; each distinct ID still gets a digest of its own.
+        return hashlib.sha256(cluster_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return url_host
 
 

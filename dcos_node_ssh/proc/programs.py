@@ -3,7 +3,7 @@
 import os
 from typing import Optional
 
-from ..errors import SshSetupError
+from ..errors import SshSetupError, shown
 from . import POSIX
 
 
@@ -34,9 +34,15 @@ def choose_client(requested: Optional[str], posix: bool = POSIX, find=which) -> 
     return "ssh"
 
 
-def find_client(name: str, plink: bool, posix: bool = POSIX) -> str:
-    """The client's path, or an error that says how to install one."""
-    path = which(name, posix=posix)
+def find_client(name: str, plink: bool, posix: bool = POSIX, search: Optional[str] = None) -> str:
+    """The client's path, looked up in `search` (the command's PATH; None: this process's),
+    or an error that says how to install one."""
+    path = which(name, search, posix=posix)
+    if path is None and (os.sep in name or "/" in name):
+        # A path (only --ssh-client gives one): PATH was not searched.
+        what = "is not an executable file" if os.path.exists(name) else "does not exist"
+        raise SshSetupError(f"--ssh-client names {shown(name)}, which {what}. Name the client's path, or leave out "
+                            "--ssh-client to use ssh from PATH.")
     if path is None:
         if plink:
             raise SshSetupError(

@@ -1,0 +1,173 @@
+"""The task lookup: the master's task state as tasks.Task records (cluster.answers.tasks_in),
+which task a value names (tasks.find_task) and which of its ports (tasks.task_endpoint), as
+tables; and Lookups.tasks against the cluster API stand-in on loopback."""
+
+import pytest
+
+import clusterdata
+from helpers import logged
+from dcos_node_ssh.cluster.answers import MAX_TASK_PORTS, tasks_in
+from dcos_node_ssh.cluster.queries import Lookups
+from dcos_node_ssh.errors import ClusterDataError, ClusterError
+from dcos_node_ssh.settings import Settings
+from dcos_node_ssh.tasks import Task, TaskPort, find_task, task_endpoint
+
+S0 = "20151002-000353-1695027628-5050-1177-S0"
+SOURCE = "http://cluster/mesos/master/tasks"
+
+
+def one(entry):
+    tasks = tasks_in({"tasks": [entry]}, SOURCE)
+    assert len(tasks) == 1
+    return tasks[0]
+
+
+def test_a_task_as_mesos_lists_it():
+    task = one(clusterdata.task_entry("web.1", "web", S0, [("http", 31000), ("admin", 31001)]))
+    assert task == Task("web.1", "web", "TASK_RUNNING", S0, "20151002-000353-1695027628-5050-1177-0001",
+                        (TaskPort(31000, "http"), TaskPort(31001, "admin")),
+                        (TaskPort(31000, "http"), TaskPort(31001, "admin")), ())
+    assert task.running
+
+
+@pytest.mark.parametrize("ports, expected", [
+    ("[31000-31000]", (31000,)),
+    ("[31000-31002, 31010-31010]", (31000, 31001, 31002, 31010)),
+    ("[ 8080-8080 ,9090-9090 ]", (8080, 9090)),
+    ("[]", ()),
+    ("31000-31000", ()),  # not a ranges text
+    ("[0-0, 70000-70001, 5-3, x-y]", ()),  # no port 0, none above 65535, no reversed range, no words
+    ("[1-65535]", tuple(range(1, MAX_TASK_PORTS + 1))),  # a hostile claim is capped
+    (31000, ()),
+    (None, ()),
+], ids=["one", "ranges", "spaces", "empty", "no-brackets", "invalid", "capped", "number", "none"])
+def test_host_ports_from_the_ranges_of_its_resources(ports, expected):
+    entry = clusterdata.task_entry("t", "t", S0)
+    entry["resources"]["ports"] = ports
+    assert tuple(port.number for port in one(entry).host_ports) == expected
+
+
+def test_ports_are_named_by_the_discovery_info_and_only_checked_values_are_kept():
+    entry = clusterdata.task_entry("t", "t", S0, [("http", 31000)])
+    entry["resources"]["ports"] = "[31000-31001]"
+    entry["discovery"]["ports"]["ports"] += [{"number": True, "name": "bool"}, {"number": 0, "name": "zero"},
+                                              {"number": "80", "name": "text"}, "junk", {"number": 99999}]
+    task = one(entry)
+    assert task.host_ports == (TaskPort(31000, "http"), TaskPort(31001, ""))
+    assert task.discovery_ports == (TaskPort(31000, "http"),)
+
+
+@pytest.mark.parametrize("statuses, expected", [
+    ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.1.5"}]}]}}], ("9.0.1.5",)),
+    ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.1.5"}]}]}},
+      {"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.2.7"}]}]}}], ("9.0.2.7",)),
+    ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "fd01:b::2:8000:0:2"}]}]}}],
+     ("fd01:b::2:8000:0:2",)),
+    ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "-oProxyCommand=x"},
+                                                                {"ip_address": "web.mesos"},
+                                                                {"ip_address": "fe80::1%eth0"}]}]}}], ()),
+    ("junk", ()),
+], ids=["one", "the-latest", "ipv6", "not-addresses", "junk"])
+def test_container_addresses_come_from_its_latest_status_and_are_addresses(statuses, expected):
+    entry = clusterdata.task_entry("t", "t", S0)
+    entry["statuses"] = statuses
+    assert one(entry).addresses == expected
+
+
+@pytest.mark.parametrize("answer", [{"tasks": {}}, {"slaves": []}, [], "tasks", None])
+def test_an_answer_without_a_task_list_is_refused(answer):
+    with pytest.raises(ClusterDataError, match="not the expected task list"):
+        tasks_in(answer, SOURCE)
+
+
+def test_entries_without_a_text_id_are_left_out_and_other_fields_may_be_missing():
+    tasks = tasks_in({"tasks": [{"id": 5}, "x", None, {"name": "n"}, {"id": "bare"}]}, SOURCE)
+    assert tasks == [Task("bare", "", "", "", "", (), (), ())]
+
+
+RUNNING = [Task("web.1", "web", "TASK_RUNNING", S0), Task("api.1", "api", "TASK_RUNNING", S0),
+           Task("api.2", "api", "TASK_RUNNING", S0), Task("db.1", "db", "TASK_FINISHED", S0),
+           Task("cache.0001", "cache", "TASK_RUNNING", S0)]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("web.1", "web.1"),
+    ("web", "web.1"),
+    ("cache", "cache.0001"),
+    ("0001", "cache.0001"),
+    ("api.2", "api.2"),
+], ids=["id", "name", "name-again", "part-of-id", "id-among-names"])
+def test_which_task_a_value_names(value, expected):
+    assert find_task(RUNNING, value, SOURCE).id == expected
+
+
+@pytest.mark.parametrize("value, message", [
+    ("api", "'api' matches 2 running tasks: api.1 (api); api.2 (api). Give the whole ID"),
+    ("db.1", "Task db.1 (db) is TASK_FINISHED, not running"),
+    ("db", "Task db.1 (db) is TASK_FINISHED, not running"),
+    ("nothing", "No running task matches 'nothing' (by ID, name or a part of its ID) among the 4 running tasks at "
+     + SOURCE),
+    ("nothing\x1b[2J", "No running task matches 'nothing\\x1b[2J'"),
+    ("", "No running task matches ''"),
+], ids=["ambiguous-name", "not-running", "only-ended", "none", "escaped", "empty"])
+def test_values_that_name_no_single_running_task(value, message):
+    with pytest.raises(ClusterError) as raised:
+        find_task(RUNNING, value, SOURCE)
+    assert message in str(raised.value)
+
+
+WEB = Task("web.1", "web", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, "http"), TaskPort(31001, "admin")),
+           discovery_ports=(TaskPort(31000, "http"), TaskPort(31001, "admin")))
+# On a container network with a port mapping: the agent's port 31500 for the container's 80.
+MAPPED = Task("app.1", "app", "TASK_RUNNING", S0, host_ports=(TaskPort(31500),),
+              discovery_ports=(TaskPort(80, "http"), TaskPort(9090, "metrics")), addresses=("9.0.1.5",))
+# On a container network, holding no port of the agent.
+OVERLAY = Task("app.2", "app", "TASK_RUNNING", S0, discovery_ports=(TaskPort(80, "http"),), addresses=("9.0.1.6",))
+
+
+@pytest.mark.parametrize("task, index, name, expected", [
+    (WEB, None, None, ("10.0.1.20", 31000, "port 31000 (http) of task web.1 (web) on agent S0 at 10.0.1.20")),
+    (WEB, 1, None, ("10.0.1.20", 31001, "port 31001 (admin) of task web.1 (web) on agent S0 at 10.0.1.20")),
+    (WEB, None, "admin", ("10.0.1.20", 31001, "port 31001 (admin) of task web.1 (web) on agent S0 at 10.0.1.20")),
+    (MAPPED, None, None, ("10.0.1.20", 31500, "port 31500 of task app.1 (app) on agent S0 at 10.0.1.20")),
+    (MAPPED, None, "metrics", ("9.0.1.5", 9090, "port 9090 (metrics) of task app.1 (app) at its own address "
+                                                 "9.0.1.5 (a container network)")),
+    (OVERLAY, None, None, ("9.0.1.6", 80, "port 80 (http) of task app.2 (app) at its own address 9.0.1.6 "
+                                          "(a container network)")),
+], ids=["first", "by-index", "by-name", "mapped-host-port", "mapped-by-name", "overlay"])
+def test_which_port_of_a_task(task, index, name, expected):
+    assert tuple(task_endpoint(task, "S0", "10.0.1.20", index, name)) == expected
+
+
+@pytest.mark.parametrize("task, index, name, message", [
+    (WEB, 2, None, "has 2 ports (0: port 31000 (http), 1: port 31001 (admin)); --port-index=2 is not one of them"),
+    (WEB, None, "metrics", "has no port named 'metrics'; its ports are named admin, http."),
+    (Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000),)), None, "http",
+     "none of its ports has a name. Choose one with --port-index=<n>."),
+    (Task("x", "x", "TASK_RUNNING", S0), None, None, "holds no ports"),
+    (Task("x", "x", "TASK_RUNNING", S0, discovery_ports=(TaskPort(80, "http"),)), None, None, "holds no ports"),
+], ids=["index-out-of-range", "unknown-name", "no-names", "no-ports", "discovery-without-address"])
+def test_ports_a_task_does_not_have(task, index, name, message):
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", index, name)
+    assert message in str(raised.value)
+
+
+def test_lookups_ask_the_master_for_every_task(api):
+    scenario = api.default_scenario(tasks=[clusterdata.task_entry("web.1", "web", S0, [("http", 31000)]),
+                                           clusterdata.task_entry("old.1", "old", S0, state="TASK_KILLED")])
+    api.write_scenario(scenario)
+    tasks = Lookups(Settings(dcos_url=api.url), {}, None).tasks()
+    assert [(task.id, task.state, task.host_ports) for task in tasks] == [
+        ("web.1", "TASK_RUNNING", (TaskPort(31000, "http"),)), ("old.1", "TASK_KILLED", ())]
+    # Mesos answers 100 tasks unless asked for more.
+    logged(api, "/mesos/master/tasks?limit=1000000")
+    assert len(api.requests()) == 1
+
+
+def test_lookups_ask_mesos_directly_when_configured(api):
+    api.write_scenario(api.default_scenario(tasks=[clusterdata.task_entry("web.1", "web", S0)]))
+    settings = Settings(dcos_url="http://127.0.0.1:9", mesos_master_url=api.url)
+    assert [task.id for task in Lookups(settings, {}, None).tasks()] == ["web.1"]
+    logged(api, "/master/tasks?limit=1000000")
+    assert len(api.requests()) == 1
