@@ -69,7 +69,7 @@ def _discard_stdout() -> None:
 
 
 def _dispatch(args: List[str], verb: Optional[str], environment: Environment) -> int:
-    from docopt import DocoptExit, docopt
+    from docopt import DocoptExit
 
     from . import commands
 
@@ -80,10 +80,14 @@ def _dispatch(args: List[str], verb: Optional[str], environment: Environment) ->
     if usage.wants_help(args):
         environment.stdout.write(usage.help_text(environment.noun))
         return ExitStatus.OK
+    problem: Optional[usage.Problem] = None
     try:
-        opts = docopt(usage.doc_for(args), argv=args, default_help=False)
+        opts = usage.options(args)
     except DocoptExit:
         problem = usage.diagnose(args)
+    else:
+        problem = usage.unchosen(args, opts)
+    if problem is not None:
         hint = getattr(command, "usage_hint", None)
         raise UsageError(problem.text + (hint(problem, environment) if hint else "")) from None
     if verb is None:

@@ -103,7 +103,7 @@ class Context:
         """(find the proxy, find the target): a lookup to make (it returns a
         cluster.queries.Found), or None when the flags say."""
         find_proxy = self.cluster.master_public_address if self.route.proxy_kind is ProxyKind.MASTER else None
-        return find_proxy, target_lookup(self.flags.target, self.cluster)
+        return find_proxy, target_lookup(self.flags.target, self.cluster, self.flags.nodes)
 
 
 class Step(NamedTuple):

@@ -209,14 +209,19 @@ def direct_notice(what: str) -> str:
 Lookup = Optional[Callable[[], Any]]
 
 
-def target_lookup(target: Target, cluster) -> Lookup:
-    """The lookup that finds a target named by kind (the leader, an agent), or None when
-    it is named by its address; it returns a cluster.queries.Found."""
+def target_lookup(target: Target, cluster, nodes=None, noun: str = "node") -> Lookup:
+    """The lookup that finds a target named by kind (the leader, an agent, the one node
+    `nodes`, a flags.Choice, selects), or None when it is named by its address; it returns a
+    cluster.queries.Found."""
     if target.kind is TargetKind.LEADER:
         return cluster.leader_address
     if target.kind is TargetKind.AGENT:
         value = target.value or ""
         return lambda: cluster.agent_address(value)
+    if target.kind is TargetKind.SELECTED:
+        from .selecting import one_found
+
+        return lambda: one_found(cluster, nodes, noun)
     return None
 
 

@@ -7,7 +7,7 @@ to keep in step with the text.
 
 import enum
 import re
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import shown
 
@@ -19,20 +19,30 @@ Usage:
     dcos node --info
     dcos node --version
     dcos node --config-schema
-    dcos node ssh (--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>)
+    dcos node ssh [--leader | --master | --mesos-id=<id> | --slave=<id> | --private-ip=<ip>]
+                  [--attribute=<name:value>...] [--region=<name>...] [--zone=<name>...]
+                  [--host=<glob>...] [--task=<task>...] [--framework=<name>...]
+                  [--exclude=<kind:value>...] [--pick=<n>]
                   [--master-proxy | --proxy-ip=<host>] [--jump] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
                   [--config-file=<path>] [--ssh-client=<name>]
                   [--dry-run | --check [--json]] [--] [<command>...]
-    dcos node run (--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...)
+    dcos node run [--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...]
+                  [--attribute=<name:value>...] [--region=<name>...] [--zone=<name>...]
+                  [--host=<glob>...] [--task=<task>...] [--framework=<name>...]
+                  [--exclude=<kind:value>...] [--pick=<n>]
                   [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
                   [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
-                  [--parallel=<n>] [--timeout=<seconds>] [--gather | --json | --output-dir=<dir>]
-                  [--] <command>...
+                  [--parallel=<n>] [--timeout=<seconds>] [--batch=<n>] [--max-fail=<n>]
+                  [--pause=<seconds>] [--gather | --json | --output-dir=<dir>]
+                  (--list | [--] <command>...)
     dcos node scp [-r] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
+                  [--attribute=<name:value>...] [--region=<name>...] [--zone=<name>...]
+                  [--host=<glob>...] [--task=<task>...] [--framework=<name>...]
+                  [--exclude=<kind:value>...] [--pick=<n>]
     dcos node tunnel socks [--port=<n>] [--pac=<file>]
                   [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...]
@@ -54,7 +64,7 @@ are handed on to the CLI's core plugin (`dcos node log --leader`):
     metrics, reactivate
     and, under `dcos node`, any other verb.
 
-Target (choose one):
+Target of dcos node ssh (one of these, or selectors that leave one node):
     --leader                  The leading master.
     --master                  The same as --leader.
     --mesos-id=<id>           An agent: its Mesos ID, a unique part of the start or
@@ -63,12 +73,47 @@ Target (choose one):
     --private-ip=<ip>         The node at this address (or host name), found
                               without asking the cluster.
 
-Selection (dcos node run: choose one, or repeat --mesos-id):
+Selection of dcos node run (at most one, or --mesos-id repeated):
     --all                     Every master and every agent.
     --masters                 Every master that Mesos DNS lists (master.mesos).
     --agents                  Every agent, private and public.
     --private-agents          Every private agent.
     --public-agents           Every public agent.
+
+Selectors (dcos node run, ssh, ssh-config):
+    They narrow the selection (without one, `run` chooses among every node, and
+    `ssh-config` among the agents). Every kind given must hold; repeating one
+    gives alternatives, but every --attribute must hold. A selector or an
+    exclusion that matches no node is an error.
+    --attribute=<name:value>  Agents whose Mesos attribute has this value (rack:r1):
+                              text whole or as a glob, a scalar as a number, a
+                              number within a range, a member of a set; a name
+                              alone: any value.
+    --region=<name>           Nodes in this fault domain region (a glob).
+    --zone=<name>             Nodes in this fault domain zone (a glob).
+    --host=<glob>             Nodes whose host name or address matches (fleet-1*).
+    --task=<task>             The agents running a task of this ID or name (whole,
+                              or a glob), from Mesos' task state; running tasks
+                              only. `tunnel forward`: also forward a port of this
+                              task (its ID, name or a unique part of its ID).
+    --framework=<name>        The agents running tasks of this framework: its name
+                              (whole, or a glob) or its ID.
+    --exclude=<kind:value>    Leave out the nodes a selector matches: host:<glob>,
+                              attribute:<name:value>, region:, zone:, task:,
+                              framework:, or mesos-id:<id>; repeatable.
+    --pick=<n>                Only n of the nodes (or n%), ranked by a digest of
+                              each node's ID: the same ones on every run.
+    --list                    `run`: print the nodes selected as `dcos node` lists
+                              them (with --json, as JSON), and connect to nothing.
+
+Rolling runs (dcos node run):
+    --batch=<n>               Run the nodes in batches of n (or n%, rounded down,
+                              at least 1; 1,5,25% grows, the last size repeated),
+                              each once the one before has finished.
+    --max-fail=<n>            Start no further node once more than n (or n% of the
+                              nodes selected, rounded down) have failed; running
+                              ones finish, the others are reported as not started.
+    --pause=<seconds>         Wait this long between batches.
 
 Output of dcos node run (at most one of --gather, --json, --output-dir):
     --gather                  Each distinct output once, under the nodes that gave it.
@@ -83,8 +128,6 @@ Tunnels (dcos node tunnel socks, dcos node tunnel forward):
     --pac=<file>              `socks`: also write a proxy auto-config file there, that
                               sends only the cluster's names and private networks
                               through the proxy.
-    --task=<task>             `forward`: also forward a port of this task (its ID, name
-                              or a unique part of its ID), from Mesos' task state.
     --port-index=<n>          `forward --task`: the task's port at this position, from
                               0 (default: its first port).
     --port-name=<name>        `forward --task`: the task's port of this name.
@@ -215,10 +258,20 @@ def help_text(noun: str = "node") -> str:
     return _for_noun(text, noun)
 
 
+# The selectors' options, as the patterns of `ssh`, `run` and `ssh-config` write them. They are
+# taken out of the command line before docopt sees it and given back after (`options`):
+# docopt's matching costs the square of a pattern's elements on every branch of it, and
+# these eight would triple what every ssh session waits for.
+_SELECTOR_GROUP = re.compile(r" ?\[--(?:attribute|region|zone|host|task|framework|exclude)=<[^>]*>\.\.\.\]"
+                             r"| ?\[--pick=<n>\]")
+SELECTOR_OPTIONS = ("--attribute", "--region", "--zone", "--host", "--task", "--framework", "--exclude", "--pick")
+
+
 def doc_for(args: Sequence[str]) -> str:
     """USAGE with only the usage patterns that can match these arguments: those of their
-    subcommand, or those without one. docopt's matching grows with the square of the
-    patterns it is given, and every ssh session waits for it."""
+    subcommand, or those without one, and without the selectors' options (see `options`).
+    docopt's matching grows with the square of the patterns it is given, and every ssh
+    session waits for it."""
     start = USAGE.index("Usage:\n") + len("Usage:\n")
     end = USAGE.index("\n\n", start)
     patterns: List[Tuple[Optional[str], str]] = []  # (subcommand, line)
@@ -228,8 +281,62 @@ def doc_for(args: Sequence[str]) -> str:
             subcommand = words[2] if len(words) > 2 and words[2][0].isalpha() else None
         patterns.append((subcommand, line))
     wanted = args[1] if len(args) > 1 and any(args[1] == name for name, _ in patterns) else None
-    kept = [line for name, line in patterns if name == wanted]
-    return USAGE[:start] + "\n".join(kept) + USAGE[end:]
+    kept = [_SELECTOR_GROUP.sub("", line) for name, line in patterns if name == wanted]
+    return USAGE[:start] + "\n".join(line for line in kept if line.strip()) + USAGE[end:]
+
+
+def takes_selectors(subcommand: str) -> bool:
+    return "[--attribute=" in _patterns(subcommand)
+
+
+def take_selectors(args: Sequence[str]) -> Tuple[List[str], Dict[str, Any]]:
+    """(the arguments without the selectors' options, those options as docopt would give
+    them: a list of values each, --pick's one value), for a subcommand that takes them. Only
+    the plugin's own words are read: the remote command, after `--`, keeps its own."""
+    from .errors import UsageError
+
+    taken: Dict[str, Any] = {}
+    if len(args) < 2 or args[1] not in _subcommands() or not takes_selectors(args[1]):
+        return list(args), taken
+    options = _long_options()
+    kept = list(args[:2])
+    index = 2
+    while index < len(args):
+        word = args[index]
+        index += 1
+        name = _option_named(word, options) if word.startswith("--") and word != "--" else None
+        if word == "--":
+            kept += args[index - 1:]
+            break
+        if name not in SELECTOR_OPTIONS:
+            kept.append(word)
+            continue
+        if "=" in word:
+            value = word.split("=", 1)[1]
+        elif index < len(args) and args[index] != "--":
+            value, index = args[index], index + 1
+        else:
+            raise UsageError(f"{name} needs a value.")
+        if name == "--pick":
+            if "--pick" in taken:
+                raise UsageError("--pick is given twice; give it once.")
+            taken[name] = value
+        else:
+            taken.setdefault(name, []).append(value)
+    return kept, taken
+
+
+def options(args: Sequence[str]) -> Dict[str, Any]:
+    """docopt's answer for a command line, the selectors' options included; DocoptExit when
+    docopt refuses it."""
+    from docopt import docopt
+
+    rest, taken = take_selectors(args)
+    opts = dict(docopt(doc_for(rest), argv=rest, default_help=False))
+    if len(rest) > 1 and rest[1] in _subcommands() and takes_selectors(rest[1]):
+        for name in SELECTOR_OPTIONS:
+            opts[name] = taken.get(name, None if name == "--pick" else [])
+    return opts
 
 
 def _patterns(*subcommand: str) -> str:
@@ -318,6 +425,39 @@ def _group_noun(flags: Tuple[str, ...]) -> str:
     return "option"
 
 
+NO_TARGET_TEXT = (
+    "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an agent by ID, a "
+    "unique part of its ID, its host name or address), --private-ip=<ip>, or selectors that leave one node "
+    "(--task=<task>, --host=<glob>, --attribute=<name:value>..., with --pick=1 to have one chosen).")
+NO_SELECTION_TEXT = (
+    "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
+    "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
+    "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
+    "--task=<task>, --framework=<name>).")
+
+# What a subcommand needs one of, beyond what docopt can require ("one of these, or any number of
+# those"): ssh a target or a selector, run a selection or a selector.
+_CHOICES = {
+    "ssh": (("--leader", "--master", "--mesos-id", "--slave", "--private-ip"), ProblemKind.NO_TARGET, NO_TARGET_TEXT),
+    "run": (("--all", "--masters", "--agents", "--private-agents", "--public-agents", "--mesos-id"),
+            ProblemKind.NO_SELECTION, NO_SELECTION_TEXT),
+}
+
+
+def unchosen(args: Sequence[str], opts) -> Optional[Problem]:
+    """What is missing from a command line docopt accepted: the node `ssh` reaches, or the
+    nodes `run` runs on (a kind of node, --mesos-id, or a selector)."""
+    from .flags import SELECTOR_FLAGS
+
+    wanted = _CHOICES.get(args[1] if len(args) > 1 else "")
+    if wanted is None:
+        return None
+    flags, kind, text = wanted
+    if any(opts.get(flag) not in (None, False, []) for flag in flags + SELECTOR_FLAGS):
+        return None
+    return Problem(kind, text)
+
+
 def diagnose(args: Sequence[str]) -> Problem:
     """Say what is wrong with a command line docopt refused, as precisely as we can."""
     words = own_words(args)
@@ -330,16 +470,8 @@ def diagnose(args: Sequence[str]) -> Problem:
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
         for required, flags in _exclusive_groups(words[1]):
             present = [name for name in named if name in flags]
-            if required and not present and words[1] == "run":
-                return Problem(ProblemKind.NO_SELECTION, (
-                    "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, "
-                    "--public-agents, or --mesos-id=<id> (repeatable: an agent by ID, a unique part of its "
-                    "ID, its host name or address)."))
             if required and not present:
-                return Problem(ProblemKind.NO_TARGET, (
-                    "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias "
-                    "--slave: an agent by ID, a unique part of its ID, its host name or address) or "
-                    "--private-ip=<ip>."))
+                return Problem(ProblemKind.NO_TARGET, NO_TARGET_TEXT)
             if len(present) > 1:
                 return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
                                f"{' and '.join(present)}.")
@@ -355,6 +487,12 @@ def diagnose(args: Sequence[str]) -> Problem:
                 f"Unknown option '{shown(unknown[0])}'. To pass options to a remote command, put `--` "
                 "before the command.") if words[1] in WITH_REMOTE_COMMAND else
                 f"Unknown option '{shown(unknown[0])}'.")
+        if words[1] == "run" and "--list" in named and len(words) < len(args):
+            return Problem(ProblemKind.OTHER, "--list prints the nodes selected and runs nothing: leave out the "
+                                              "command, or --list.")
+        if words[1] == "run" and len(words) == len(args) and "--list" not in named:
+            return Problem(ProblemKind.OTHER, "Say what to run on the nodes, after the options (put `--` before a "
+                                              "command that starts with '-'), or --list to see the nodes selected.")
     return Problem(ProblemKind.OTHER, "The command line does not match the usage below.")
 
 

@@ -17,6 +17,8 @@ Scenario keys (all optional):
   slaves          agent entries for /mesos/master/slaves, state and state-summary
   tasks           task entries for /mesos/master/tasks, the master's task state
                   (clusterdata.task_entry makes one); default: none
+  frameworks      the "frameworks" of state and state-summary
+                  (clusterdata.framework_entry makes one); default: none
   filter_slave_id false to ignore ?slave_id= as Mesos before 1.1 does
   token           when set, requests must carry `Authorization: token=<token>`
   delays          {path: seconds}: wait before answering that path
@@ -202,7 +204,7 @@ def make_handler(scenario, log_path):
                         "leader": leader,
                         "cluster": state.get("cluster", "simulated"),
                         "slaves": state.get("slaves", []),
-                        "frameworks": [],
+                        "frameworks": state.get("frameworks", []),
                     },
                     cache=True,
                 )
@@ -212,7 +214,7 @@ def make_handler(scenario, log_path):
                         "hostname": state.get("master_hostname", "master"),
                         "cluster": state.get("cluster", "simulated"),
                         "slaves": state.get("slaves", []),
-                        "frameworks": [],
+                        "frameworks": state.get("frameworks", []),
                     },
                     cache=True,
                 )

@@ -12,16 +12,31 @@ def fixture(name):
         return json.load(stream)
 
 
-def agent_entry(agent_id, hostname, address, *, public=False, active=True, pid=None):
-    """One agent as /mesos/master/slaves lists it, modelled on the fixture's first agent."""
+def agent_entry(agent_id, hostname, address, *, public=False, active=True, pid=None, attributes=None, domain=None):
+    """One agent as /mesos/master/slaves lists it, modelled on the fixture's first agent.
+    `attributes` as Mesos' JSON gives them (text, a number for a scalar, "[a-b]" for ranges,
+    "{a,b}" for a set); `domain`: (region, zone) of its fault domain."""
     entry = copy.deepcopy(fixture("state-summary.json")["slaves"][0])
     entry["id"] = agent_id
     entry["hostname"] = hostname
     host = f"[{address}]" if ":" in address else address
     entry["pid"] = pid if pid is not None else f"slave(1)@{host}:5051"
     entry["active"] = active
-    entry["attributes"] = {"public_ip": "true"} if public else {}
+    entry["attributes"] = dict({"public_ip": "true"} if public else {}, **(attributes or {}))
+    if domain is not None:
+        entry["domain"] = fault_domain(*domain)
     return entry
+
+
+def fault_domain(region, zone):
+    """A Mesos DomainInfo as JSON."""
+    return {"fault_domain": {"region": {"name": region}, "zone": {"name": zone}}}
+
+
+def framework_entry(framework_id, name):
+    """A framework as state-summary lists it (the parts that name it)."""
+    return {"id": framework_id, "name": name, "active": True, "connected": True, "recovered": False,
+            "hostname": "master", "pid": f"scheduler-{framework_id}@10.0.4.1:1234", "slave_ids": []}
 
 
 def scenario(*, public_ip, leader_ip, agents, token=None, filter_slave_id=True, master_hostname="master"):

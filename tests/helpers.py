@@ -132,9 +132,14 @@ def run_plugin(dcos_node, args, env, **kwargs) -> subprocess.CompletedProcess:
 def sim_ssh(sim, dcos_node, home, args, env=None, **kwargs) -> subprocess.CompletedProcess:
     """`dcos-node node ssh <args>` as an operator runs it against the simulated cluster
     (tests/simcluster.py), through real OpenSSH hops; the user's files left alone."""
+    return sim_node(sim, dcos_node, home, ["ssh"] + list(args), env, **kwargs)
+
+
+def sim_node(sim, dcos_node, home, args, env=None, **kwargs) -> subprocess.CompletedProcess:
+    """`dcos-node node <args>` as sim_ssh runs `ssh`."""
     kwargs.setdefault("text", True)
     env = env or sim.client_env(home)
-    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "ssh"] + list(args), env, **kwargs))
+    return unchanged_home(env, lambda: sim.run([dcos_node, "node"] + list(args), env, **kwargs))
 
 
 class _NoExec(BaseException):

@@ -98,6 +98,51 @@ def fleet_agent(index):
     """(host name, address, Mesos ID) of the fleet's agent `index`."""
     return (f"fleet-{index}", fleet_address(index), f"20151002-000353-1695027628-5050-1177-S{1000 + index}")
 
+
+# The fleet as DC/OS describes it (fleet_scenario): attributes, fault domains and tasks spread
+# over the agents by their index, so that a test knows which agents a selector names.
+FLEET_REGIONS = ("us-east-1", "us-west-2")
+MARATHON_ID = "20151002-000353-1695027628-5050-1177-0001"  # clusterdata.task_entry's default: the web task's
+KAFKA_ID = "20151002-000353-1695027628-5050-1177-0002"
+IDLE_ID = "20151002-000353-1695027628-5050-1177-0003"
+FRAMEWORKS = ((MARATHON_ID, "marathon"), (KAFKA_ID, "kafka"), (IDLE_ID, "idle"))
+SOLO_TASK = 11  # the one agent running the task named "solo"
+
+
+def fleet_description(index):
+    """(attributes as Mesos' JSON gives them, (region, zone)) of the fleet's agent `index`:
+    a text rack, a scalar level, on some a set of disks and a range of slots."""
+    region = FLEET_REGIONS[index % 2]
+    attributes = {"rack": f"r{index % 8}", "level": float(index % 3)}
+    if index % 5 == 0:
+        attributes["disks"] = "{ssd,nvme}"
+    if index % 7 == 0:
+        attributes["slots"] = f"[{index}-{index + 9}]"
+    return attributes, (region, region + "abc"[index // 2 % 3])
+
+
+def fleet_tasks(count):
+    """The tasks on the fleet's first `count` agents, as (index, task entry): a kafka broker on
+    every 25th (from the 3rd), a web instance of marathon's on every 40th (from the 7th),
+    `solo` on SOLO_TASK alone, and a finished batch job on every 50th (from the 20th),
+    which no selector counts."""
+    tasks = []
+    for index in range(count):
+        agent_id = fleet_agent(index)[2]
+        if index % 25 == 3:
+            name = f"kafka-{index // 25}-broker"
+            tasks.append((index, clusterdata.task_entry(f"{name}__{index:04x}", name, agent_id,
+                                                        framework_id=KAFKA_ID)))
+        if index % 40 == 7:
+            tasks.append((index, clusterdata.task_entry(f"web.{index:08x}", "web", agent_id, [("http", 31000)],
+                                                        framework_id=MARATHON_ID)))
+        if index == SOLO_TASK:
+            tasks.append((index, clusterdata.task_entry("solo.5e1f", "solo", agent_id, framework_id=MARATHON_ID)))
+        if index % 50 == 20:
+            tasks.append((index, clusterdata.task_entry(f"batch.{index:04x}", "batch", agent_id,
+                                                        state="TASK_FINISHED", framework_id=MARATHON_ID)))
+    return tasks
+
 # The corporate network (SimCluster.start_corporate_network): a second cluster API that
 # listens on the master's private address only, and a real HTTP proxy (tinyproxy) on the
 # master's public address in front of it.
@@ -663,12 +708,16 @@ class SimCluster:
 
     def fleet_scenario(self, count=None, masters=None, **changes):
         """The default scenario with the first `count` fleet agents (all by default) as
-        well; every tenth a public agent. `masters`: the addresses Mesos DNS lists."""
+        well, described as fleet_description and fleet_tasks say; every tenth a public
+        agent. `masters`: the addresses Mesos DNS lists."""
         count = self.fleet_size if count is None else count
         scenario = self.default_scenario(**changes)
         scenario["slaves"] = scenario["slaves"] + [
-            clusterdata.agent_entry(agent_id, name, address, public=index % 10 == 0)
+            clusterdata.agent_entry(agent_id, name, address, public=index % 10 == 0,
+                                    attributes=fleet_description(index)[0], domain=fleet_description(index)[1])
             for index, (name, address, agent_id) in ((i, fleet_agent(i)) for i in range(count))]
+        scenario["tasks"] = scenario["tasks"] + [entry for _, entry in fleet_tasks(count)]
+        scenario["frameworks"] = [clusterdata.framework_entry(framework_id, name) for framework_id, name in FRAMEWORKS]
         if masters is not None:
             scenario["masters_dns"] = [{"host": "master.mesos.", "ip": address} for address in masters]
         return scenario

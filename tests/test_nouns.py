@@ -73,9 +73,9 @@ def test_nodes_is_a_noun_of_its_own(home):
 
 def test_help_speaks_the_noun_it_was_reached_by(home):
     nodes = cli(["nodes", "--help"], base_env(home)).stdout
-    assert "    dcos nodes ssh (--leader" in nodes and "dcos node ssh" not in nodes
+    assert "    dcos nodes ssh [--leader" in nodes and "dcos node ssh" not in nodes
     node = cli(["node", "--help"], base_env(home)).stdout
-    assert "    dcos node ssh (--leader" in node
+    assert "    dcos node ssh [--leader" in node
     for text in (nodes, node):
         for verb in CORE_VERBS:
             assert verb in text

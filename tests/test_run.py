@@ -20,86 +20,15 @@ import pytest
 
 import clusterdata
 from dcos_node_ssh import fanout, usage
-from dcos_node_ssh.cluster.answers import ListedMaster, masters_from_mesos_dns
-from dcos_node_ssh.errors import ClusterError
 from dcos_node_ssh.fanout import NodeResult, Result
 from dcos_node_ssh.files import EmptyFolder
-from dcos_node_ssh.flags import RunFlags, Selection
 from dcos_node_ssh.nodes import NodeKind
 from dcos_node_ssh.openssh import shared
 from dcos_node_ssh.proc.window import Ending
-from dcos_node_ssh.selection import Target, select
+from dcos_node_ssh.selection import Target
 from helpers import base_env, config_for, in_process
 
 ID = "20151002-000353-1695027628-5050-1177-S{}"
-AGENTS = [
-    clusterdata.agent_entry(ID.format(0), "a-0", "10.0.1.20"),
-    clusterdata.agent_entry(ID.format(1), "a-1", "10.0.1.3"),
-    clusterdata.agent_entry(ID.format(2), "p-2", "10.0.2.9", public=True),
-    clusterdata.agent_entry(ID.format(3), "", "10.0.1.30"),
-]
-del AGENTS[3]["hostname"]  # none given: named by its address
-MASTERS = [ListedMaster("10.0.4.2"), ListedMaster("10.0.4.1")]
-
-
-def names(targets):
-    return [target.name for target in targets]
-
-
-# -- selection ------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("selection, values, expected", [
-    (Selection.ALL, [], ["10.0.4.1", "10.0.4.2", "a-1", "a-0", "10.0.1.30", "p-2"]),
-    (Selection.MASTERS, [], ["10.0.4.1", "10.0.4.2"]),
-    (Selection.AGENTS, [], ["a-1", "a-0", "10.0.1.30", "p-2"]),
-    (Selection.PRIVATE_AGENTS, [], ["a-1", "a-0", "10.0.1.30"]),
-    (Selection.PUBLIC_AGENTS, [], ["p-2"]),
-    # each --mesos-id as `dcos node ssh --mesos-id` takes it; a node named twice runs once
-    (Selection.BY_ID, ["S2", "a-0", "10.0.1.3", ID.format(0)], ["a-1", "a-0", "p-2"]),
-])
-def test_selection(selection, values, expected):
-    assert names(select(selection, values, MASTERS, AGENTS, "http://c")) == expected
-
-
-@pytest.mark.parametrize("selection, values, agents, message", [
-    (Selection.PUBLIC_AGENTS, [], AGENTS[:2], "has no public agents"),
-    (Selection.AGENTS, [], [], "has no agents"),
-    (Selection.BY_ID, ["nothing"], AGENTS, "No agent matches 'nothing'"),
-    (Selection.BY_ID, ["2015"], AGENTS, "matches 4 agents"),
-])
-def test_a_selection_that_matches_nothing_is_an_error(selection, values, agents, message):
-    with pytest.raises(ClusterError, match=message):
-        select(selection, values, MASTERS, agents, "http://c")
-
-
-def test_selection_of_flags():
-    assert RunFlags.of({"--all": False, "--masters": False, "--agents": False, "--private-agents": False,
-                        "--public-agents": True}).selection is Selection.PUBLIC_AGENTS
-    assert RunFlags.of({"--mesos-id": ["x"]}).selection is Selection.BY_ID
-
-
-@pytest.mark.parametrize("change, problem", [
-    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not"),
-    ({"pid": None}, "without a usable pid"),
-    ({"hostname": "evil\x1b[2J"}, "hostname"),
-])
-def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem):
-    bad = dict(AGENTS[0], **change)
-    targets = select(Selection.AGENTS, [], [], [bad] + AGENTS[1:], "http://c")
-    refused = [target for target in targets if target.problem]
-    assert len(refused) == 1 and problem in refused[0].problem and refused[0].address == ""
-    assert "\x1b" not in refused[0].name
-
-
-def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_is():
-    answer = [{"ip": "10.0.4.1"}, {"ip": "10.0.4.9;reboot"}, {"ip": "\x1b[2J"}, {"ip": "10.0.4.1"},
-              {"ip": "10.0.4.9;reboot"}]
-    masters = masters_from_mesos_dns(answer, "http://c/mesos_dns")
-    assert [master.address for master in masters] == ["10.0.4.1", "", ""]  # once each
-    targets = select(Selection.MASTERS, [], masters, [], "http://c")
-    assert names(targets) == ["10.0.4.1", "\x1b[2J", "10.0.4.9;reboot"]  # escaped where printed
-    assert [bool(target.problem) for target in targets] == [False, True, True]
-    assert "Refusing to connect to it" in targets[2].problem
 
 
 # -- the argument lists ---------------------------------------------------------------------
@@ -356,7 +285,10 @@ def test_where_the_remote_command_starts():
 
 
 def test_usage_errors_say_what_run_needs():
-    assert usage.diagnose(["node", "run", "--", "true"]).text.startswith("Say which nodes to run the command on")
+    assert usage.unchosen(["node", "run", "--", "true"], {"<command>": ["true"]}).text.startswith(
+        "Say which nodes to run the command on")
+    assert usage.unchosen(["node", "run", "--attribute=rack:r1", "--", "true"], {"--attribute": ["rack:r1"]}) is None
+    assert usage.diagnose(["node", "run", "--agents"]).text.startswith("Say what to run on the nodes")
     assert usage.diagnose(["node", "run", "--agents", "--masters", "--", "true"]).text == \
         "Choose one selection, not --agents and --masters."
     assert usage.diagnose(["node", "run", "--agents", "--json", "--gather", "--", "true"]).text == \

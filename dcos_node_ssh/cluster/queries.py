@@ -206,11 +206,12 @@ class Lookups:
         path = "/mesos_dns/v1/hosts/master.mesos"
         return masters_from_mesos_dns(api.get_json(path), api.url(path))
 
-    def agent_records(self) -> List[dict]:
-        """Every agent's essentials (ID, host name, pid, what makes it public, its state),
-        from state-summary, each decoded alone; checked by whoever uses them."""
+    def agent_records(self, top: Optional[dict] = None) -> List[dict]:
+        """Every agent's essentials (ID, host name, pid, what makes it public, its state, its
+        attributes and fault domain), from state-summary, each decoded alone; checked by
+        whoever uses them. With `top`, the other top-level members it names are filled in."""
         api, prefix = self.mesos()
-        records = (_essentials(agent) for agent in api.get_agents(prefix + "/master/state-summary"))
+        records = (agent_essentials(agent) for agent in api.get_agents(prefix + "/master/state-summary", top))
         return [record for record in records if record is not None]
 
     def agent_address(self, value: str) -> Found:
@@ -229,7 +230,7 @@ class Lookups:
 
             def remembered(agents):
                 for agent in agents:
-                    seen.append(_essentials(agent))
+                    seen.append(agent_essentials(agent))
                     yield agent
 
             agent = find_agent(remembered(api.get_agents(prefix + agent_query(value))), value)
@@ -238,7 +239,7 @@ class Lookups:
             if len(seen) <= 1:
                 seen = None  # the master filtered by the ID: ask for every agent
         if seen is None:
-            seen = [_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
+            seen = [agent_essentials(agent) for agent in api.get_agents(prefix + "/master/slaves")]
         by_id = {agent["id"]: agent for agent in seen if agent is not None}
         nodes = [node for node in map(agent_node, by_id.values()) if node is not None]
         return _agent_found(by_id[match_agent(nodes, value, api.base_url).id])
@@ -274,12 +275,12 @@ def _agent_found(agent: dict) -> Found:
     return Found(agent_address(agent), f"the pid of agent {shown(agent['id'])} in Mesos")
 
 
-def _essentials(agent) -> Optional[dict]:
+def agent_essentials(agent) -> Optional[dict]:
     """What matching and connecting need of an agent entry: a few fields, not the whole entry."""
     if not isinstance(agent, dict) or not isinstance(agent.get("id"), str):
         return None
     return {key: agent[key] for key in ("id", "hostname", "pid", "attributes", "reserved_resources",
-                                        "drain_info", "deactivated", "active") if key in agent}
+                                        "drain_info", "deactivated", "active", "domain") if key in agent}
 
 
 def withheld(settings: Settings) -> str:

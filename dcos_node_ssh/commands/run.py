@@ -1,11 +1,13 @@
 """`dcos node run`: one command on many nodes, through one shared connection to the proxy.
 
 The flow: refuse what cannot work (Windows, plink); ask the cluster for the proxy and
-the nodes (selection); fit --parallel to the limit on open files; set up the output
-(outputs; --output-dir's folder is checked here); then, with stop signals noted
-(proc.signals), open the shared connection, run the nodes in a window of children
-(proc.window), show what they do, and end with the summary. The argument lists come
-from openssh.shared, the formats from fanout.
+the nodes (selecting: only what the selection needs); fit --parallel to the limit on open
+files; set up the output (outputs; --output-dir's folder is checked here); then, with stop
+signals noted (proc.signals), open the shared connection, run the nodes batch by batch
+(rolling: --batch, --max-fail, --pause; one batch without them), each batch in a window of
+children (proc.window), show what they do, and end with the summary. The argument lists
+come from openssh.shared, the formats from fanout. --list prints the selection and
+connects to nothing.
 """
 
 import os
@@ -14,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
-from ..flags import RunFlags
+from ..flags import OutputMode, RunFlags
 from ..route import PROXY_COMMAND_SHELL, direct_notice, host_key_alias, resolve, route_of, settle_user
 from ..settings import DEFAULT_SSH_USER
 from . import configuration, lookups, say
@@ -36,40 +38,47 @@ def parse(opts) -> RunFlags:
 
 
 def run(flags: RunFlags, environment) -> int:
-    from .. import fanout, outputs
+    from .. import fanout, outputs, rolling, selecting
     from ..openssh.shared import Shared, forwarding_refused_message, node_argv
     from ..proc.programs import find_client
     from ..proc.signals import Signals
-    from ..proc.window import run_window
 
+    if flags.list:
+        settings, debug = configuration(environment)
+        return selecting.print_list(lookups(environment, settings, debug), flags.nodes, environment,
+                                    flags.output is OutputMode.JSON)
     _refuse_where_it_cannot_run(flags)
     settings, debug = configuration(environment)
     route = route_of(flags.route, settings, jump=True)
     cluster = lookups(environment, settings, debug)
-    hop, targets = resolve(route, settings, cluster, None, then=lambda: _select(flags, cluster))
+    hop, targets = resolve(route, settings, cluster, None, then=lambda: selecting.targets(cluster, flags.nodes))
     say(environment, hop.notices)
     proxy = hop.proxy
     reachable = [target for target in targets if not target.problem]
     route = settle_user(route, proxy or next((target.address for target in reachable), None), environment.env)
     client = find_client(route.client, False)
-    width = _fit(min(flags.parallel, max(1, len(reachable))), flags.parallel, environment.stderr)
+    sizes = rolling.batch_sizes(flags.batches, len(reachable))
+    width = _fit(min(flags.parallel, max(sizes, default=1)), flags.parallel, environment.stderr)
+    allowed = rolling.allowance(flags.max_fail, len(targets))
     show = outputs.for_mode(flags, environment, targets)
     stderr = environment.stderr
-    _announce(targets, len(reachable), proxy, width, stderr)
+    _announce(targets, len(reachable), proxy, width, stderr,
+              rolling.plan(sizes, bool(flags.batches), allowed, flags.max_fail))
 
     plan = Shared(user=route.user or DEFAULT_SSH_USER, options=route.options, proxy_options=route.proxy_options,
                   config_file=route.config_file, client=client, proxy=proxy, command=flags.command)
     env = dict(environment.env, **PROXY_COMMAND_SHELL)  # for the ProxyCommand, quoted for a POSIX shell
     with Signals() as signals:
-        nodes = _Nodes(reachable, show)
-        if reachable:
+        nodes = _Nodes(reachable, show, allowed, refused=len(targets) - len(reachable))
+        if reachable and not nodes.budget_spent:
             with _shared_connection(plan, env, signals) as connected:
                 if connected is not None:
                     nodes.proxy_log = connected.master_log
                     argvs = [node_argv(connected, target.address,
                                        host_key_alias(route, proxy, hop.cluster, target.address))
                              for target in reachable]
-                    run_window(argvs, env, width, flags.timeout, nodes, signals)
+                    _roll(argvs, sizes, env, width, flags, nodes, signals, stderr)
+        budget_stopped = nodes.budget_spent and len(nodes.done) < len(reachable)
         results = nodes.complete(targets)
         show.finish(results)
         environment.stdout.flush()
@@ -77,19 +86,51 @@ def run(flags: RunFlags, environment) -> int:
             stderr.write(forwarding_refused_message(proxy) + "\n")
         unrecorded = show.unrecorded()
         stderr.write(fanout.summary(results, flags.timeout, unrecorded))
+        batches = [reachable[start:start + size] for start, size in zip(_starts(sizes), sizes)]
+        stderr.write(rolling.summary(batches, results, bool(flags.batches), budget_stopped, allowed,
+                                     flags.max_fail))
     stopped = signals.exit_status()
     if stopped is not None:
         return stopped
     return ExitStatus.OK if fanout.succeeded(results) and not unrecorded else ExitStatus.FAILED
 
 
-def _announce(targets: Sequence["Target"], reachable: int, proxy: Optional[str], width: int, stderr) -> None:
+def _starts(sizes: Sequence[int]) -> List[int]:
+    """Where each batch starts among the nodes."""
+    return [sum(sizes[:number]) for number in range(len(sizes))]
+
+
+def _roll(argvs: Sequence[Sequence[str]], sizes: Sequence[int], env: Mapping[str, str], width: int,
+          flags: RunFlags, nodes: "_Nodes", signals: "Signals", stderr) -> None:
+    """Each batch in a window of its own, once the one before has ended, --pause apart; no
+    further batch once a stop signal came, the failure budget is spent or the proxy refuses
+    to forward."""
+    from ..proc.window import run_window
+    from ..rolling import batch_line
+
+    for number, (start, size) in enumerate(zip(_starts(sizes), sizes), 1):
+        if signals.stopped or not nodes.more():
+            return
+        if number > 1 and flags.pause:
+            stderr.write(f"Pausing {flags.pause:g} s before batch {number}.\n")
+            stderr.flush()
+            if signals.wait(flags.pause):
+                return
+        if flags.batches:
+            stderr.write(batch_line(number, len(sizes), nodes.targets[start:start + size]))
+            stderr.flush()
+        run_window(argvs[start:start + size], env, min(width, size), flags.timeout, _Batch(nodes, start), signals)
+
+
+def _announce(targets: Sequence["Target"], reachable: int, proxy: Optional[str], width: int, stderr,
+              rolling_plan: str = "") -> None:
     """What is refused and why, then what runs, before anything does."""
     for target in targets:
         if target.problem:
             stderr.write(f"{printable(target.name)}: {target.problem}\n")
     noun = "node" if reachable == 1 else "nodes"
-    stderr.write(f"Running on {reachable} {noun} {f'through {proxy}' if proxy else 'directly'}, {width} at a time.\n")
+    stderr.write(f"Running on {reachable} {noun} {f'through {proxy}' if proxy else 'directly'}, {width} at a time"
+                 f"{rolling_plan}.\n")
     if proxy is None:
         stderr.write(direct_notice("the nodes") + "\n")
     stderr.flush()
@@ -112,24 +153,6 @@ def _refuse_where_it_cannot_run(flags: RunFlags) -> None:
             "out --ssh-client=plink (or name an OpenSSH ssh), or use `dcos node ssh --ssh-client=plink` "
             "one node at a time."
         )
-
-
-def _select(flags: RunFlags, cluster) -> List["Target"]:
-    """The nodes the selection names: the masters and the agents asked at once, when both are needed."""
-    from ..cluster.queries import concurrently
-    from ..selection import select
-
-    needs = flags.selection
-
-    def masters():
-        return cluster.masters() if needs.needs_masters else []
-
-    def agents():
-        return cluster.agent_records() if needs.needs_agents else []
-
-    found = concurrently(masters, agents) if needs.needs_masters and needs.needs_agents else (masters(), agents())
-    source = cluster.mesos()[0].base_url if needs.needs_agents else cluster.api("core.dcos_url").base_url
-    return select(needs, flags.mesos_ids, found[0], found[1], source)
 
 
 def _fit(width: int, asked: int, stderr) -> int:
@@ -213,35 +236,45 @@ def _read(path: str) -> bytes:
 
 class _Nodes:
     """The window's handler: each child's bytes and end, as its node's, to the output
-    handler; and whether the proxy refuses to forward (then no further node starts)."""
+    handler; whether the proxy refuses to forward, and whether more nodes have failed than
+    --max-fail allows (then no further node starts)."""
 
-    def __init__(self, targets: Sequence["Target"], show: "Handler"):
-        self._targets = targets
+    def __init__(self, targets: Sequence["Target"], show: "Handler", allowed: Optional[int] = None,
+                 refused: int = 0):
+        self.targets = targets
         self._show = show
         self._kept: Dict[int, List[List[bytes]]] = {}
-        self._done: Dict["Target", "NodeResult"] = {}
+        self.done: Dict["Target", "NodeResult"] = {}
         self.proxy_log: Optional[str] = None  # the shared connection's log
         self.refused_forwarding = False
+        self._allowed = allowed
+        self.failures = refused  # the nodes the cluster's description refused have failed already
+
+    @property
+    def budget_spent(self) -> bool:
+        return self._allowed is not None and self.failures > self._allowed
 
     def output(self, index: int, stream: int, chunk: bytes) -> None:
-        self._show.output(self._targets[index], stream, chunk)
+        self._show.output(self.targets[index], stream, chunk)
         if self._show.keeps_output:
             self._kept.setdefault(index, [[], []])[stream - 1].append(chunk)
 
     def ended(self, index: int, ending: "Ending", code: Optional[int]) -> None:
         from ..fanout import Result, node_result
         from ..openssh.shared import forwarding_refused
+        from ..rolling import failed
 
         stdout, stderr = self._kept.pop(index, [[], []])
-        result = node_result(self._targets[index], ending, code, b"".join(stdout), b"".join(stderr))
+        result = node_result(self.targets[index], ending, code, b"".join(stdout), b"".join(stderr))
         unreachable = result.result is Result.UNREACHABLE
         if unreachable and self.proxy_log and not self.refused_forwarding:
             self.refused_forwarding = forwarding_refused(_read(self.proxy_log))
-        self._done[result.target] = result
+        self.failures += failed(result)
+        self.done[result.target] = result
         self._show.node_done(result, explained=unreachable and self.refused_forwarding)
 
     def more(self) -> bool:
-        return not self.refused_forwarding
+        return not self.refused_forwarding and not self.budget_spent
 
     def complete(self, targets: Sequence["Target"]) -> List["NodeResult"]:
         """Every target's result, in order: those that ran, and the others, which are
@@ -250,10 +283,28 @@ class _Nodes:
 
         results = []
         for target in targets:
-            result = self._done.get(target)
+            result = self.done.get(target)
             if result is None:
                 result = (NodeResult(target, Result.REFUSED, stderr=target.problem.encode() + b"\n")
                           if target.problem else NodeResult(target, Result.NOT_STARTED))
                 self._show.node_done(result)
             results.append(result)
         return results
+
+
+class _Batch:
+    """A batch's window, as the whole run's handler sees it: the window counts its children
+    from 0, the run its nodes."""
+
+    def __init__(self, nodes: _Nodes, start: int):
+        self._nodes = nodes
+        self._start = start
+
+    def output(self, index: int, stream: int, chunk: bytes) -> None:
+        self._nodes.output(self._start + index, stream, chunk)
+
+    def ended(self, index: int, ending: "Ending", code: Optional[int]) -> None:
+        self._nodes.ended(self._start + index, ending, code)
+
+    def more(self) -> bool:
+        return self._nodes.more()

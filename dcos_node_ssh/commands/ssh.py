@@ -27,7 +27,8 @@ def run(flags: SshFlags, environment) -> int:
         from ..checklist import run_checks
 
         return run_checks(flags, route, settings, cluster, environment)
-    hop, _ = resolve(route, settings, cluster, target_lookup(flags.target, cluster), address)
+    hop, _ = resolve(route, settings, cluster, target_lookup(flags.target, cluster, flags.nodes, environment.noun),
+                     address)
     hop = hop._replace(route=settle_user(hop.route, hop.proxy or hop.target, environment.env))
     say(environment, hop.notices)
     stderr = environment.stderr

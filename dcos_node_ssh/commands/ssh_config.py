@@ -43,7 +43,7 @@ def run(flags: SshConfigFlags, environment) -> int:
             stderr.write(note + "\n")
     cluster = lookups(environment, settings, debug)
     hop, (leader, agents) = resolve(route, settings, cluster, None,
-                                    then=lambda: concurrently(cluster.leader_address, lambda: cluster.all_agents()[0]))
+                                    then=lambda: concurrently(cluster.leader_address, lambda: _agents(cluster, flags)))
     say(environment, hop.notices + leader.notices)
     entries, notes = node_entries(prefix, leader.address, agents)
     for note in notes:
@@ -62,6 +62,20 @@ def run(flags: SshConfigFlags, environment) -> int:
         environment.stdout.write_bytes(data)
         return 0
     return write(data, prefix, leader.address, environment)
+
+
+def _agents(cluster, flags: SshConfigFlags) -> list:
+    """The agents that get entries: every one, or those the selectors leave (refused ones among
+    them, which node_entries leaves out, saying why)."""
+    if flags.nodes is None:
+        return cluster.all_agents()[0]
+    from ..nodes import agent_node
+    from ..selecting import answers
+    from ..selection import select
+
+    found = answers(cluster, flags.nodes)
+    chosen = {target.id for target in select(flags.nodes, found)}
+    return [node for node in map(agent_node, found.agents) if node is not None and node.id in chosen]
 
 
 def write(data: bytes, prefix: str, leader: str, environment) -> int:

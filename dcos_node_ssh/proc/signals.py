@@ -56,6 +56,20 @@ class Signals:
         except BlockingIOError:
             pass
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep `seconds`, or until a stop signal comes: True when one came."""
+        import select
+        import time
+
+        deadline = time.monotonic() + seconds
+        while not self.stopped:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            select.select([self.fd], [], [], left)
+            self.drain()
+        return True
+
     def exit_status(self) -> Optional[ExitStatus]:
         """128 + the stop signal's number, as a shell reports it; None when none came."""
         return None if self.caught is None else _EXIT_STATUS[self.caught]

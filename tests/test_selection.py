@@ -1,0 +1,628 @@
+"""The selection shared by `run`, `ssh`, `ssh-config` and the copies: the flags as typed
+records, and selection.select over the cluster's answers, as tables; rolling runs' pure part
+(batches, the failure budget, the summary's words); then the commands in-process against the
+loopback stand-in of the cluster API: --list, the requests a selection makes, `ssh` with a
+selection (one node, several listed), `ssh-config` with a selection, and the usage errors.
+Batches and budgets with real ssh children that fail at once (a ProxyCommand that exits) are
+here too; with nodes that run the command, they are test_e2e_select.py's.
+"""
+
+import json
+import os
+import re
+import time
+
+import pytest
+
+import clusterdata
+from clusterdata import fault_domain, framework_entry, task_entry
+from dcos_node_ssh import rolling
+from dcos_node_ssh.cluster.answers import ListedMaster, masters_from_mesos_dns, tasks_in
+from dcos_node_ssh.errors import ClusterError, UsageError
+from dcos_node_ssh.fanout import NodeResult, Result
+from dcos_node_ssh.flags import (Choice, Count, RunFlags, Selection, Selector, SelectorKind, SshConfigFlags, SshFlags,
+                                 TargetKind, count, run_choice)
+from dcos_node_ssh.nodes import NodeKind
+from dcos_node_ssh.selection import (Answers, Target, attribute_holds, needs, only_one, pick, pick_key,
+                                     select)
+from helpers import base_env, cli, config_for, in_process
+
+ID = "20151002-000353-1695027628-5050-1177-S{}"
+MARATHON, KAFKA, IDLE = "fw-marathon-0001", "fw-kafka-0002", "fw-idle-0003"
+
+
+def agent(number, host, address, **kwargs):
+    return clusterdata.agent_entry(ID.format(number), host, address, **kwargs)
+
+
+AGENTS = [
+    agent(0, "a-0", "10.0.1.10", attributes={"rack": "r1", "level": 2.0, "ports": "[31000-31999, 33000-33000]",
+                                             "disks": "{ssd,nvme}"}, domain=("us-east-1", "us-east-1a")),
+    agent(1, "a-1", "10.0.1.11", attributes={"rack": "r1", "level": 3}, domain=("us-east-1", "us-east-1b")),
+    agent(2, "a-2", "10.0.1.12", attributes={"rack": "r2", "level": 2.5}, domain=("us-west-2", "us-west-2a")),
+    agent(3, "p-3", "10.0.2.13", public=True, attributes={"rack": "r2"}, domain=("us-west-2", "us-west-2a")),
+    agent(4, "b-4", "10.0.1.14"),  # no attributes, no fault domain
+]
+MASTERS = [ListedMaster("10.0.4.2"), ListedMaster("10.0.4.1")]
+MASTER_INFO = {"id": "m-1", "address": {"ip": "10.0.4.1", "port": 5050},
+               "domain": fault_domain("us-east-1", "us-east-1c")}
+FRAMEWORKS = [framework_entry(MARATHON, "marathon"), framework_entry(KAFKA, "kafka"),
+              framework_entry(IDLE, "idle")]
+TASK_ENTRIES = [
+    task_entry("web.1", "web", ID.format(0), framework_id=MARATHON),
+    task_entry("web.2", "web", ID.format(2), framework_id=MARATHON),
+    task_entry("kafka-0-broker__5c1e", "kafka-0-broker", ID.format(1), framework_id=KAFKA),
+    task_entry("old.1", "old", ID.format(4), state="TASK_FINISHED", framework_id=MARATHON),
+    task_entry("lost.1", "lost", ID.format(3), framework_id="fw-gone-0009"),  # a framework state-summary omits
+]
+TASKS = tasks_in({"tasks": TASK_ENTRIES}, "http://c/mesos/master/tasks")
+ANSWERS = Answers("http://c", MASTERS, AGENTS, TASKS, FRAMEWORKS, MASTER_INFO)
+
+KINDS = {"--all": Selection.ALL, "--masters": Selection.MASTERS, "--agents": Selection.AGENTS,
+         "--private-agents": Selection.PRIVATE_AGENTS, "--public-agents": Selection.PUBLIC_AGENTS}
+
+
+def opts_of(words):
+    """docopt's answer for `run`'s selection words (each selector repeatable, as its pattern says)."""
+    opts = {}
+    for word in words:
+        flag, _, value = word.partition("=")
+        if flag in KINDS or flag == "--list":
+            opts[flag] = True
+        elif flag == "--pick":
+            opts[flag] = value
+        else:
+            opts.setdefault(flag, []).append(value)
+    return opts
+
+
+def chosen(*words, answers=ANSWERS):
+    return [target.name for target in select(run_choice(opts_of(words)), answers)]
+
+
+# -- selection as tables --------------------------------------------------------------------
+
+@pytest.mark.parametrize("words, expected", [
+    # the kinds, as before: masters first, then agents, then public agents, each by address
+    (["--all"], ["10.0.4.1", "10.0.4.2", "a-0", "a-1", "a-2", "b-4", "p-3"]),
+    (["--masters"], ["10.0.4.1", "10.0.4.2"]),
+    (["--private-agents"], ["a-0", "a-1", "a-2", "b-4"]),
+    (["--public-agents"], ["p-3"]),
+    (["--mesos-id=S2", "--mesos-id=a-0", "--mesos-id=10.0.1.10"], ["a-0", "a-2"]),  # named twice: once
+    # attributes: text whole or as a glob; every --attribute must hold
+    (["--attribute=rack:r1"], ["a-0", "a-1"]),
+    (["--attribute=rack:r*"], ["a-0", "a-1", "a-2", "p-3"]),
+    (["--attribute=rack:r1", "--attribute=level:3"], ["a-1"]),
+    (["--attribute=level"], ["a-0", "a-1", "a-2"]),  # a name alone: any value
+    # a scalar as a number (Mesos' three decimals), a range by a number in it, a set by a member
+    (["--attribute=level:2"], ["a-0"]),
+    (["--attribute=level:3.0"], ["a-1"]),
+    (["--attribute=level:2.5000"], ["a-2"]),
+    (["--attribute=ports:31500"], ["a-0"]),
+    (["--attribute=ports:33000"], ["a-0"]),
+    (["--attribute=ports:[31000-31999, 33000-33000]"], ["a-0"]),  # the text whole
+    (["--attribute=disks:nvme"], ["a-0"]),
+    (["--attribute=public_ip:true"], ["p-3"]),
+    # the fault domain: masters have the leader's region, and the leader its own zone
+    (["--region=us-west-2"], ["a-2", "p-3"]),
+    (["--region=us-east-1"], ["10.0.4.1", "10.0.4.2", "a-0", "a-1"]),
+    (["--zone=us-east-1c"], ["10.0.4.1"]),
+    (["--zone=us-*a"], ["a-0", "a-2", "p-3"]),
+    (["--agents", "--region=us-west-2", "--region=us-east-1"], ["a-0", "a-1", "a-2", "p-3"]),  # alternatives
+    (["--private-agents", "--zone=us-west-2a"], ["a-2"]),
+    # host names (without case) and addresses, by glob
+    (["--host=a-*"], ["a-0", "a-1", "a-2"]),
+    (["--host=A-0."], ["a-0"]),
+    (["--host=10.0.4.*"], ["10.0.4.1", "10.0.4.2"]),
+    (["--host=10.0.1.1?"], ["a-0", "a-1", "a-2", "b-4"]),
+    (["--host=a-0", "--host=p-3"], ["a-0", "p-3"]),
+    # running tasks by ID or name, whole or by glob; frameworks by name or ID
+    (["--task=web"], ["a-0", "a-2"]),
+    (["--task=web.1"], ["a-0"]),
+    (["--task=kafka-*"], ["a-1"]),
+    (["--task=lost.1"], ["p-3"]),
+    (["--task=web", "--task=lost*"], ["a-0", "a-2", "p-3"]),
+    (["--framework=marathon"], ["a-0", "a-2"]),  # old.1 has finished: not b-4
+    (["--framework=kaf*"], ["a-1"]),
+    (["--framework=" + MARATHON], ["a-0", "a-2"]),
+    (["--framework=fw-gone-0009"], ["p-3"]),  # an ID running tasks carry
+    (["--framework=marathon", "--attribute=rack:r2"], ["a-2"]),
+    (["--mesos-id=S0", "--mesos-id=S1", "--mesos-id=S2", "--task=web"], ["a-0", "a-2"]),
+    # exclusions: any of them leaves a node out
+    (["--agents", "--exclude=host:a-1"], ["a-0", "a-2", "b-4", "p-3"]),
+    (["--agents", "--exclude=attribute:rack:r1", "--exclude=task:web"], ["b-4", "p-3"]),
+    (["--all", "--exclude=region:us-east-1"], ["a-2", "b-4", "p-3"]),
+    (["--agents", "--exclude=zone:us-west-2a"], ["a-0", "a-1", "b-4"]),
+    (["--agents", "--exclude=mesos-id:S4"], ["a-0", "a-1", "a-2", "p-3"]),
+    (["--agents", "--exclude=framework:kafka"], ["a-0", "a-2", "b-4", "p-3"]),
+    (["--attribute=rack:r*", "--exclude=host:10.0.2.*"], ["a-0", "a-1", "a-2"]),
+])
+def test_selection(words, expected):
+    assert chosen(*words) == expected
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--attribute=rack:r9"], "--attribute=rack:r9 matches none of the 5 agents of the cluster at http://c; their "
+                              "rack values: r1, r2. See them with `dcos node --field=attributes`."),
+    (["--attribute=gpu"], "none has an attribute gpu (attributes they have: disks, level, ports, public_ip, rack)"),
+    (["--attribute=level:x"], "--attribute=level:x matches none of the 5 agents"),
+    (["--public-agents", "--attribute=rack:r1"], "matches none of the 1 public agents"),
+    (["--region=eu-*"], "--region=eu-* matches none of the 7 nodes of the cluster at http://c; their regions: "
+                        "us-east-1, us-west-2."),
+    (["--zone=x"], "their zones: us-east-1a, us-east-1b, us-east-1c, us-west-2a."),
+    (["--host=zzz*"], "--host=zzz* matches no host name or address of the 7 nodes"),
+    (["--task=nope"], "No running task matches --task=nope (by ID or name, whole or as a glob) among the 4 running "
+                      "tasks at http://c. See them with `dcos task`."),
+    (["--task=old"], "; old.1 (old) is TASK_FINISHED."),
+    (["--public-agents", "--task=web"], "The 2 running tasks that --task=web names run on none of the 1 public agents"),
+    (["--framework=spark"], "No framework matches --framework=spark (by name, whole or as a glob, or by ID) at "
+                            "http://c; its frameworks: idle, kafka, marathon."),
+    (["--framework=idle"], "--framework=idle names the framework idle, which has no running task."),
+    (["--attribute=rack:r1", "--zone=us-west-2a"], "No node matches --attribute=rack:r1 and --zone=us-west-2a "
+                                                   "together: each holds for some of the 5 agents"),
+    (["--agents", "--exclude=host:zzz"], "--exclude=host:zzz matches no node of the cluster at http://c. Check it"),
+    (["--agents", "--exclude=task:nope"], "--exclude=task:nope matches no node"),
+    (["--host=a-0", "--exclude=attribute:rack:r1"], "Nothing is left: --exclude=attribute:rack:r1 exclude every one "
+                                                    "of the 1 nodes selected."),
+    (["--agents", "--exclude=mesos-id:2015"], "'2015' matches 5 agents"),
+    (["--mesos-id=nothing", "--task=web"], "No agent matches 'nothing'"),
+])
+def test_a_selector_that_matches_nothing_names_what_was_looked_for(words, message):
+    with pytest.raises(ClusterError) as raised:
+        chosen(*words)
+    assert message in str(raised.value)
+
+
+def test_values_from_the_cluster_are_escaped_in_messages():
+    hostile = agent(9, "h-9", "10.0.1.19", attributes={"rack": "\x1b[2J"})
+    with pytest.raises(ClusterError) as raised:
+        chosen("--attribute=rack:r9", answers=ANSWERS._replace(agents=[hostile]))
+    assert "\x1b" not in str(raised.value) and "\\x1b[2J" in str(raised.value)
+
+
+def test_an_empty_kind_is_an_error():
+    with pytest.raises(ClusterError, match="The cluster at http://c has no public agents."):
+        chosen("--public-agents", answers=ANSWERS._replace(agents=AGENTS[:3]))
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not"),
+    ({"pid": None}, "without a usable pid"),
+    ({"hostname": "evil\x1b[2J"}, "hostname"),
+])
+def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem):
+    bad = dict(AGENTS[0], **change)
+    targets = select(Choice(Selection.AGENTS), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
+    refused = [target for target in targets if target.problem]
+    assert len(refused) == 1 and problem in refused[0].problem and refused[0].address == ""
+    assert "\x1b" not in refused[0].name
+    # ...and selectors still see what it is: its attributes hold
+    targets = select(run_choice(opts_of(["--attribute=rack:r1"])), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
+    assert sorted(bool(target.problem) for target in targets) == [False, True]
+
+
+def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_is():
+    answer = [{"ip": "10.0.4.1"}, {"ip": "10.0.4.9;reboot"}, {"ip": "\x1b[2J"}, {"ip": "10.0.4.1"},
+              {"ip": "10.0.4.9;reboot"}]
+    masters = masters_from_mesos_dns(answer, "http://c/mesos_dns")
+    assert [master.address for master in masters] == ["10.0.4.1", "", ""]  # once each
+    targets = select(Choice(Selection.MASTERS), Answers("http://c", masters))
+    assert [target.name for target in targets] == ["10.0.4.1", "\x1b[2J", "10.0.4.9;reboot"]  # escaped where printed
+    assert [bool(target.problem) for target in targets] == [False, True, True]
+    assert "Refusing to connect to it" in targets[2].problem
+
+
+@pytest.mark.parametrize("value, wanted, holds", [
+    ("r1", "r1", True), ("r1", "R1", False), ("r10", "r1*", True), ("r1", "", True),
+    (2, "2", True), (2.0, "2.000", True), (2.0005, "2.001", True), (2.5, "2", False), (2, "two", False),
+    ("[1-10]", "10", True), ("[1-10]", "11", False), ("[1-10, 20-30]", "25", True), ("[x-y]", "1", False),
+    ("{a,b}", "b", True), ("{a,b}", "c", False), ("{a,b}", "{a,b}", True),
+    (True, "true", True), (None, "x", False), ({"nested": 1}, "x", False),
+])
+def test_how_an_attribute_compares(value, wanted, holds):
+    assert attribute_holds(value, wanted) is holds
+
+
+@pytest.mark.parametrize("words, asked", [
+    # (masters, agents, tasks, frameworks, master_info)
+    (["--agents"], (False, True, False, False, False)),
+    (["--all"], (True, True, False, False, False)),
+    (["--host=x"], (True, True, False, False, False)),
+    (["--attribute=rack:r1"], (False, True, False, False, False)),  # masters have no attributes
+    (["--task=web"], (False, True, True, False, False)),
+    (["--framework=kafka"], (False, True, True, True, False)),
+    (["--agents", "--exclude=task:web"], (False, True, True, False, False)),
+    (["--region=r"], (True, True, False, False, True)),
+    (["--agents", "--zone=r"], (False, True, False, False, False)),
+    (["--masters", "--zone=r"], (True, False, False, False, True)),
+])
+def test_only_what_a_selection_reads_is_asked(words, asked):
+    assert tuple(needs(run_choice(opts_of(words)))) == asked
+
+
+# -- --pick -------------------------------------------------------------------------------
+
+FLEET = [clusterdata.agent_entry(f"20151002-000353-1695027628-5050-1177-S{1000 + index}", f"fleet-{index}",
+                                 f"198.18.1.{index + 1}") for index in range(60)]
+
+
+def test_pick_is_the_same_on_every_run_and_moves_no_node_when_another_joins():
+    choice = run_choice(opts_of(["--agents", "--pick=5"]))
+    first = select(choice, Answers("http://c", agents=FLEET))
+    assert len(first) == 5 and select(choice, Answers("http://c", agents=list(reversed(FLEET)))) == first
+    joined = select(choice, Answers("http://c", agents=FLEET + [agent(9999, "new", "198.18.2.1")]))
+    assert len(set(joined) - set(first)) <= 1  # the newcomer takes one place at most
+    left = select(choice, Answers("http://c", agents=[entry for entry in FLEET
+                                                      if entry["id"] != first[0].id]))
+    assert set(first[1:]) <= set(left)  # the others stay
+    # the choice is the digest order, then listing order for the run
+    ranked = sorted(select(Choice(Selection.AGENTS), Answers("http://c", agents=FLEET)), key=pick_key)
+    assert set(first) == set(ranked[:5])
+    assert [target.address for target in first] == sorted((target.address for target in first),
+                                                           key=lambda address: int(address.split(".")[-1]))
+
+
+@pytest.mark.parametrize("wanted, size", [(Count(1), 1), (Count(7), 7), (Count(100), 60), (Count(10, True), 6),
+                                          (Count(1, True), 1), (Count(99, True), 59), (Count(100, True), 60)])
+def test_pick_sizes(wanted, size):
+    targets = select(Choice(Selection.AGENTS), Answers("http://c", agents=FLEET))
+    assert len(pick(targets, wanted)) == size
+
+
+def test_pick_chooses_among_the_nodes_that_can_be_connected_to():
+    broken = [dict(entry, pid="nowhere") for entry in FLEET[:59]]
+    picked = select(run_choice(opts_of(["--agents", "--pick=3"])), Answers("http://c", agents=broken + FLEET[59:]))
+    assert [target.name for target in picked] == ["fleet-59"]
+    with pytest.raises(ClusterError, match="none of the 59 selected can: The cluster describes agent"):
+        select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken))
+
+
+def test_only_one_node_for_ssh():
+    hostile = agent(7, "h-7", "10.0.1.17")
+    hostile["id"] = "S7\x1b[2J"
+    targets = select(run_choice(opts_of(["--host=a-*"])), ANSWERS._replace(agents=AGENTS + [hostile]))
+    with pytest.raises(ClusterError) as raised:
+        only_one(targets + [Target(hostile["id"], "h-7", "10.0.1.17", NodeKind.AGENT)],
+                 run_choice(opts_of(["--host=a-*"])), "nodes")
+    message = str(raised.value)
+    assert message.startswith("--host=a-* selects 4 nodes: " + ID.format(0) + " (a-0, 10.0.1.10); ")
+    assert "S7\\x1b[2J (h-7, 10.0.1.17)" in message and "\x1b" not in message
+    assert "`dcos nodes ssh` reaches one" in message and "--pick=1" in message
+    assert only_one(targets[:1], Choice()) == targets[0]
+
+
+# -- the flags ------------------------------------------------------------------------------
+
+def test_selectors_as_flags():
+    choice = run_choice(opts_of(["--public-agents", "--attribute=rack:r1", "--attribute=gpu", "--zone=z*",
+                                 "--exclude=attribute:rack:r1:x", "--exclude=mesos-id:S3", "--pick=10%"]))
+    assert choice == Choice(Selection.PUBLIC_AGENTS, (), (
+        Selector(SelectorKind.ATTRIBUTE, "r1", "rack"), Selector(SelectorKind.ATTRIBUTE, "", "gpu"),
+        Selector(SelectorKind.ZONE, "z*")), (
+        Selector(SelectorKind.ATTRIBUTE, "r1:x", "rack"), Selector(SelectorKind.MESOS_ID, "S3")), Count(10, True))
+    assert [str(selector) for selector in choice.include] == ["--attribute=rack:r1", "--attribute=gpu", "--zone=z*"]
+    assert choice.exclude[0].excluded() == "--exclude=attribute:rack:r1:x"
+    assert run_choice(opts_of(["--mesos-id=S1"])) == Choice(Selection.BY_ID, ("S1",))
+    assert run_choice(opts_of(["--task=web"])).kind is None
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--attribute=:r1"], "--attribute takes <name>:<value>"),
+    (["--attribute=rack:"], "--attribute takes <name>:<value>"),
+    (["--host="], "--host needs a value"),
+    (["--exclude=rack:r1"], "--exclude takes <kind>:<value>, the kind one of attribute:, region:, zone:, host:, "
+                            "task:, framework:, mesos-id:"),
+    (["--exclude=host"], "--exclude takes <kind>:<value>"),
+    (["--exclude=host:"], "--exclude=host: needs a value"),
+    (["--pick=0"], "--pick takes a whole number of nodes of at least 1, or a percentage of them (1% to 100%); "
+                   "not '0'"),
+    (["--pick=101%"], "--pick takes"), (["--pick=1.5"], "--pick takes"), (["--pick=x%"], "--pick takes"),
+    (["--masters", "--task=web"], "--task describes agents only"),
+    (["--masters", "--exclude=attribute:rack:r1"], "--attribute describes agents only"),
+])
+def test_selector_flags_that_cannot_be_read(words, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        run_choice(opts_of(words))
+
+
+@pytest.mark.parametrize("value, low, parsed", [
+    ("0", 0, Count(0)), ("5", 1, Count(5)), ("25%", 1, Count(25, True)), ("0%", 0, Count(0, True)),
+    ("100%", 1, Count(100, True)),
+])
+def test_counts(value, low, parsed):
+    assert count(value, "--x", low) == parsed
+
+
+def test_run_flags_for_rolling():
+    flags = RunFlags.of({"--agents": True, "--batch": "1,5,25%", "--max-fail": "10%", "--pause": "2.5",
+                         "<command>": ["true"]})
+    assert (flags.batches, flags.max_fail, flags.pause) == ((Count(1), Count(5), Count(25, True)), Count(10, True),
+                                                            2.5)
+    with pytest.raises(UsageError, match="--pause is the wait between batches"):
+        RunFlags.of({"--agents": True, "--pause": "1"})
+    with pytest.raises(UsageError, match="--batch takes"):
+        RunFlags.of({"--agents": True, "--batch": "5,,2"})
+    with pytest.raises(UsageError, match="--list prints the nodes selected and runs nothing, so --batch"):
+        RunFlags.of({"--agents": True, "--list": True, "--batch": "5"})
+
+
+def test_ssh_flags_with_selectors():
+    flags = SshFlags.of({"--task": ["web"], "--pick": "1"})
+    assert flags.target.kind is TargetKind.SELECTED
+    assert flags.nodes == Choice(None, (), (Selector(SelectorKind.TASK, "web"),), (), Count(1))
+    narrowed = SshFlags.of({"--mesos-id": "S1", "--attribute": ["rack:r1"]})
+    assert narrowed.nodes.kind is Selection.BY_ID and narrowed.nodes.mesos_ids == ("S1",)
+    assert SshFlags.of({"--mesos-id": "S1"}).nodes is None
+    with pytest.raises(UsageError, match="--leader names the node itself"):
+        SshFlags.of({"--leader": True, "--task": ["web"]})
+    with pytest.raises(UsageError, match="--private-ip names the node itself"):
+        SshFlags.of({"--private-ip": "10.0.0.1", "--pick": "1"})
+    assert SshConfigFlags.of({"--zone": ["z"]}).nodes.kind is Selection.AGENTS
+    assert SshConfigFlags.of({}).nodes is None
+
+
+# -- rolling, pure --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes, total, batches", [
+    ((), 10, [10]),
+    ((Count(3),), 10, [3, 3, 3, 1]),
+    ((Count(30, True),), 10, [3, 3, 3, 1]),  # 30% of 10
+    ((Count(25, True),), 10, [2, 2, 2, 2, 2]),  # 2.5 rounded down
+    ((Count(1, True),), 5, [1, 1, 1, 1, 1]),  # 0.05 rounded down, but at least 1
+    ((Count(1), Count(5), Count(25, True)), 100, [1, 5, 25, 25, 25, 19]),  # Ansible's serial list
+    ((Count(100, True),), 7, [7]),
+    ((Count(50),), 7, [7]),
+    ((Count(2),), 0, []),
+])
+def test_batches(sizes, total, batches):
+    assert rolling.batch_sizes(sizes, total) == batches
+
+
+@pytest.mark.parametrize("max_fail, total, allowed", [
+    (None, 10, None), (Count(0), 10, 0), (Count(3), 10, 3), (Count(10, True), 252, 25), (Count(10, True), 9, 0),
+    (Count(50, True), 5, 2), (Count(100, True), 5, 5),
+])
+def test_the_failure_budget(max_fail, total, allowed):
+    assert rolling.allowance(max_fail, total) == allowed
+
+
+def node(index):
+    return Target(ID.format(index), f"n-{index}", f"10.0.0.{index}", NodeKind.AGENT)
+
+
+def test_what_the_summary_says_of_batches_and_the_budget():
+    nodes = [node(index) for index in range(7)]
+    results = [NodeResult(nodes[0], Result.EXITED, 0), NodeResult(nodes[1], Result.EXITED, 0),
+               NodeResult(nodes[2], Result.EXITED, 3), NodeResult(nodes[3], Result.UNREACHABLE, 255),
+               NodeResult(nodes[4], Result.NOT_STARTED), NodeResult(nodes[5], Result.NOT_STARTED),
+               NodeResult(nodes[6], Result.NOT_STARTED)]
+    batches = [nodes[0:2], nodes[2:5], nodes[5:7]]
+    assert rolling.summary(batches, results, True, True, 1, Count(1)) == (
+        "Batches run: 1-2 of 3 (2 in part); not run: 3.\n"
+        "The failure budget was spent: 2 nodes failed, more than --max-fail=1 allows (1), so no further node was "
+        "started.\n")
+    assert rolling.summary([nodes], [NodeResult(target, Result.EXITED, 0) for target in nodes], False, False, None,
+                           None) == ""
+    assert rolling.plan([1, 5, 25, 25, 25, 19], True, 10, Count(10, True)) == (
+        ", in 6 batches of 1, 5, 25 (3 times), 19; no further node starts once more than 10 fail (--max-fail=10%)")
+    assert rolling.plan([4], False, 0, Count(0)) == "; no further node starts once more than 0 fail (--max-fail=0)"
+    assert rolling.batch_line(2, 3, nodes[2:5]) == "Batch 2 of 3 (3 nodes): n-[2-4]\n"
+
+
+# -- the commands in-process, against the loopback stand-in -------------------------------
+
+def scenario(api, **changes):
+    """The loopback stand-in answering with the test fleet above, its tasks and frameworks."""
+    result = api.default_scenario(slaves=AGENTS, tasks=TASK_ENTRIES, frameworks=FRAMEWORKS, master_info=MASTER_INFO,
+                                  masters_dns=[{"host": "master.mesos.", "ip": "10.0.4.1"},
+                                               {"host": "master.mesos.", "ip": "10.0.4.2"}])
+    result.update(changes)
+    api.write_scenario(result)
+
+
+def paths(api):
+    return sorted(entry["path"].split("?")[0] for entry in api.requests())
+
+
+def test_list_prints_the_selection_as_dcos_node_does(home, api):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, ["node", "run", "--list", "--attribute=rack:r1"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["HOSTNAME", "IP", "PUBLIC", "IP(S)", "ID", "TYPE", "STATUS", "REGION", "ZONE"]
+    assert [line.split()[:2] for line in lines[1:]] == [["a-0", "10.0.1.10"], ["a-1", "10.0.1.11"]]
+    assert lines[1].split()[-3:] == ["ACTIVE", "us-east-1", "us-east-1a"]
+    listed = in_process(home, ["node", "run", "--list", "--json", "--region=us-east-1"])
+    entries = json.loads(listed.stdout)
+    assert [entry.get("ip") or entry["address"] for entry in entries] == ["10.0.4.1", "10.0.4.2", "10.0.1.10",
+                                                                          "10.0.1.11"]
+    # each as `dcos node --json` has it, the whole agent as Mesos reports it included
+    whole = json.loads(in_process(home, ["node", "--json"]).stdout)
+    assert entries == [entry for entry in whole if entry.get("ip") in ("10.0.4.1", "10.0.4.2")
+                       or entry.get("address") in ("10.0.1.10", "10.0.1.11")]
+    assert entries[2]["attributes"]["disks"] == "{ssd,nvme}" and entries[2]["used_resources"]
+
+
+def test_list_makes_the_listings_requests_and_the_selections_at_once(home, api):
+    scenario(api, delays={"/mesos/master/tasks": 1.0})
+    config_for(home, api.url)
+    result = in_process(home, ["node", "run", "--list", "--task=web"])
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == ["a-0", "a-2"]
+    entries = {entry["path"].split("?")[0]: entry for entry in api.requests()}
+    assert sorted(entries) == ["/mesos/api/v1", "/mesos/master/state-summary", "/mesos/master/tasks",
+                               "/mesos_dns/v1/hosts/leader.mesos", "/mesos_dns/v1/hosts/master.mesos",
+                               "/net/v1/nodes"]
+    assert entries["/mesos/master/state-summary"]["received"] < entries["/mesos/master/tasks"]["time"] - 0.5
+
+
+@pytest.mark.parametrize("args, requests", [
+    # no task state, no masters, unless the selection reads them
+    (["--attribute=rack:r1", "--attribute=level:3"], ["/mesos/master/state-summary"]),
+    (["--task=kafka*"], ["/mesos/master/state-summary", "/mesos/master/tasks"]),
+    (["--mesos-id=S1", "--zone=us-east-1b"], ["/mesos/master/state-summary"]),
+    (["--master-proxy", "--framework=kafka"], ["/mesos/master/state-summary", "/mesos/master/tasks", "/metadata"]),
+])
+def test_ssh_with_a_selection_makes_only_the_requests_it_needs(home, api, args, requests):
+    scenario(api)
+    config_for(home, api.url)
+    result = cli(["node", "ssh", "--dry-run"] + args, base_env(home))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "core@10.0.1.11"
+    assert paths(api) == requests
+
+
+def test_ssh_with_a_selection_reaches_its_one_node(home, api):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, ["node", "ssh", "--dry-run", "--master-proxy", "--task=kafka-0-*", "--", "uptime"])
+    assert result.returncode == 0, result.stderr
+    assert "core@10.0.1.11" in result.stdout and result.stdout.rstrip().endswith("uptime")
+    picked = in_process(home, ["node", "ssh", "--dry-run", "--task=web", "--pick=1"])
+    again = in_process(home, ["node", "ssh", "--dry-run", "--task=web", "--pick=1"])
+    assert picked.returncode == 0 and picked.stdout == again.stdout
+    assert picked.stdout.split()[-1] in ("core@10.0.1.10", "core@10.0.1.12")
+
+
+def test_ssh_with_several_matches_lists_them_and_asks_for_one(home, api):
+    hostile = agent(5, "evil\u202ename", "10.0.1.15", attributes={"rack": "r1"})
+    hostile["id"] = "S5\x1b]0;owned\x07"
+    scenario(api, slaves=AGENTS + [hostile])
+    config_for(home, api.url)
+    result = in_process(home, ["node", "ssh", "--attribute=rack:r1"])
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("dcos node ssh: --attribute=rack:r1 selects 3 nodes: ")
+    assert f"{ID.format(0)} (a-0, 10.0.1.10); {ID.format(1)} (a-1, 10.0.1.11); " in result.stderr
+    assert "S5\\x1b]0;owned\\x07 (-, no usable address)" in result.stderr  # its host name is refused
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
+    assert "name it with --mesos-id=<ID>" in result.stderr and "Running" not in result.stderr
+
+
+def test_ssh_with_a_selection_of_a_refused_node_says_why(home, api):
+    scenario(api, slaves=[dict(AGENTS[0], pid="slave(1)@10.0.0.1;reboot:5051")] + AGENTS[1:])
+    config_for(home, api.url)
+    result = in_process(home, ["node", "ssh", "--dry-run", "--task=web.1"])
+    assert result.returncode == 1 and "whose host part is not an IP address" in result.stderr
+
+
+def test_ssh_config_with_a_selection_writes_entries_for_those_agents_only(home, api):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, ["node", "ssh-config", "--prefix=c.", "--attribute=rack:r1", "--exclude=host:a-1"])
+    assert result.returncode == 0, result.stderr
+    hosts = [line.split()[1:] for line in result.stdout.splitlines() if line.startswith("Host ")]
+    assert hosts == [["c.leader"], [f"c.{ID.format(0)}", "c.a-0", "c.10.0.1.10"]]
+    everything = in_process(home, ["node", "ssh-config", "--prefix=c."])
+    assert everything.stdout.count("\nHost ") == 6
+    nothing = in_process(home, ["node", "ssh-config", "--prefix=c.", "--zone=nowhere"])
+    assert nothing.returncode == 1 and "--zone=nowhere matches none of the 5 agents" in nothing.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["node", "run", "--masters", "--task=web", "--", "true"], "--task describes agents only"),
+    (["node", "run", "--agents", "--pause=1", "--", "true"], "--pause is the wait between batches"),
+    (["node", "run", "--agents", "--batch=0", "--", "true"], "--batch takes a whole number of nodes of at least 1"),
+    (["node", "run", "--agents", "--max-fail=-1", "--", "true"], "--max-fail takes"),
+    (["node", "run", "--agents", "--list", "--", "true"], "--list prints the nodes selected and runs nothing"),
+    (["node", "run", "--agents", "--list", "--gather"], "--list prints the nodes selected and runs nothing, so "
+                                                        "--gather"),
+    (["node", "run", "--agents"], "Say what to run on the nodes"),
+    (["node", "run", "--exclude=host:a-0", "--", "true"], "Say which nodes to run the command on"),
+    (["node", "run", "--pick=1", "--", "true"], "Say which nodes to run the command on"),
+    (["node", "ssh", "--pick=1"], "Say which node to reach"),
+    (["node", "ssh", "--leader", "--zone=x"], "--leader names the node itself"),
+])
+def test_usage_errors_of_a_selection(home, api, args, message):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "Running on" not in result.stderr
+    if message != "Say which node to reach":  # which asks the cluster for examples of agents
+        assert api.requests() == []
+
+
+def test_run_with_a_selector_that_matches_nothing_connects_to_nothing(home, api):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, ["node", "run", "--host=nothing*", "--", "true"])
+    assert result.returncode == 1 and result.stderr.startswith("dcos node run: --host=nothing* matches no host name")
+    assert "Running on" not in result.stderr
+
+
+# -- rolling with real ssh children that fail at once -----------------------------------------
+
+def masters_at(api, home, count):
+    api.write_scenario(api.default_scenario(masters_dns=[{"host": "master.mesos.", "ip": f"127.0.0.{index}"}
+                                                         for index in range(1, count + 1)]))
+    config_for(home, api.url)
+
+
+def failing(log):
+    """Each node's ssh runs this ProxyCommand, which notes the node and the time and fails: ssh
+    exits 255, and the node counts as unreachable."""
+    return f"--option=ProxyCommand=sh -c 'echo %h $(date +%%s.%%N) >> {log}; exit 1'"  # ssh reads %% as %
+
+
+def test_max_fail_stops_starting_nodes(home, api, tmp_path):
+    masters_at(api, home, 6)
+    log = tmp_path / "started"
+    result = in_process(home, ["node", "run", "--masters", "--parallel=1", "--max-fail=2", failing(log), "--", "true"])
+    assert result.returncode == 1
+    assert log.read_text().split()[::2] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]  # the third spends the budget
+    assert "Running on 6 nodes directly, 1 at a time; no further node starts once more than 2 fail (--max-fail=2)." \
+        in result.stderr
+    assert result.stderr.endswith(
+        "6 nodes: 0 ran the command, 0 exited 0.\n"
+        "  could not be reached or logged in to (ssh exit status 255) (3): 127.0.0.[1-3]\n"
+        "  not started (3): 127.0.0.[4-6]\n"
+        "The failure budget was spent: 3 nodes failed, more than --max-fail=2 allows (2), so no further node was "
+        "started.\n")
+
+
+def test_batches_run_one_after_the_other_with_pauses(home, api, tmp_path):
+    masters_at(api, home, 5)
+    log = tmp_path / "started"
+    started = time.monotonic()
+    result = in_process(home, ["node", "run", "--masters", "--batch=40%", "--pause=0.5", failing(log), "--", "true"])
+    assert time.monotonic() - started >= 1.0  # two pauses
+    assert result.returncode == 1
+    lines = log.read_text().split("\n")
+    moments = {line.split()[0]: float(line.split()[1]) for line in lines if line}
+    assert sorted(moments) == [f"127.0.0.{index}" for index in range(1, 6)]
+    # 40% of 5 is 2: batches 1-2, 3-4, 5, each after the one before, half a second apart
+    assert min(moments["127.0.0.3"], moments["127.0.0.4"]) - max(moments["127.0.0.1"], moments["127.0.0.2"]) >= 0.5
+    assert moments["127.0.0.5"] - max(moments["127.0.0.3"], moments["127.0.0.4"]) >= 0.5
+    stderr = result.stderr
+    assert "Running on 5 nodes directly, 2 at a time, in 3 batches of 2 (2 times), 1." in stderr
+    assert re.search(r"Batch 1 of 3 \(2 nodes\): 127\.0\.0\.\[1-2\]\n(.*\n)*Pausing 0\.5 s before batch 2\.\n"
+                     r"Batch 2 of 3 \(2 nodes\): 127\.0\.0\.\[3-4\]\n(.*\n)*Pausing 0\.5 s before batch 3\.\n"
+                     r"Batch 3 of 3 \(1 node\): 127\.0\.0\.5\n", stderr), stderr
+    assert stderr.endswith("Batches run: 1-3 of 3.\n")
+
+
+def test_batches_stop_at_the_failure_budget_and_say_which_ran(home, api, tmp_path):
+    masters_at(api, home, 7)
+    log = tmp_path / "started"
+    result = in_process(home, ["node", "run", "--masters", "--batch=2", "--max-fail=50%", failing(log), "--", "true"])
+    # 50% of 7 is 3 rounded down: the fourth failure, in batch 2, spends it
+    assert len(log.read_text().splitlines()) == 4
+    assert result.stderr.endswith(
+        "  not started (3): 127.0.0.[5-7]\n"
+        "Batches run: 1-2 of 4; not run: 3-4.\n"
+        "The failure budget was spent: 4 nodes failed, more than --max-fail=50% allows (3), so no further node was "
+        "started.\n")
+
+
+def test_nodes_the_cluster_describes_unusably_count_against_the_budget(home, api, tmp_path):
+    api.write_scenario(api.default_scenario(masters_dns=[{"host": "master.mesos.", "ip": "127.0.0.1"},
+                                                         {"host": "master.mesos.", "ip": "127.0.0.2;reboot"}]))
+    config_for(home, api.url)
+    log = tmp_path / "started"
+    result = in_process(home, ["node", "run", "--masters", "--max-fail=0", failing(log), "--", "true"])
+    assert result.returncode == 1 and not os.path.exists(log)  # nothing was started
+    assert result.stderr.endswith(
+        "  not started (1): 127.0.0.1\n  refused: no usable address from the cluster (1): 127.0.0.2;reboot\n"
+        "The failure budget was spent: 1 node failed, more than --max-fail=0 allows (0), so no further node was "
+        "started.\n")
