@@ -29,7 +29,7 @@ Usage:
                   [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
                   [--parallel=<n>] [--timeout=<seconds>] [--gather | --json | --output-dir=<dir>]
                   [--] <command>...
-    dcos node scp [-r] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+    dcos node scp [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
@@ -120,6 +120,7 @@ Options:
     --parallel=<n>            `run`: how many nodes at once [default: 32].
     --timeout=<seconds>       `run`: end a node's command after this long.
     -r                        `scp`: copy directories and what they hold.
+    -p                        `scp`: keep each file's modification time and mode.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
                               the cluster's name and a dot, else `dcos.`); not
                               empty with --write.
