@@ -151,10 +151,10 @@ a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
 and then a summary on stderr. It exits 0 only when every node ran it and exited 0.
 
-`dcos node scp` copies with OpenSSH's scp (SFTP), through the proxy as jump mode
-connects: the last <path> is the destination, the others are the sources; a remote
-one is <node>:<path>, where <node> is `leader` (or `master`) or what --mesos-id
-takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
+`dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
+than 8.7), through the proxy as jump mode connects: the last <path> is the
+destination, the others are the sources; a remote one is <node>:<path>, where
+<node> is `leader` (or `master`) or what --mesos-id takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
 proxy (<prefix>proxy), the leader (<prefix>leader) and each agent (<prefix><ID>,
 <prefix><host name>, <prefix><address>), for ssh, scp, sftp and rsync with
 `-F <file>`; with --write, ~/.ssh/config includes it, and plain `ssh
