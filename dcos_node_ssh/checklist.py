@@ -274,22 +274,23 @@ def first_hop_check(hop: Hop, env: Mapping[str, str], probes: "Probes", unreache
         return fail("first hop", f"{who}: {why}", unreached_fix)
     how = "through its ProxyCommand" if log.proxy_command else f"at {log.address}" if log.address else ""
     answers = f"{who} answers ({log.software}{', ' + how if how else ''})"
-    verdict = key_verdict("first hop", answers, log.key, lambda: _strictness(probes, plan, env), "ssh")
+    verdict = key_verdict("first hop", answers, log.key, lambda: _strictness(probes, first_hop_argv(plan), env))
     if verdict is not None:
         return verdict
     return fail("first hop", f"{answers}, but ssh stopped: {last_line(probe.errors)}",
                 f"ssh said: {last_line(probe.errors)}")
 
 
-def key_verdict(name: str, answers: str, key, strictness: Callable[[], str], asker: str,
-                here: str = "here") -> Optional[Check]:
-    """The check for a host key verdict (openssh.hostkeys.HostKey), or None when ssh gave
-    none. `strictness` is what StrictHostKeyChecking the real command has; `asker` is who
-    checks the key ("ssh", or "ssh on the master"), against known_hosts `here`."""
+def key_verdict(name: str, answers: str, key, strictness: Callable[[], str],
+                on_master: bool = False) -> Optional[Check]:
+    """The check for ssh's verdict on a host key (openssh.hostkeys.HostKey), or None when
+    it gave none. `strictness` says the real command's StrictHostKeyChecking; `on_master`:
+    ssh on the master checks this key, in the master's known_hosts (agent forwarding)."""
     from .openssh.hostkeys import KeyState, key_file_hint
 
-    compare = (f"Compare it with the host's own before you answer yes (on the host: `ssh-keygen -lf "
-               f"{key_file_hint(key.kind)}`, or ask the cluster's administrator).")
+    asker, here = ("ssh on the master", "there") if on_master else ("ssh", "here")
+    host_own = (f"the host's own (on the host: `ssh-keygen -lf {key_file_hint(key.kind)}`, or ask the cluster's "
+                "administrator)")
     if key.state is KeyState.KNOWN:
         return ok(name, f"{answers}; its {key.shown()} is the one known")
     if key.state is KeyState.UNKNOWN:
@@ -297,48 +298,47 @@ def key_verdict(name: str, answers: str, key, strictness: Callable[[], str], ask
         unknown = f"{answers}; its host key is not known {here} yet"
         if strict == "true":
             return fail(name, f"{unknown}, and StrictHostKeyChecking yes refuses it ({key.shown()})",
-                        f"{compare.replace(' before you answer yes', '')} Then accept it once with --option "
+                        f"Compare it with {host_own}, then accept it once with --option "
                         "StrictHostKeyChecking=accept-new (a key that changes later is still refused).")
         if strict == "accept-new":
             return warn(name, f"{unknown}: {asker} will accept {key.shown()} and remember it "
-                        "(StrictHostKeyChecking accept-new)", compare.replace(" before you answer yes", ""))
+                        "(StrictHostKeyChecking accept-new)", f"Compare it with {host_own}.")
         if strict == "false":
             return warn(name, f"{unknown}: {asker} will accept {key.shown()} without asking and without "
-                        "remembering it (StrictHostKeyChecking no)", compare.replace(" before you answer yes", "")
-                        + " --option StrictHostKeyChecking=accept-new would remember it, and refuse a change.")
+                        "remembering it (StrictHostKeyChecking no)", f"Compare it with {host_own}. --option "
+                        "StrictHostKeyChecking=accept-new would remember it, and refuse a change.")
         return warn(name, f"{unknown}: {asker} will ask you to accept {key.shown()} (at a terminal; without one "
-                    "it refuses)", compare + " --option StrictHostKeyChecking=accept-new accepts a new key without "
-                    "asking and still refuses a changed one.")
+                    "it refuses)", f"Compare it with {host_own} before you answer yes. --option "
+                    "StrictHostKeyChecking=accept-new accepts a new key without asking and still refuses a changed "
+                    "one.")
     if key.state is KeyState.CHANGED:
         where = f" -f '{key.offending}'" if key.offending else ""
         remove = f"`ssh-keygen -R '{key.name}'{where}`" if key.name else "`ssh-keygen -R <host>`"
-        on_master = " on the master" if asker != "ssh" else ""
         return fail(name, f"{answers}; its host key has changed: it now offers {key.shown()}",
-                    f"{asker} refuses a host whose key changed: someone may be in the middle, "
-                    "or the host was reinstalled. Ask the cluster's administrator; only if the new key is that host's, "
-                    f"remove the old one{on_master} with {remove} and connect again (ssh then asks about the new "
-                    "one).")
+                    f"{asker} refuses a host whose key changed: someone may be in the middle, or the host was "
+                    "reinstalled. Ask the cluster's administrator; only if the new key is that host's, remove the old "
+                    f"one{' on the master' if on_master else ''} with {remove} and connect again (ssh then asks "
+                    "about the new one).")
     if key.state is KeyState.REVOKED:
-        return fail(name, f"{answers}; its {key.shown()} is marked as revoked in your known_hosts",
+        return fail(name, f"{answers}; its {key.shown()} is marked as revoked in a known_hosts {here}",
                     "A revoked key may be a stolen one: do not connect; ask the cluster's administrator.")
     return None
 
 
-def _strictness(probes: "Probes", plan, env: Mapping[str, str]) -> str:
-    """StrictHostKeyChecking as the real command's first connection has it (`ssh -G`:
-    its options, its -F file or ~/.ssh/config): "ask", "true", "accept-new" or "false"."""
-    from .openssh.hops import first_hop_argv
-
-    argv = first_hop_argv(plan)
-    return _strictness_of(probes.run(argv[:1] + ["-G"] + argv[1:], env, STEP_SECONDS).stdout)
-
-
-def _strictness_of(resolved: bytes) -> str:
+def _strictness(probes: "Probes", argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """StrictHostKeyChecking as the connection `argv` makes it has it (`ssh -G`: its
+    options, its -F file or ~/.ssh/config): "ask", "true", "accept-new" or "false"."""
+    resolved = probes.run(list(argv[:1]) + ["-G"] + list(argv[1:]), env, STEP_SECONDS).stdout
     for line in resolved.decode("utf-8", "replace").splitlines():
         key, _, value = line.partition(" ")
         if key == "stricthostkeychecking":
-            return {"yes": "true", "no": "false", "off": "false"}.get(value.strip(), value.strip())
+            return _strictness_word(value)
     return "ask"
+
+
+def _strictness_word(value: str) -> str:
+    value = value.strip().lower()
+    return {"yes": "true", "no": "false", "off": "false"}.get(value, value)
 
 
 def _option_strictness(options: Sequence[str]) -> str:
@@ -346,7 +346,7 @@ def _option_strictness(options: Sequence[str]) -> str:
     for option in options:
         key, _, value = option.partition("=")
         if key.lower() == "stricthostkeychecking":
-            return {"yes": "true", "no": "false", "off": "false"}.get(value.strip().lower(), value.strip().lower())
+            return _strictness_word(value)
     return "ask"
 
 
@@ -424,13 +424,10 @@ def _node_login(context: Context) -> List[Check]:
         # The first hop's key was checked before: a verdict now is the node's.
         if chosen.forwarding:
             verdict = key_verdict("node login", f"{who}, from the master", log.key,
-                                  lambda: _option_strictness(chosen.options), "ssh on the master", "there")
+                                  lambda: _option_strictness(chosen.options), on_master=True)
         else:
-            def strictness() -> str:
-                plain = build_argv(plan)
-                return _strictness_of(context.probes.run(plain[:1] + ["-G"] + plain[1:], env, STEP_SECONDS).stdout)
-
-            verdict = key_verdict("node login", f"{who} answers", log.key, strictness, "ssh")
+            verdict = key_verdict("node login", f"{who} answers", log.key,
+                                  lambda: _strictness(context.probes, build_argv(plan), env))
         if verdict is not None:
             return [verdict]
     where = "The master" if chosen.forwarding else "This machine"

@@ -154,12 +154,12 @@ and then a summary on stderr. It exits 0 only when every node ran it and exited 
 `dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
 than 8.7), through the proxy as jump mode connects: the last <path> is the
 destination, the others are the sources; a remote one is <node>:<path>, where
-<node> is `leader` (or `master`) or what --mesos-id takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
-proxy (<prefix>proxy), the leader (<prefix>leader) and each agent (<prefix><ID>,
-<prefix><host name>, <prefix><address>), for ssh, scp, sftp and rsync with
-`-F <file>`; with --write, ~/.ssh/config includes it, and plain `ssh
-<prefix>leader` works. A read-only ~/.ssh/config is left alone, with the two
-lines to add by hand.
+<node> is `leader` (or `master`) or what --mesos-id takes. `dcos node ssh-config`
+prints an OpenSSH config with a Host entry for the proxy (<prefix>proxy), the
+leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
+<prefix><address>), for ssh, scp, sftp and rsync with `-F <file>`; with --write,
+~/.ssh/config includes it, and plain `ssh <prefix>leader` works. A read-only
+~/.ssh/config is left alone, with the two lines to add by hand.
 
 `dcos node tunnel socks` runs a SOCKS5 proxy on 127.0.0.1 (OpenSSH's -D) and
 `dcos node tunnel forward` forwards local ports (-L) to <node>:<port> (a node as
