@@ -14,9 +14,9 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
-from . import local
 from .errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
 from .flags import SshFlags, TargetKind
+from .proc import programs, spawn
 from .route import Hop, ProxyKind, Route, named_address, settle_user, target_lookup
 from .sshagent import check_agent
 
@@ -75,10 +75,10 @@ def ssh_banner(host: str, port: int) -> Tuple[bool, str]:
 class Probes(NamedTuple):
     """What the checks do outside this process; tests pass their own."""
 
-    run: Callable[..., local.Finished] = local.run
+    run: Callable[..., spawn.Finished] = spawn.run
     banner: Callable[[str, int], Tuple[bool, str]] = ssh_banner
     agent: Callable[..., str] = check_agent
-    find_client: Callable[[str, bool], str] = local.find_client
+    find_client: Callable[[str, bool], str] = programs.find_client
     ssh_folder: Callable[[], str] = lambda: os.path.join(os.path.expanduser("~"), ".ssh")
 
 
@@ -506,7 +506,7 @@ def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, pr
 def _probes_of(environment) -> Probes:
     """The real probes, looking where the command's environment says: its PATH, its home."""
     search = environment.env.get("PATH", os.defpath)
-    return Probes(find_client=lambda name, plink: local.find_client(name, plink, search=search),
+    return Probes(find_client=lambda name, plink: programs.find_client(name, plink, search=search),
                   ssh_folder=lambda: os.path.join(environment.home, ".ssh"))
 
 

@@ -94,7 +94,7 @@ def find_node_command(env, home: str, command: str) -> str:
 def hand_on(args: Sequence[str], environment, command: str) -> int:
     """Run the core plugin's `node` with `args` (`node <verb> …`): exec'd on POSIX, so its
     exit status and signals are its own; a child whose status is returned on Windows."""
-    from . import local
+    from .proc.handover import exec_program
 
     if environment.env.get(HANDED_ON):
         raise NodeSshError(
@@ -105,6 +105,6 @@ def hand_on(args: Sequence[str], environment, command: str) -> int:
     if not os.path.isfile(path):
         raise _not_here(command, path, "its `node` program is missing")
     try:
-        return local.exec_program([path] + list(args), {HANDED_ON: "1"})
+        return exec_program([path] + list(args), {HANDED_ON: "1"})
     except OSError as error:
         raise NodeSshError(f"Could not run the core plugin's `node` ({shown(path)}): {error.strerror}.") from None

@@ -35,10 +35,10 @@ def openssh_verdict(program: str, path: str, host: str, env, expected: Optional[
     (`ssh -G -F <path> <host>`: every line parsed, every Include followed, nothing connected
     to), as a clause after "`ssh -G`"; None when it reads it without complaint and, given
     `expected`, takes `host` to that address."""
-    from . import local
+    from .proc import spawn
 
     # -T: with stdin not a terminal, ssh -G would also say that it allocates none.
-    result = local.run([program, "-G", "-T", "-F", path, "--", host], env, CHECK_SECONDS)
+    result = spawn.run([program, "-G", "-T", "-F", path, "--", host], env, CHECK_SECONDS)
     if result.status is None:
         return f"gave no answer within {CHECK_SECONDS:g} seconds"
     if result.status != 0:

@@ -13,8 +13,11 @@ class ExitStatus(enum.IntEnum):
 
     OK = 0
     FAILED = 1  # the plugin's own failure, or a node that failed in `run`
+    CANNOT_RUN = 127  # a program that could not be started, as a shell reports it
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
     BROKEN_PIPE = 141  # 128 + SIGPIPE, as `cat` ends when its reader goes away
+    TERMINATED = 143  # 128 + SIGTERM (`kill`, `timeout`)
     SSH_FAILED = 255  # ssh's own failure: not reached, or not logged in
 
 

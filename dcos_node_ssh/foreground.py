@@ -14,7 +14,8 @@ import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from .local import POSIX, which
+from .proc import POSIX
+from .proc.programs import which
 
 END_SECONDS = 5.0  # how long the child gets to end on SIGTERM before it is killed
 

@@ -96,9 +96,9 @@ def route_of(flags: RouteFlags, settings: Settings, *, jump: bool = False,
         )
 
     if choose_client is None:
-        from . import local
+        from .proc import programs
 
-        choose_client = local.choose_client
+        choose_client = programs.choose_client
     client = choose_client(flags.ssh_client)
     plink = is_plink(client)
     mode = ProxyMode.JUMP if jump or flags.jump else settings.proxy_mode
@@ -137,12 +137,12 @@ def file_user(client: str, plink: bool, config_file: Optional[str], host: Option
     """
     if not config_file or plink or not host:
         return None
-    from . import local
+    from .proc import programs, spawn
 
-    program = local.which(client, env.get("PATH", os.defpath))
+    program = programs.which(client, env.get("PATH", os.defpath))
     if program is None:
         return None
-    resolved = [local.run([program, "-G", "-F", path, "--", host], env, 5.0) for path in (config_file, os.devnull)]
+    resolved = [spawn.run([program, "-G", "-F", path, "--", host], env, 5.0) for path in (config_file, os.devnull)]
     users = [_user_line(result.stdout) for result in resolved]
     if resolved[0].status != 0 or users[0] is None or users[0] == users[1]:
         return None

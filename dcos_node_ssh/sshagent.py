@@ -7,8 +7,8 @@ the OpenSSH agent service's named pipe.
 import os
 from typing import Mapping
 
-from . import local
 from .errors import SshSetupError
+from .proc import POSIX, programs, spawn
 
 AGENT_SECONDS = 5.0  # a live agent answers in milliseconds
 
@@ -45,7 +45,7 @@ class WindowsAgents:
             return False
 
 
-def check_agent(env: Mapping[str, str], client_path: str, plink: bool = False, posix: bool = local.POSIX,
+def check_agent(env: Mapping[str, str], client_path: str, plink: bool = False, posix: bool = POSIX,
                 windows=WindowsAgents) -> str:
     """What the agent holds ("2 keys at /tmp/agent.sock"), or an SshSetupError saying
     how to start one or add a key: without a key in it, the hop from the proxy asks for
@@ -70,12 +70,12 @@ def check_agent(env: Mapping[str, str], client_path: str, plink: bool = False, p
             + _ADD_KEY_FIX + "."
         )
     where = env.get("SSH_AUTH_SOCK") or WindowsAgents.OPENSSH_PIPE
-    ssh_add = (local.which("ssh-add", path=os.path.dirname(client_path), posix=posix)
-               or local.which("ssh-add", env.get("PATH", os.defpath), posix=posix))
+    ssh_add = (programs.which("ssh-add", path=os.path.dirname(client_path), posix=posix)
+               or programs.which("ssh-add", env.get("PATH", os.defpath), posix=posix))
     if not ssh_add:
         return f"at {where}"  # Nothing to ask the agent with; ssh will report what it finds.
     start = "`eval \"$(ssh-agent)\"`, then " + _ADD_KEY_FIX if posix else _START_OPENSSH_AGENT
-    listing = local.run([ssh_add, "-l"], env, AGENT_SECONDS, posix=posix)
+    listing = spawn.run([ssh_add, "-l"], env, AGENT_SECONDS, posix=posix)
     if listing.status is None:
         raise SshSetupError(
             f"The ssh-agent at {where} did not answer within {AGENT_SECONDS:g} seconds: it may be stuck. "

@@ -73,7 +73,9 @@ Selection (dcos node run: choose one, or repeat --mesos-id):
 Output of dcos node run (at most one of --gather, --json, --output-dir):
     --gather                  Each distinct output once, under the nodes that gave it.
     --output-dir=<dir>        Each node's stdout, stderr and status in
-                              <dir>/<agent ID, or a master's address>/.
+                              <dir>/<agent ID, or a master's address>/. The
+                              folder must be new or empty: an earlier run's
+                              results there would pass for this run's.
 
 Tunnels (dcos node tunnel socks, dcos node tunnel forward):
     --port=<n>                `socks`: the SOCKS5 proxy's port on 127.0.0.1 (default
@@ -149,7 +151,8 @@ starts with '-'.
 would, through one shared connection to the proxy (when there is one) and without
 a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
-and then a summary on stderr. It exits 0 only when every node ran it and exited 0.
+and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
+Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
 
 `dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
 than 8.7), through the proxy as jump mode connects: the last <path> is the

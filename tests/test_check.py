@@ -9,11 +9,12 @@ import time
 
 import pytest
 
-from dcos_node_ssh import local, sshagent
+from dcos_node_ssh import sshagent
 from dcos_node_ssh.checklist import Context, Probes, Status, _port, checklist, report, steps
 from dcos_node_ssh.errors import SshSetupError
 from dcos_node_ssh.flags import RouteFlags, SshFlags, Target, TargetKind
 from dcos_node_ssh.openssh.hostkeys import HostKey, KeyState, read_log
+from dcos_node_ssh.proc import programs, spawn
 from dcos_node_ssh.route import ProxyKind, Route
 from dcos_node_ssh.settings import ProxyMode, Settings
 
@@ -78,27 +79,27 @@ class FakeSsh:
     def __call__(self, argv, env, seconds, first_line_only=False):
         self.calls.append((list(argv), dict(env)))
         if "-V" in argv:
-            return local.Finished(0, b"", b"OpenSSH_9.2p1\n")
+            return spawn.Finished(0, b"", b"OpenSSH_9.2p1\n")
         if "-G" in argv:
-            return local.Finished(0, f"user core\nstricthostkeychecking {self.strict}\n".encode(), b"")
+            return spawn.Finished(0, f"user core\nstricthostkeychecking {self.strict}\n".encode(), b"")
         host = argv[-2]
         if "PreferredAuthentications=none" in argv:
             host = argv[-2].partition("@")[2]
             if self.first == "refused":
-                return local.Finished(255, b"", f"debug1: Connecting to {host} [{host}] port 22.\r\nssh: connect to "
+                return spawn.Finished(255, b"", f"debug1: Connecting to {host} [{host}] port 22.\r\nssh: connect to "
                                                 f"host {host} port 22: Connection refused\r\n".encode())
             said = {"known": known, "unknown": unknown, "changed": changed}[self.first](host)
-            return local.Finished(255, b"", (said + "debug1: Authentications that can continue: publickey\r\n"
+            return spawn.Finished(255, b"", (said + "debug1: Authentications that can continue: publickey\r\n"
                                                     f"core@{host}: Permission denied (publickey).\r\n").encode())
         if "-W" in argv:
-            return local.Finished(None, b"SSH-2.0-OpenSSH_9.2\r\n",
+            return spawn.Finished(None, b"SSH-2.0-OpenSSH_9.2\r\n",
                                   f"Authenticated to {PROXY} ([{PROXY}]:22)\n".encode())
         # the node login
         first = known(PROXY)
         if self.node == "ok":
-            return local.Finished(0, b"", first.encode())
+            return spawn.Finished(0, b"", first.encode())
         verdict = {"unknown": unknown, "changed": changed}[self.node](NODE, NODE_FINGERPRINT)
-        return local.Finished(255, b"", (first + verdict).encode())
+        return spawn.Finished(255, b"", (first + verdict).encode())
 
     def first_hop_call(self):
         return next(call for call in self.calls if "PreferredAuthentications=none" in call[0])
@@ -270,7 +271,7 @@ def test_the_agent_is_needed_only_when_forwarded(tmp_path):
 
 def refusing_forwarding(argv, env, seconds, first_line_only=False):
     if "-W" in argv:
-        return local.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
+        return spawn.Finished(None, b"", b"Authenticated to 203.0.113.5\nchannel 0: open failed: "
                                             b"administratively prohibited: open failed\n")
     return healthy(argv, env, seconds, first_line_only)
 
@@ -333,13 +334,13 @@ def silent_agent(tmp_path):
 
 
 def test_an_agent_that_never_answers_is_a_clear_error_in_bounded_time(silent_agent, monkeypatch):
-    if local.which("ssh-add") is None:
+    if programs.which("ssh-add") is None:
         pytest.skip("ssh-add is not installed (Debian package openssh-client)")
     monkeypatch.setattr(sshagent, "AGENT_SECONDS", 0.2)
     env = {"SSH_AUTH_SOCK": silent_agent, "PATH": os.environ["PATH"]}
     started = time.monotonic()
     with pytest.raises(SshSetupError, match="did not answer within 0.2 seconds"):
-        sshagent.check_agent(env, local.which("ssh"), posix=True)
+        sshagent.check_agent(env, programs.which("ssh"), posix=True)
     assert time.monotonic() - started < 5
 
 

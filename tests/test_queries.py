@@ -9,7 +9,7 @@ from dcos_node_ssh.checklist import Context, Probes, checklist, steps
 from dcos_node_ssh.cluster.queries import Found, Lookups
 from dcos_node_ssh.errors import ClusterError
 from dcos_node_ssh.flags import RouteFlags, SshFlags, Target, TargetKind
-from dcos_node_ssh.local import Finished
+from dcos_node_ssh.proc.spawn import Finished
 from dcos_node_ssh.route import route_of
 from dcos_node_ssh.settings import Settings
 from helpers import config_for, in_process

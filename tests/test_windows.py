@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from dcos_node_ssh import local, sshagent
+from dcos_node_ssh import sshagent
+from dcos_node_ssh.proc import programs
 from dcos_node_ssh.errors import SshSetupError
 from dcos_node_ssh.openssh.hops import SshPlan, build_argv, is_plink, plink_translation
 
@@ -91,12 +92,12 @@ def finder(*present):
     ("D:\\tools\\plink.exe", False, (), "D:\\tools\\plink.exe"),
 ])
 def test_choose_client(requested, posix, present, chosen):
-    assert local.choose_client(requested, posix, finder(*present)) == chosen
+    assert programs.choose_client(requested, posix, finder(*present)) == chosen
 
 
 def test_missing_plink_says_how_to_install_it(tmp_path):
     with pytest.raises(SshSetupError, match="Install PuTTY"):
-        local.find_client("plink", plink=True, search=str(tmp_path))
+        programs.find_client("plink", plink=True, search=str(tmp_path))
 
 
 # -- agents by platform -------------------------------------------------------------

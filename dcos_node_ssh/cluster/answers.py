@@ -4,7 +4,7 @@ plain values, every value checked before use.
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional, Tuple
 from urllib.parse import quote
 
 from ..errors import ClusterDataError, ClusterError, shown
@@ -131,17 +131,32 @@ def public_ip_from_metadata(answer: Any, source: str) -> Optional[str]:
     return _checked_address(value, source, "master's public address (PUBLIC_IPV4)")
 
 
-def masters_from_mesos_dns(answer: Any, source: str) -> List[str]:
-    """Every master's address from Mesos DNS (`master.mesos`), in the order given, once each."""
+class ListedMaster(NamedTuple):
+    """A master as Mesos DNS lists it: its address, or (when it gives an unusable one) the
+    value as it came (to be escaped when printed) and why it is refused."""
+
+    address: str  # "" when unusable
+    given: str = ""
+    problem: Optional[str] = None
+
+
+def masters_from_mesos_dns(answer: Any, source: str) -> List[ListedMaster]:
+    """Every master from Mesos DNS (`master.mesos`), in the order given, once each. A master
+    whose address is unusable is kept with the reason, as an agent is (nodes.agent_address),
+    so that `run` reports it and goes on with the others."""
     if not (isinstance(answer, list) and answer and all(isinstance(entry, dict) and "ip" in entry
                                                         for entry in answer)):
         raise ClusterDataError(f"Mesos DNS answered {source} without an \"ip\" for each master.")
-    addresses: List[str] = []
+    masters: List[ListedMaster] = []
     for entry in answer:
-        address = _checked_address(entry["ip"], source, "master")
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
+        try:
+            master = ListedMaster(_checked_address(entry["ip"], source, "master"))
+        except ClusterDataError as error:
+            given = entry["ip"]
+            master = ListedMaster("", given if isinstance(given, str) else repr(given), str(error))
+        if master not in masters:
+            masters.append(master)
+    return masters
 
 
 def _checked_address(value: Any, source: str, what: str) -> str:

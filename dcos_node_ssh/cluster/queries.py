@@ -15,6 +15,7 @@ from ..settings import Settings
 
 if TYPE_CHECKING:
     from ..tasks import Task
+    from .answers import ListedMaster
 
 DCOS_URL = "core.dcos_url"
 # Mesos answers 100 tasks unless asked for more.
@@ -196,8 +197,9 @@ class Lookups:
         """The networking API's nodes (/net/v1/nodes): each node's public addresses, by its private one."""
         return self.api(DCOS_URL).get_json("/net/v1/nodes")
 
-    def masters(self) -> List[str]:
-        """Every master's address, as Mesos DNS lists them (`master.mesos`)."""
+    def masters(self) -> List["ListedMaster"]:
+        """Every master, as Mesos DNS lists them (`master.mesos`); an unusable address is
+        kept with the reason."""
         from .answers import masters_from_mesos_dns
 
         api = self.api(DCOS_URL)

@@ -73,7 +73,8 @@ def run(flags: ListFlags, environment) -> int:
     rows.sort(key=lambda pair: listing_order(pair[0].node))
     info = info if isinstance(info, dict) else None
     master_rows = []
-    for address in ([leader] if leader else []) + [address for address in masters if address != leader]:
+    others = [master.address for master in masters if master.address and master.address != leader]  # usable ones
+    for address in ([leader] if leader else []) + others:
         is_leader = address == leader
         node = master_node(address, top["hostname"] if is_leader else None, is_leader,
                            info.get("id", "") if is_leader and info else "")

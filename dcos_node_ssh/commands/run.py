@@ -1,19 +1,34 @@
 """`dcos node run`: one command on many nodes, through one shared connection to the proxy.
 
-The nodes, the ssh argument lists and everything printed come from the pure
-functions of `fanout`; this module asks the cluster, runs the children through
-local.run_window and writes what they print.
+The flow: refuse what cannot work (Windows, plink); ask the cluster for the proxy and
+the nodes (selection); fit --parallel to the limit on open files; set up the output
+(outputs; --output-dir's folder is checked here); then, with stop signals noted
+(proc.signals), open the shared connection, run the nodes in a window of children
+(proc.window), show what they do, and end with the summary. The argument lists come
+from openssh.shared, the formats from fanout.
 """
 
 import os
-from typing import Dict, List, Optional
+import re
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
-from ..flags import OutputMode, RunFlags
-from ..route import direct_notice, host_key_alias, resolve, route_of, settle_user
+from ..flags import RunFlags
+from ..route import PROXY_COMMAND_SHELL, direct_notice, host_key_alias, resolve, route_of, settle_user
+from ..settings import DEFAULT_SSH_USER
 from . import configuration, lookups, say
 
+if TYPE_CHECKING:
+    from ..fanout import NodeResult
+    from ..openssh.shared import Shared
+    from ..outputs import Handler
+    from ..proc.signals import Signals
+    from ..proc.window import Ending
+    from ..selection import Target
+
 PROXY_SECONDS = 300.0  # the connection to the proxy may ask for a passphrase or a host key
+EXIT_SECONDS = 5.0
 
 
 def parse(opts) -> RunFlags:
@@ -21,95 +36,162 @@ def parse(opts) -> RunFlags:
 
 
 def run(flags: RunFlags, environment) -> int:
-    from .. import fanout, local
-    from ..cluster.queries import concurrently
+    from .. import fanout, outputs
+    from ..openssh.shared import Shared, forwarding_refused_message, node_argv
+    from ..proc.programs import find_client
+    from ..proc.signals import Signals
+    from ..proc.window import run_window
 
-    if not local.POSIX:
+    _refuse_where_it_cannot_run(flags)
+    settings, debug = configuration(environment)
+    route = route_of(flags.route, settings, jump=True)
+    cluster = lookups(environment, settings, debug)
+    hop, targets = resolve(route, settings, cluster, None, then=lambda: _select(flags, cluster))
+    say(environment, hop.notices)
+    proxy = hop.proxy
+    reachable = [target for target in targets if not target.problem]
+    route = settle_user(route, proxy or next((target.address for target in reachable), None), environment.env)
+    client = find_client(route.client, False)
+    width = _fit(min(flags.parallel, max(1, len(reachable))), flags.parallel, environment.stderr)
+    show = outputs.for_mode(flags, environment, targets)
+    stderr = environment.stderr
+    _announce(targets, len(reachable), proxy, width, stderr)
+
+    plan = Shared(user=route.user or DEFAULT_SSH_USER, options=route.options, proxy_options=route.proxy_options,
+                  config_file=route.config_file, client=client, proxy=proxy, command=flags.command)
+    env = dict(environment.env, **PROXY_COMMAND_SHELL)  # for the ProxyCommand, quoted for a POSIX shell
+    with Signals() as signals:
+        nodes = _Nodes(reachable, show)
+        if reachable:
+            with _shared_connection(plan, env, signals) as connected:
+                if connected is not None:
+                    nodes.proxy_log = connected.master_log
+                    argvs = [node_argv(connected, target.address,
+                                       host_key_alias(route, proxy, hop.cluster, target.address))
+                             for target in reachable]
+                    run_window(argvs, env, width, flags.timeout, nodes, signals)
+        results = nodes.complete(targets)
+        show.finish(results)
+        environment.stdout.flush()
+        if nodes.refused_forwarding and proxy is not None:
+            stderr.write(forwarding_refused_message(proxy) + "\n")
+        unrecorded = show.unrecorded()
+        stderr.write(fanout.summary(results, flags.timeout, unrecorded))
+    stopped = signals.exit_status()
+    if stopped is not None:
+        return stopped
+    return ExitStatus.OK if fanout.succeeded(results) and not unrecorded else ExitStatus.FAILED
+
+
+def _announce(targets: Sequence["Target"], reachable: int, proxy: Optional[str], width: int, stderr) -> None:
+    """What is refused and why, then what runs, before anything does."""
+    for target in targets:
+        if target.problem:
+            stderr.write(f"{printable(target.name)}: {target.problem}\n")
+    noun = "node" if reachable == 1 else "nodes"
+    stderr.write(f"Running on {reachable} {noun} {f'through {proxy}' if proxy else 'directly'}, {width} at a time.\n")
+    if proxy is None:
+        stderr.write(direct_notice("the nodes") + "\n")
+    stderr.flush()
+
+
+def _refuse_where_it_cannot_run(flags: RunFlags) -> None:
+    from ..openssh.hops import is_plink
+    from ..proc import POSIX
+    from ..proc.programs import choose_client
+
+    if not POSIX:
         raise SshSetupError(
             "`dcos node run` shares one OpenSSH connection among all nodes (ControlMaster), which the "
             "Windows ssh clients cannot do. Run it from Linux or macOS (or WSL), or use `dcos node ssh`."
         )
-    parallel, timeout = flags.parallel, flags.timeout
-    settings, debug = configuration(environment)
-    from ..openssh.hops import is_plink
-
-    if is_plink(local.choose_client(flags.route.ssh_client)):
+    if is_plink(choose_client(flags.route.ssh_client)):
         raise UsageError(
             "`dcos node run` needs OpenSSH's ssh: it shares one connection to the proxy among all nodes "
             "(ControlMaster) and reaches each node with `ssh -W` through it, which plink cannot do. Leave "
             "out --ssh-client=plink (or name an OpenSSH ssh), or use `dcos node ssh --ssh-client=plink` "
             "one node at a time."
         )
-    route = route_of(flags.route, settings, jump=True)
-    selection = flags.selection
-    cluster = lookups(environment, settings, debug)
 
-    def find_nodes():
-        def masters():
-            return cluster.masters() if selection.needs_masters else []
 
-        def agents():
-            return cluster.agent_records() if selection.needs_agents else []
+def _select(flags: RunFlags, cluster) -> List["Target"]:
+    """The nodes the selection names: the masters and the agents asked at once, when both are needed."""
+    from ..cluster.queries import concurrently
+    from ..selection import select
 
-        if selection.needs_masters and selection.needs_agents:
-            return concurrently(masters, agents)
-        return masters(), agents()
+    needs = flags.selection
 
-    hop, (masters, agents) = resolve(route, settings, cluster, None, then=find_nodes)
-    say(environment, hop.notices)
-    proxy = hop.proxy
-    source = cluster.mesos()[0].base_url if selection.needs_agents else cluster.api("core.dcos_url").base_url
-    targets = fanout.select(selection, flags.mesos_ids, masters, agents, source)
-    route = settle_user(route, proxy or targets[0].address, environment.env)
-    client = local.find_client(route.client, False)
-    output_dir = flags.output_dir
-    if output_dir is not None:
-        try:
-            os.makedirs(output_dir, exist_ok=True)
-        except OSError as error:
-            raise NodeSshError(f"Cannot create --output-dir {shown(output_dir)}: {error.strerror}.") from None
+    def masters():
+        return cluster.masters() if needs.needs_masters else []
 
-    stderr = environment.stderr
-    for target in targets:
-        if target.problem:
-            stderr.write(f"{printable(target.name)}: {target.problem}\n")
-    reachable = [index for index, target in enumerate(targets) if not target.problem]
-    how = f"through {proxy}" if proxy else "directly"
-    noun = "node" if len(reachable) == 1 else "nodes"
-    stderr.write(f"Running on {len(reachable)} {noun} {how}, {min(parallel, max(1, len(reachable)))} at a time.\n")
-    if proxy is None:
-        stderr.write(direct_notice("the nodes") + "\n")
-    stderr.flush()
+    def agents():
+        return cluster.agent_records() if needs.needs_agents else []
 
+    found = concurrently(masters, agents) if needs.needs_masters and needs.needs_agents else (masters(), agents())
+    source = cluster.mesos()[0].base_url if needs.needs_agents else cluster.api("core.dcos_url").base_url
+    return select(needs, flags.mesos_ids, found[0], found[1], source)
+
+
+def _fit(width: int, asked: int, stderr) -> int:
+    """`width` children at once, or as many as the limit on open files allows, said."""
+    from ..proc.window import FDS_PER_CHILD, FDS_RESERVED, fit_width
+
+    fitted, limit = fit_width(width)
+    if fitted < 1:
+        raise NodeSshError(
+            f"The limit on open files (`ulimit -n`: {limit}) is too low for `dcos node run`, which needs "
+            f"{FDS_RESERVED + FDS_PER_CHILD} for one node at a time and {FDS_PER_CHILD} more for each further "
+            "one. Raise it (`ulimit -n 1024`) and try again."
+        )
+    if fitted < width:
+        stderr.write(f"--parallel={asked} needs more open files than the limit (`ulimit -n`: {limit}) allows: "
+                     f"running {fitted} at a time.\n")
+    return fitted
+
+
+# A control socket's path must fit in about 100 bytes; OpenSSH expands '%' in ControlPath
+# and splits an option's value at white space, and the ProxyCommand is read by a shell.
+_PLAIN_FOLDER = re.compile(r"/[A-Za-z0-9_./-]{0,40}")
+
+
+def _temporary_root(env: Mapping[str, str]) -> str:
+    """Where the private folder goes: TMPDIR when it is a short, plain path, else /tmp."""
+    given = env.get("TMPDIR", "").rstrip("/")
+    return given if _PLAIN_FOLDER.fullmatch(given) and os.path.isdir(given) else "/tmp"
+
+
+@contextmanager
+def _shared_connection(plan: "Shared", env: Mapping[str, str], signals: "Signals") -> Iterator[Optional["Shared"]]:
+    """The one connection to the proxy that every node's ssh shares, its socket and log in
+    a private folder: yields the plan that uses it, or None when a stop signal came while
+    it was being opened. However the block ends, the connection is closed and the folder
+    removed. Without a proxy there is nothing to share: the plan as it is."""
+    if plan.proxy is None:
+        yield plan
+        return
     import tempfile
 
-    # A short path: a control socket's path must fit in about 100 bytes.
-    private = tempfile.mkdtemp(prefix="dcos-run-", dir="/tmp" if len(tempfile.gettempdir()) > 40 else None)
-    plan = fanout.Fanout(user=route.user or "core", options=route.options, proxy_options=route.proxy_options,
-                         config_file=route.config_file, client=client, proxy=proxy,
-                         control_path=os.path.join(private, "proxy"), command=flags.command,
-                         master_log=os.path.join(private, "proxy.log"))
-    aliases = [host_key_alias(route, proxy, hop.cluster, target.address) for target in targets]
-    # ssh hands the ProxyCommand to $SHELL, and its words are quoted for a POSIX shell.
-    env = dict(environment.env, SHELL="/bin/sh")
-    master_log = plan.master_log
-    master_up = False
+    from ..openssh.shared import exit_argv, master_argv
+    from ..proc.spawn import run, start_detached
+
+    private = tempfile.mkdtemp(prefix="dcos-run-", dir=_temporary_root(env))
+    plan = plan._replace(control_path=os.path.join(private, "proxy"), master_log=os.path.join(private, "proxy.log"))
     try:
-        if proxy is not None:
-            status = local.start_detached(fanout.master_argv(plan), env, master_log, PROXY_SECONDS)
-            master_up = status == 0
-            if not master_up:
-                said = _read(master_log).decode("utf-8", "replace").strip()
-                raise NodeSshError(
-                    f"Could not connect to the proxy {proxy}"
-                    + (f" (ssh exit status {status})" if status is not None else " (no answer in time)")
-                    + (f": {shown(said, 600)}" if said else "") + ". No node was run on."
-                ) from None
-        results, interrupted, refused = _fan_out(plan, targets, aliases, reachable, parallel, timeout, flags,
-                                                 environment, env, master_log)
+        status = start_detached(master_argv(plan), env, plan.master_log, PROXY_SECONDS, lambda: signals.stopped)
+        if signals.stopped:
+            yield None
+            return
+        if status != 0:
+            said = _read(plan.master_log).decode("utf-8", "replace").strip()
+            raise NodeSshError(
+                f"Could not connect to the proxy {plan.proxy}"
+                + (f" (ssh exit status {status})" if status is not None else " (no answer in time)")
+                + (f": {shown(said, 600)}" if said else "") + ". No node was run on."
+            )
+        yield plan
     finally:
-        if master_up:
-            local.run(fanout.exit_argv(plan), env, 5.0)
+        if os.path.exists(plan.control_path):  # up, or forked before it was ended
+            run(exit_argv(plan), env, EXIT_SECONDS)
         for name in os.listdir(private):
             try:
                 os.remove(os.path.join(private, name))
@@ -120,17 +202,6 @@ def run(flags: RunFlags, environment) -> int:
         except OSError:
             pass
 
-    stdout = environment.stdout
-    if flags.output is OutputMode.GATHER:
-        stdout.write_bytes(fanout.gather(results, timeout))
-    stdout.flush()
-    if refused and proxy is not None:
-        stderr.write(fanout.forwarding_refused_message(proxy) + "\n")
-    stderr.write(fanout.summary(results, timeout))
-    if interrupted:
-        return ExitStatus.INTERRUPTED
-    return 0 if fanout.succeeded(results) else 1
-
 
 def _read(path: str) -> bytes:
     try:
@@ -140,92 +211,49 @@ def _read(path: str) -> bytes:
         return b""
 
 
-def _fan_out(plan, targets, aliases, reachable: List[int], parallel: int, timeout: Optional[float], flags: RunFlags,
-             environment, env: Dict[str, str], master_log: str):
-    """Run every reachable target, printing as the output mode says; (results in the
-    targets' order, whether Ctrl-C came, whether the proxy refused forwarding)."""
-    from .. import fanout, local
+class _Nodes:
+    """The window's handler: each child's bytes and end, as its node's, to the output
+    handler; and whether the proxy refuses to forward (then no further node starts)."""
 
-    stdout, stderr = environment.stdout, environment.stderr
-    streaming = flags.output is OutputMode.LINES
-    results: List[Optional[fanout.NodeResult]] = [None] * len(targets)
-    for index, target in enumerate(targets):
-        if target.problem:
-            results[index] = fanout.NodeResult(target, fanout.Result.REFUSED, stderr=target.problem.encode() + b"\n")
-    collected: Dict[int, List[List[bytes]]] = {}
-    lines: Dict[int, List[fanout.Lines]] = {}
-    # In the default mode a node's stderr lines wait for its first stdout or its end: when the
-    # proxy refuses forwarding, ssh's words for it are dropped and the reason said once.
-    held: Dict[int, List[bytes]] = {}
-    flowing = set()  # the nodes that have written to stdout
-    refused = [False]
+    def __init__(self, targets: Sequence["Target"], show: "Handler"):
+        self._targets = targets
+        self._show = show
+        self._kept: Dict[int, List[List[bytes]]] = {}
+        self._done: Dict["Target", "NodeResult"] = {}
+        self.proxy_log: Optional[str] = None  # the shared connection's log
+        self.refused_forwarding = False
 
-    def show(index: int, stream: int, chunks: List[bytes]) -> None:
-        data = fanout.prefixed(targets[index].name, chunks)
-        if data:
-            (stdout if stream == 1 else stderr).write_bytes(data)
-            (stdout if stream == 1 else stderr).flush()
+    def output(self, index: int, stream: int, chunk: bytes) -> None:
+        self._show.output(self._targets[index], stream, chunk)
+        if self._show.keeps_output:
+            self._kept.setdefault(index, [[], []])[stream - 1].append(chunk)
 
-    def on_output(position: int, stream: int, chunk: bytes) -> None:
-        index = reachable[position]
-        if not streaming:
-            collected.setdefault(index, [[], []])[stream - 1].append(chunk)
-            return
-        whole = lines.setdefault(index, [fanout.Lines(), fanout.Lines()])[stream - 1].feed(chunk)
-        if stream == 1:
-            if index in held:
-                show(index, 2, held.pop(index))
-            flowing.add(index)
-            show(index, 1, whole)
-        elif index in flowing:
-            show(index, 2, whole)
-        else:
-            held.setdefault(index, []).extend(whole)
+    def ended(self, index: int, ending: "Ending", code: Optional[int]) -> None:
+        from ..fanout import Result, node_result
+        from ..openssh.shared import forwarding_refused
 
-    def on_end(position: int, status: Optional[int], ending) -> None:
-        index = reachable[position]
-        result_kind = fanout.result_of(status, ending.value)
-        if (result_kind is fanout.Result.UNREACHABLE and plan.proxy is not None and not refused[0]
-                and fanout.forwarding_refused(_read(master_log))):
-            refused[0] = True
-        if streaming:
-            tails = lines.pop(index, [fanout.Lines(), fanout.Lines()])
-            show(index, 1, tails[0].end())
-            waiting = held.pop(index, []) + tails[1].end()
-            flowing.discard(index)
-            if not (refused[0] and result_kind is fanout.Result.UNREACHABLE):
-                show(index, 2, waiting)
-        out, err = collected.pop(index, [[], []])
-        result = fanout.NodeResult(targets[index], result_kind, status, b"".join(out), b"".join(err))
-        results[index] = result
-        _record(result, flags, environment)
+        stdout, stderr = self._kept.pop(index, [[], []])
+        result = node_result(self._targets[index], ending, code, b"".join(stdout), b"".join(stderr))
+        unreachable = result.result is Result.UNREACHABLE
+        if unreachable and self.proxy_log and not self.refused_forwarding:
+            self.refused_forwarding = forwarding_refused(_read(self.proxy_log))
+        self._done[result.target] = result
+        self._show.node_done(result, explained=unreachable and self.refused_forwarding)
 
-    argvs = [fanout.node_argv(plan, targets[index].address, aliases[index]) for index in reachable]
-    interrupted = local.run_window(argvs, env, parallel, timeout, on_output, on_end, stop=lambda: refused[0])
-    for index, target in enumerate(targets):
-        result = results[index]
-        if result is None:
-            results[index] = result = fanout.NodeResult(target, fanout.Result.NOT_STARTED)
-            _record(result, flags, environment)
-        elif result.result is fanout.Result.REFUSED:
-            _record(result, flags, environment)
-    return [result for result in results if result is not None], interrupted, refused[0]
+    def more(self) -> bool:
+        return not self.refused_forwarding
 
+    def complete(self, targets: Sequence["Target"]) -> List["NodeResult"]:
+        """Every target's result, in order: those that ran, and the others, which are
+        shown now: refused by the cluster's description, or never started."""
+        from ..fanout import NodeResult, Result
 
-def _record(result, flags: RunFlags, environment) -> None:
-    """What is written as soon as a node is done: its JSON line, or its files."""
-    from .. import fanout
-
-    if flags.output is OutputMode.JSON:
-        environment.stdout.write(fanout.json_line(result))
-        environment.stdout.flush()
-    elif flags.output_dir is not None:
-        folder = os.path.join(flags.output_dir, result.target.folder)
-        try:
-            os.makedirs(folder, exist_ok=True)
-            for name, data in (("stdout", result.stdout), ("stderr", result.stderr),
-                               ("status", fanout.status_file(result))):
-                with open(os.path.join(folder, name), "wb") as stream:
-                    stream.write(data)
-        except OSError as error:
-            raise NodeSshError(f"Cannot write to {shown(folder)}: {error.strerror}.") from None
+        results = []
+        for target in targets:
+            result = self._done.get(target)
+            if result is None:
+                result = (NodeResult(target, Result.REFUSED, stderr=target.problem.encode() + b"\n")
+                          if target.problem else NodeResult(target, Result.NOT_STARTED))
+                self._show.node_done(result)
+            results.append(result)
+        return results

@@ -14,7 +14,8 @@ def parse(opts) -> SshFlags:
 
 
 def run(flags: SshFlags, environment) -> int:
-    from .. import local
+    from ..proc.handover import exec_program
+    from ..proc.programs import find_client
     from ..openssh.hops import build_argv, display
     from ..sshagent import check_agent
 
@@ -37,7 +38,7 @@ def run(flags: SshFlags, environment) -> int:
     argv = build_argv(hop.plan(tty, flags.command))
     if not flags.dry_run:
         # Everything that can refuse is asked before the Running line: it means ssh runs.
-        client_path = local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
+        client_path = find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
         if route.forwarding:
             check_agent(environment.env, client_path, route.plink)
     if hop.proxy is None:
@@ -47,7 +48,7 @@ def run(flags: SshFlags, environment) -> int:
         return 0
     stderr.write(f"Running `{display(argv)}`\n")
     try:
-        return local.exec_program(argv, hop.env_changes or None)
+        return exec_program(argv, hop.env_changes or None)
     except OSError as error:
         raise NodeSshError(f"Could not run {client_path}: {error.strerror}.") from None
 

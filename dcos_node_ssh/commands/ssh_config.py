@@ -123,9 +123,10 @@ def _checker(env, alias: str, leader: str) -> Check:
     """OpenSSH's verdict on a config file (dotssh.openssh_verdict), found on PATH."""
     import os
 
-    from .. import dotssh, local
+    from .. import dotssh
+    from ..proc.programs import which
 
-    program = local.which("ssh", env.get("PATH", os.defpath))
+    program = which("ssh", env.get("PATH", os.defpath))
     if program is None:
         raise SshSetupError(
             "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was "

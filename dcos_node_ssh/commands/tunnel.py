@@ -73,10 +73,10 @@ def run(flags: TunnelFlags, environment) -> int:
     socks_port, forwards = _listeners(flags, wanted)
     for forward, what in zip(forwards, _whats(wanted)):
         stderr.write(f"Forward {forward.listener} -> {forward.destination}: {what}.\n")
-    from .. import local
+    from ..proc.programs import find_client
 
     # Refused now, before anything runs; the argument list keeps the name as given.
-    local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
+    find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
     return _tunnel(flags, route, hop.proxy or "", route.client, socks_port, forwards, wanted, environment)
 
 
@@ -86,9 +86,9 @@ def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
     the proxy reached as the tunnel reaches it (its ProxyCommand, options, config files)
     with its host key, and one connection (BatchMode: it never prompts) that logs in and
     asks the proxy for the channel the tunnel proves itself with."""
-    from .. import local
     from ..checklist import Check, Status, display_url, fail, ok, report
     from ..cluster.queries import no_cluster_message
+    from ..proc.programs import find_client
 
     checks: List[Check] = []
 
@@ -140,7 +140,7 @@ def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
                 checks.append(fail(name, "", str(error)))
     checks.append(_ports_check(flags, wanted))
     try:
-        client = local.find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
+        client = find_client(route.client, route.plink, search=environment.env.get("PATH", os.defpath))
         checks.append(ok("ssh client", client))
     except NodeSshError as error:
         client = ""
@@ -157,7 +157,7 @@ def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
     route = settle_user(route, proxy, environment.env)
     search = environment.env.get("PATH", os.defpath)
     first = first_hop_check(Hop(route, proxy, proxy), environment.env,
-                            Probes(find_client=lambda name, plink: local.find_client(name, plink, search=search)),
+                            Probes(find_client=lambda name, plink: find_client(name, plink, search=search)),
                             "Check the proxy's address, that its sshd runs, and that its port is open to you.")
     checks.append(first)
     if first.status is not Status.OK:
@@ -197,10 +197,10 @@ def _ports_check(flags: TunnelFlags, wanted: Wanted):
 def _probe_checks(route, proxy: str, client: str, environment):
     """The tunnel's probe as a connection of its own: does the proxy take the key, and does
     it open a channel to its own sshd?"""
-    from .. import local
     from ..checklist import STEP_SECONDS, Check, Status, fail, last_line, login_fix, ok
     from ..openssh.tunnel import (Forwarding, TunnelPlan, forwarding_refused_message, forwarding_verdict, probe_argv,
                                   probe_target)
+    from ..proc import spawn
     from ..settings import DEFAULT_SSH_USER
 
     route = settle_user(route, proxy, environment.env)
@@ -210,7 +210,7 @@ def _probe_checks(route, proxy: str, client: str, environment):
     if not plan.plink:
         # As every --check probe: nothing written to known_hosts (the first hop's key was just found known).
         argv[1:1] = ["-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=no"]
-    probe = local.run(argv, environment.env, 3 * STEP_SECONDS, first_line_only=True)
+    probe = spawn.run(argv, environment.env, 3 * STEP_SECONDS, first_line_only=True)
     verdict = forwarding_verdict(probe.first_line, probe.errors)
     who = f"{plan.user}@{proxy}"
     logged_in = "Authenticated to" in probe.errors or verdict is not Forwarding.UNKNOWN
@@ -370,12 +370,12 @@ def _tunnel(flags: TunnelFlags, route, proxy: str, client: str, socks_port: Opti
     import shutil
     import tempfile
 
-    from .. import local
     from ..openssh.hops import display
     from ..openssh.tunnel import TunnelPlan, tunnel_argv
+    from ..proc import POSIX
     from ..settings import DEFAULT_SSH_USER
 
-    shared = local.POSIX and not route.plink  # Windows' OpenSSH has no ControlMaster, plink none at all
+    shared = POSIX and not route.plink  # Windows' OpenSSH has no ControlMaster, plink none at all
     private = None
     if shared:
         # A short path: a control socket's path must fit in about 100 bytes.
@@ -501,10 +501,10 @@ def _wait_until_listening(plan, child) -> None:
 def _prove_forwarding(plan, child, environment) -> None:
     """One channel through the tunnel's connection to the proxy's own sshd: refused by
     policy is an error; anything else inconclusive is said, and the tunnel goes on."""
-    from .. import local
     from ..openssh.tunnel import Forwarding, forwarding_refused_message, forwarding_verdict, probe_argv
+    from ..proc import spawn
 
-    probe = local.run(probe_argv(plan), environment.env, PROBE_SECONDS, first_line_only=True)
+    probe = spawn.run(probe_argv(plan), environment.env, PROBE_SECONDS, first_line_only=True)
     said = "\n".join(child.said + child.lines(0.05)) + "\n" + probe.errors
     verdict = forwarding_verdict(probe.first_line, said)
     if verdict is Forwarding.UNKNOWN:  # the control master logs a refused channel a moment later
