@@ -12,7 +12,7 @@ import glob
 import json
 import os
 import socket
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from .errors import ClusterAuthError, ClusterUnreachable, ConfigError, NodeSshError, shown
 from .flags import SshFlags, TargetKind
@@ -25,6 +25,7 @@ STEP_SECONDS = 5  # each connection attempt; a whole ssh probe gets a few of the
 
 class Status(enum.Enum):
     OK = "ok"
+    WARN = "warn"  # the command should work, after something only the user can do (accept a host key)
     FAIL = "fail"
     SKIP = "skip"
 
@@ -50,6 +51,10 @@ def fail(name: str, detail: str, fix: str = "") -> Check:
 
 def skip(name: str, detail: str) -> Check:
     return Check(name, Status.SKIP, detail)
+
+
+def warn(name: str, detail: str, fix: str = "") -> Check:
+    return Check(name, Status.WARN, detail, fix)
 
 
 def ssh_banner(host: str, port: int) -> Tuple[bool, str]:
@@ -220,19 +225,129 @@ def _first_hop_host(context: Context) -> Optional[str]:
     return context.proxy if context.proxied else context.target
 
 
-def _first_hop_port(context: Context) -> List[Check]:
-    route = context.route
+def _hop_of(context: Context) -> Hop:
+    return Hop(context.route, context.proxy, context.target or "", _cluster_key(context))
+
+
+def _first_hop(context: Context) -> List[Check]:
     host = _first_hop_host(context)
-    port = _port(route.proxy_options + route.options) if context.proxied else _port(route.options)
     if host is None:
-        return [skip("first hop port", "no address to try")]
-    reachable, detail = context.probes.banner(host, port)
-    if reachable:
-        return [ok("first hop port", f"{host}:{port} answers as an SSH server ({detail})")]
-    return [fail("first hop port", f"{host}:{port}: {detail}", _port_fix(context, host))]
+        return [skip("first hop", "no address to try")]
+    return [first_hop_check(_hop_of(context), context.env, context.probes, _port_fix(context, host))]
 
 
-PROBE_OPTIONS = ("BatchMode=yes", f"ConnectTimeout={STEP_SECONDS}")
+# Every probe: never a prompt, never a key written to known_hosts (the user's files stay as
+# they were: an unknown key is reported, not accepted), never longer than a step.
+PROBE_OPTIONS = ("BatchMode=yes", f"ConnectTimeout={STEP_SECONDS}", "StrictHostKeyChecking=yes", "UpdateHostKeys=no")
+# ssh says what it met (the server's version, each host key and its verdict) from DEBUG1 on;
+# the first hop's probe stops at the login (no method but "none").
+KEYS_OPTIONS = PROBE_OPTIONS + ("LogLevel=DEBUG1",)
+FIRST_HOP_OPTIONS = KEYS_OPTIONS + ("PreferredAuthentications=none",)
+
+
+def first_hop_check(hop: Hop, env: Mapping[str, str], probes: "Probes", unreached_fix: str) -> Check:
+    """The connection the command makes first (to the proxy, or to the node), made as it
+    makes it, through whatever its -F file, options and ~/.ssh/config say (a ProxyCommand,
+    a ProxyJump), up to the login: does an SSH server answer, and is its host key the one
+    known? With plink, whose configuration is PuTTY's, the port alone."""
+    from .openssh.hops import first_hop_argv
+    from .openssh.hostkeys import read_log
+
+    route = hop.route
+    host = hop.proxy or hop.target
+    who = f"{route.user}@{host}"
+    if route.plink:
+        port = _port(route.proxy_options + route.options) if hop.proxy else _port(route.options)
+        reachable, detail = probes.banner(host, port)
+        if reachable:
+            return ok("first hop", f"{host}:{port} answers as an SSH server ({detail})")
+        return fail("first hop", f"{host}:{port}: {detail}", unreached_fix)
+    plan = hop.plan(tty=False)
+    env = dict(env, **hop.env_changes)
+    probe = probes.run(first_hop_argv(plan, FIRST_HOP_OPTIONS), env, 3 * STEP_SECONDS)
+    log = read_log(probe.errors)
+    if not log.reached:
+        why = "no answer in time" if probe.status is None else last_line(probe.errors)
+        if log.proxy_command:
+            unreached_fix = (f"ssh could not reach {host} through the ProxyCommand it ran ({log.proxy_command}); "
+                             "check that command, which comes from --proxy-option, --option or your ssh config.")
+        return fail("first hop", f"{who}: {why}", unreached_fix)
+    how = "through its ProxyCommand" if log.proxy_command else f"at {log.address}" if log.address else ""
+    answers = f"{who} answers ({log.software}{', ' + how if how else ''})"
+    verdict = key_verdict("first hop", answers, log.key, lambda: _strictness(probes, first_hop_argv(plan), env))
+    if verdict is not None:
+        return verdict
+    return fail("first hop", f"{answers}, but ssh stopped: {last_line(probe.errors)}",
+                f"ssh said: {last_line(probe.errors)}")
+
+
+def key_verdict(name: str, answers: str, key, strictness: Callable[[], str],
+                on_master: bool = False) -> Optional[Check]:
+    """The check for ssh's verdict on a host key (openssh.hostkeys.HostKey), or None when
+    it gave none. `strictness` says the real command's StrictHostKeyChecking; `on_master`:
+    ssh on the master checks this key, in the master's known_hosts (agent forwarding)."""
+    from .openssh.hostkeys import KeyState, key_file_hint
+
+    asker, here = ("ssh on the master", "there") if on_master else ("ssh", "here")
+    host_own = (f"the host's own (on the host: `ssh-keygen -lf {key_file_hint(key.kind)}`, or ask the cluster's "
+                "administrator)")
+    if key.state is KeyState.KNOWN:
+        return ok(name, f"{answers}; its {key.shown()} is the one known")
+    if key.state is KeyState.UNKNOWN:
+        strict = strictness()
+        unknown = f"{answers}; its host key is not known {here} yet"
+        if strict == "true":
+            return fail(name, f"{unknown}, and StrictHostKeyChecking yes refuses it ({key.shown()})",
+                        f"Compare it with {host_own}, then accept it once with --option "
+                        "StrictHostKeyChecking=accept-new (a key that changes later is still refused).")
+        if strict == "accept-new":
+            return warn(name, f"{unknown}: {asker} will accept {key.shown()} and remember it "
+                        "(StrictHostKeyChecking accept-new)", f"Compare it with {host_own}.")
+        if strict == "false":
+            return warn(name, f"{unknown}: {asker} will accept {key.shown()} without asking and without "
+                        "remembering it (StrictHostKeyChecking no)", f"Compare it with {host_own}. --option "
+                        "StrictHostKeyChecking=accept-new would remember it, and refuse a change.")
+        return warn(name, f"{unknown}: {asker} will ask you to accept {key.shown()} (at a terminal; without one "
+                    "it refuses)", f"Compare it with {host_own} before you answer yes. --option "
+                    "StrictHostKeyChecking=accept-new accepts a new key without asking and still refuses a changed "
+                    "one.")
+    if key.state is KeyState.CHANGED:
+        where = f" -f '{key.offending}'" if key.offending else ""
+        remove = f"`ssh-keygen -R '{key.name}'{where}`" if key.name else "`ssh-keygen -R <host>`"
+        return fail(name, f"{answers}; its host key has changed: it now offers {key.shown()}",
+                    f"{asker} refuses a host whose key changed: someone may be in the middle, or the host was "
+                    "reinstalled. Ask the cluster's administrator; only if the new key is that host's, remove the old "
+                    f"one{' on the master' if on_master else ''} with {remove} and connect again (ssh then asks "
+                    "about the new one).")
+    if key.state is KeyState.REVOKED:
+        return fail(name, f"{answers}; its {key.shown()} is marked as revoked in a known_hosts {here}",
+                    "A revoked key may be a stolen one: do not connect; ask the cluster's administrator.")
+    return None
+
+
+def _strictness(probes: "Probes", argv: Sequence[str], env: Mapping[str, str]) -> str:
+    """StrictHostKeyChecking as the connection `argv` makes it has it (`ssh -G`: its
+    options, its -F file or ~/.ssh/config): "ask", "true", "accept-new" or "false"."""
+    resolved = probes.run(list(argv[:1]) + ["-G"] + list(argv[1:]), env, STEP_SECONDS).stdout
+    for line in resolved.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(" ")
+        if key == "stricthostkeychecking":
+            return _strictness_word(value)
+    return "ask"
+
+
+def _strictness_word(value: str) -> str:
+    value = value.strip().lower()
+    return {"yes": "true", "no": "false", "off": "false"}.get(value, value)
+
+
+def _option_strictness(options: Sequence[str]) -> str:
+    """StrictHostKeyChecking as --option gives it (the first wins), for ssh on the master."""
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.lower() == "stricthostkeychecking":
+            return _strictness_word(value)
+    return "ask"
 
 
 def _through_proxy(context: Context) -> List[Check]:
@@ -289,19 +404,32 @@ def _through_proxy(context: Context) -> List[Check]:
 
 def _node_login(context: Context) -> List[Check]:
     from .openssh.hops import build_argv, display
+    from .openssh.hostkeys import KeyState, read_log
 
     chosen = context.route
-    hop = Hop(chosen, context.proxy, context.target or "", _cluster_key(context))
+    hop = _hop_of(context)
     plan = hop.plan(tty=False, command=("true",))
-    argv = build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options))
+    argv = build_argv(plan._replace(options=KEYS_OPTIONS + chosen.options))
     env = dict(context.env, **hop.env_changes)
     probe = context.probes.run(argv, env, 4 * STEP_SECONDS)
     who = f"{chosen.user}@{context.target}"
+    shown_argv = display(build_argv(plan._replace(options=PROBE_OPTIONS + chosen.options)))
     if probe.status == 0:
-        return [ok("node login", f"{who} accepts your key (`{display(argv)}`)")]
+        return [ok("node login", f"{who} accepts your key (`{shown_argv}`)")]
     if probe.status is None:
         return [fail("node login", f"{who}: no answer in time", "The node or the proxy is slow or drops the "
                      "connection; try again, or check the node's sshd.")]
+    log = read_log(probe.errors)
+    if log.key.state in (KeyState.UNKNOWN, KeyState.CHANGED, KeyState.REVOKED):
+        # The first hop's key was checked before: a verdict now is the node's.
+        if chosen.forwarding:
+            verdict = key_verdict("node login", f"{who}, from the master", log.key,
+                                  lambda: _option_strictness(chosen.options), on_master=True)
+        else:
+            verdict = key_verdict("node login", f"{who} answers", log.key,
+                                  lambda: _strictness(context.probes, build_argv(plan), env))
+        if verdict is not None:
+            return [verdict]
     where = "The master" if chosen.forwarding else "This machine"
     return [fail("node login", f"{who}: {last_line(probe.errors)}", login_fix(probe.errors, "the node", where))]
 
@@ -322,7 +450,7 @@ def _cluster_key(context: Context) -> Optional[str]:
 def steps(flags: SshFlags, route: Route) -> List[Step]:
     """The checklist for this route, each step with what it needs."""
     from_cluster = ("cluster API",)
-    connection = ("ssh client", "first hop port", "target") + (("ssh-agent",) if route.forwarding else ())
+    connection = ("ssh client", "first hop", "target") + (("ssh-agent",) if route.forwarding else ())
     proxied = route.proxied
     return [
         Step((), ("configuration",), _configuration),
@@ -332,7 +460,7 @@ def steps(flags: SshFlags, route: Route) -> List[Step]:
         Step((), ("ssh client",), _ssh_client),
         Step(("ssh client",), ("ssh-agent",), _ssh_agent),
         Step((), ("key files",), _key_files),
-        Step(("proxy",) if proxied else ("target",), ("first hop port",), _first_hop_port),
+        Step(("ssh client",) + (("proxy",) if proxied else ("target",)), ("first hop",), _first_hop),
     ] + ([Step(connection, ("proxy login", "node port"), _through_proxy)] if proxied else []) + [
         Step(connection + (("proxy login", "node port") if proxied else ()), ("node login",), _node_login),
     ]
@@ -343,7 +471,7 @@ def checklist(context: Context, plan: Sequence[Step]) -> List[Check]:
     done: Dict[str, Check] = {}
     for step in plan:
         cause = next((name for name in step.needs if name in done and _blocks(done[name])), None)
-        results = ([Check(name, Status.SKIP, f"not tried: {cause} failed", blocked=True) for name in step.names]
+        results = ([Check(name, Status.SKIP, not_tried(cause, done[cause]), blocked=True) for name in step.names]
                    if cause else step.run(context))
         for check in results:
             done[check.name] = check
@@ -353,7 +481,15 @@ def checklist(context: Context, plan: Sequence[Step]) -> List[Check]:
 
 
 def _blocks(check: Check) -> bool:
-    return check.status is Status.FAIL or check.blocked
+    """A failure stops what needs it; so does a host key still to accept, since the probes
+    never accept one."""
+    return check.status in (Status.FAIL, Status.WARN) or check.blocked
+
+
+def not_tried(cause: str, check: Check) -> str:
+    if check.status is Status.WARN:
+        return f"not tried: {cause} waits for you to accept its host key"
+    return f"not tried: {cause} failed"
 
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
@@ -396,7 +532,9 @@ def _port(options: Sequence[str], default: int = 22) -> int:
 
 
 def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """The last thing ssh said, its debug lines (LogLevel=DEBUG1) aside."""
+    lines = [line.strip() for line in text.strip().splitlines()
+             if line.strip() and not line.startswith(("debug1:", "debug2:", "debug3:"))]
     return shown(lines[-1], 200) if lines else "no message"
 
 
@@ -432,12 +570,21 @@ def report(checks: List[Check], stdout: Any, as_json: bool) -> int:
         return 1 if failures else 0
     width = max(len(check.name) for check in checks)
     for check in checks:
-        label = check.status.value.upper() if check.status is Status.FAIL else check.status.value
+        label = check.status.value.upper() if check.status in (Status.FAIL, Status.WARN) else check.status.value
         stdout.write(f"{label:<5} {check.name:<{width}}  {check.detail}\n")
         if check.fix:
-            stdout.write(f"{'':<5} {'':<{width}}  fix: {check.fix}\n")
+            stdout.write(f"{'':<5} {'':<{width}}  {'fix' if check.status is Status.FAIL else 'note'}: {check.fix}\n")
     if failures:
         stdout.write(f"\n{len(failures)} of {len(checks)} checks failed.\n")
         return 1
+    warnings = [check for check in checks if check.status is Status.WARN]
+    if warnings:
+        waiting = [check.name for check in checks if check.blocked]
+        later = (f" Run the check again after connecting once, to try the {', '.join(waiting)} too." if waiting
+                 else "")
+        keys = "key" if len(warnings) == 1 else "keys"
+        stdout.write(f"\nNo check failed ({len(warnings)} with a warning): the connection should work once you "
+                     f"accept the host {keys} above.{later}\n")
+        return 0
     stdout.write(f"\nAll {len(checks)} checks passed (or were not needed): the connection should work.\n")
     return 0

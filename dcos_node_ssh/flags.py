@@ -339,10 +339,11 @@ class ScpFlags(NamedTuple):
     route: RouteFlags
     paths: Tuple[str, ...]
     recursive: bool = False
+    preserve: bool = False
 
     @classmethod
     def of(cls, opts: Opts) -> "ScpFlags":
-        return cls(RouteFlags.of(opts), _words(opts.get("<path>")), bool(opts.get("-r")))
+        return cls(RouteFlags.of(opts), _words(opts.get("<path>")), bool(opts.get("-r")), bool(opts.get("-p")))
 
 
 class SshConfigFlags(NamedTuple):

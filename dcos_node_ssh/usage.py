@@ -36,7 +36,7 @@ Usage:
                   [--parallel=<n>] [--timeout=<seconds>] [--batch=<n>] [--max-fail=<n>]
                   [--pause=<seconds>] [--gather | --json | --output-dir=<dir>]
                   (--list | [--] <command>...)
-    dcos node scp [-r] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
+    dcos node scp [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--prefix=<prefix>] [--write]
@@ -165,6 +165,7 @@ Options:
     --parallel=<n>            `run`: how many nodes at once [default: 32].
     --timeout=<seconds>       `run`: end a node's command after this long.
     -r                        `scp`: copy directories and what they hold.
+    -p                        `scp`: keep each file's modification time and mode.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
                               the cluster's name and a dot, else `dcos.`); not
                               empty with --write.
@@ -196,15 +197,15 @@ each line as `<node>: <line>`, or with --json one JSON object per node per line,
 and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
 Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
 
-`dcos node scp` copies with OpenSSH's scp (SFTP), through the proxy as jump mode
-connects: the last <path> is the destination, the others are the sources; a remote
-one is <node>:<path>, where <node> is `leader` (or `master`) or what --mesos-id
-takes. `dcos node ssh-config` prints an OpenSSH config with a Host entry for the
-proxy (<prefix>proxy), the leader (<prefix>leader) and each agent (<prefix><ID>,
-<prefix><host name>, <prefix><address>), for ssh, scp, sftp and rsync with
-`-F <file>`; with --write, ~/.ssh/config includes it, and plain `ssh
-<prefix>leader` works. A read-only ~/.ssh/config is left alone, with the two
-lines to add by hand.
+`dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
+than 8.7), through the proxy as jump mode connects: the last <path> is the
+destination, the others are the sources; a remote one is <node>:<path>, where
+<node> is `leader` (or `master`) or what --mesos-id takes. `dcos node ssh-config`
+prints an OpenSSH config with a Host entry for the proxy (<prefix>proxy), the
+leader (<prefix>leader) and each agent (<prefix><ID>, <prefix><host name>,
+<prefix><address>), for ssh, scp, sftp and rsync with `-F <file>`; with --write,
+~/.ssh/config includes it, and plain `ssh <prefix>leader` works. A read-only
+~/.ssh/config is left alone, with the two lines to add by hand.
 
 `dcos node tunnel socks` runs a SOCKS5 proxy on 127.0.0.1 (OpenSSH's -D) and
 `dcos node tunnel forward` forwards local ports (-L) to <node>:<port> (a node as

@@ -239,3 +239,41 @@ def logged(server, path, seconds=3.0, requests=None) -> dict:
             assert entries, f"{path} is not in the stand-in's request log"
             return entries[-1]
         time.sleep(0.02)
+
+
+# OpenSSH 8.2's scp (Ubuntu 20.04), as it answers what decides the protocol (scp.c and the
+# getopt of openbsd-compat at V_8_2_P1): an option it lacks, such as -s, is "unknown option --
+# s" and the usage text, exit 1; too few operands, the usage alone. Anything else is this
+# machine's scp in the legacy protocol (-O), the only one 8.2 speaks.
+OPENSSH_8_2_SCP = """#!/bin/sh
+usage() {
+    printf '%s\\n' 'usage: scp [-346BCpqrTv] [-c cipher] [-F ssh_config] [-i identity_file]' \\
+        '            [-J destination] [-l limit] [-o ssh_option] [-P port]' \\
+        '            [-S program] source ... target' >&2
+    exit 1
+}
+while getopts ':dfl:prtTvBCc:i:P:q12346S:o:F:J:' flag; do
+    case $flag in
+        '?') printf 'unknown option -- %s\\r\\n' "$OPTARG" >&2; usage ;;
+        ':') printf 'option requires an argument -- %s\\r\\n' "$OPTARG" >&2; usage ;;
+    esac
+done
+[ $(($# - OPTIND + 1)) -ge 2 ] || usage
+exec {real} -O "$@"
+"""
+
+
+def openssh_8_2_scp(folder) -> str:
+    """A folder holding an `scp` that answers as OpenSSH 8.2's (OPENSSH_8_2_SCP), to put
+    first on PATH; the folder, as text."""
+    import shlex
+    import shutil
+
+    real = shutil.which("scp")
+    assert real, "scp is not installed (Debian package openssh-client)"
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "scp")
+    with open(path, "w", encoding="utf-8") as stream:
+        stream.write(OPENSSH_8_2_SCP.replace("{real}", shlex.quote(real)))
+    os.chmod(path, 0o755)
+    return str(folder)

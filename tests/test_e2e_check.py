@@ -19,10 +19,10 @@ TOKEN = "eyJhbGciOiJSUzI1NiJ9.check-token.c2lnbmF0dXJl"
 MODES = [pytest.param([], id="forward"), pytest.param(["--jump"], id="jump")]
 
 
-def check(sim, dcos_node, home, extra=(), env=None):
+def check(sim, dcos_node, home, extra=(), env=None, proxy="--master-proxy"):
     """--check --json by the installed `dcos-node`, with the simulation's ~/.ssh (its probes
     log in); in-process (dcos_node None) where no probe reaches a node."""
-    args = ["--master-proxy", f"--slave={AGENT1_ID}", "--check", "--json"] + list(extra)
+    args = [proxy, f"--slave={AGENT1_ID}", "--check", "--json"] + list(extra)
     if dcos_node is None:
         result = cli(["node", "ssh"] + args, env or sim.client_env(home))
     else:
@@ -45,7 +45,7 @@ def test_everything_in_order(sim, dcos_node, home, mode):
     assert status == 0 and report["ok"], report
     assert [item["status"] for item in checks.values()] == ["ok"] * len(checks)
     assert list(checks) == ["configuration", "cluster API", "target", "proxy", "ssh client", "ssh-agent",
-                            "key files", "first hop port", "proxy login", "node port", "node login"]
+                            "key files", "first hop", "proxy login", "node port", "node login"]
     assert AGENT1_IP in checks["target"]["detail"] and "PUBLIC_IPV4" in checks["proxy"]["detail"]
     assert "OpenSSH" in checks["ssh client"]["detail"] and "1 key" in checks["ssh-agent"]["detail"]
 
@@ -79,7 +79,7 @@ def test_master_sshd_stopped(sim, dcos_node, home):
     finally:
         sim.start_sshd(sim.master)
     failure = only_failure(checks)
-    assert status == 1 and failure["name"] == "first hop port"
+    assert status == 1 and failure["name"] == "first hop"
     assert "Connection refused" in failure["detail"] and "sshd runs on the master" in failure["fix"]
     assert [checks[name]["status"] for name in ("proxy login", "node port", "node login")] == ["skip"] * 3
 
@@ -94,7 +94,7 @@ def test_agent_holding_no_key(sim, dcos_node, home):
         subprocess.run(["ssh-add", "-q", sim.key], env=env, capture_output=True, check=True)
     failure = only_failure(checks)
     assert status == 1 and failure["name"] == "ssh-agent" and "ssh-add ~/.ssh/<key>.pem" in failure["fix"]
-    assert checks["first hop port"]["status"] == "ok" and checks["proxy login"]["status"] == "skip"
+    assert checks["first hop"]["status"] == "ok" and checks["proxy login"]["status"] == "skip"
 
 
 def test_a_key_the_hosts_do_not_accept(sim, dcos_node, home, tmp_path):
@@ -132,7 +132,7 @@ def test_public_ipv4_where_nothing_listens(sim, dcos_node, home):
     config_for(home, sim.dcos_url)
     status, checks, _ = check(sim, dcos_node, home)
     failure = only_failure(checks)
-    assert status == 1 and failure["name"] == "first hop port" and "198.51.100.99:22" in failure["detail"]
+    assert status == 1 and failure["name"] == "first hop" and "198.51.100.99 port 22" in failure["detail"]
     assert "PUBLIC_IPV4" in failure["fix"] and "--proxy-ip=<address>" in failure["fix"]
     assert checks["proxy"]["status"] == "ok"
 
@@ -149,14 +149,97 @@ def test_key_files_readable_by_others(sim, dcos_node, home):
     assert status == 1 and failure["name"] == "key files" and f"chmod 600 {pem}" in failure["fix"]
 
 
+def fingerprint(public_key):
+    """SHA256:… of a public key line, as ssh-keygen shows it."""
+    listed = subprocess.run(["ssh-keygen", "-l", "-f", "-"], input=public_key + "\n", capture_output=True, text=True,
+                            check=True)
+    return listed.stdout.split()[1]
+
+
 def test_node_host_key_unknown_to_the_master(sim, dcos_node, home):
-    """The master has never met this node (its known_hosts lacks it): the real run would
-    stop at a prompt on the master."""
+    """The master has never met this node (its known_hosts lacks it): ssh on the master will
+    ask at the terminal, as the real command's second hop does; a warning with the key."""
     config_for(home, sim.dcos_url)
-    status, checks, _ = check(sim, dcos_node, home, ["--option=UserKnownHostsFile=/dev/null",
+    status, checks, report = check(sim, dcos_node, home, [
+        "--option=UserKnownHostsFile=/dev/null", f"--proxy-option=UserKnownHostsFile={sim.client_ssh_dir}/known_hosts"])
+    login = checks["node login"]
+    assert status == 0 and report["ok"] and login["status"] == "warn", report
+    assert "ssh on the master will ask you to accept ED25519 key " + fingerprint(sim.agents[0].host_key_pub) in (
+        login["detail"])
+    assert [name for name, item in checks.items() if item["status"] != "ok"] == ["node login"]
+
+
+def known_hosts(tmp_path, name, *lines):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines))
+    return str(path)
+
+
+def test_an_unknown_node_key_is_a_warning_and_the_connection_should_work(sim, dcos_node, home, tmp_path):
+    """Jump mode: this machine checks the node's key (under its HostKeyAlias). Not known: a
+    warning with the fingerprint to compare, nothing failed, and known_hosts not written."""
+    config_for(home, sim.dcos_url)
+    empty = known_hosts(tmp_path, "empty")
+    args = ["--master-proxy", f"--slave={AGENT1_ID}", "--jump", "--check", f"--option=UserKnownHostsFile={empty}",
+            f"--proxy-option=UserKnownHostsFile={sim.client_ssh_dir}/known_hosts"]
+    result = sim_ssh(sim, dcos_node, home, args, timeout=120)
+    assert result.returncode == 0, result.stdout
+    login = next(line for line in result.stdout.splitlines() if line.startswith("WARN"))
+    assert login.startswith("WARN  node login") and (
+        f"its host key is not known here yet: ssh will ask you to accept ED25519 key "
+        f"{fingerprint(sim.agents[0].host_key_pub)}") in login
+    assert result.stdout.splitlines()[-1] == ("No check failed (1 with a warning): the connection should work once "
+                                              "you accept the host key above.")
+    assert open(empty).read() == ""
+
+
+def test_a_changed_node_key_fails_with_its_fix(sim, dcos_node, home, tmp_path):
+    config_for(home, sim.dcos_url)
+    alias = simcluster.host_key_alias(AGENT1_IP)
+    wrong = known_hosts(tmp_path, "wrong", f"{alias} {sim.master.host_key_pub}")
+    status, checks, _ = check(sim, dcos_node, home, ["--jump", f"--option=UserKnownHostsFile={wrong}",
                                                      f"--proxy-option=UserKnownHostsFile={sim.client_ssh_dir}/known_hosts"])
     failure = only_failure(checks)
-    assert status == 1 and failure["name"] == "node login" and "does not know the node's host key" in failure["fix"]
+    assert status == 1 and failure["name"] == "node login"
+    assert f"its host key has changed: it now offers ED25519 key {fingerprint(sim.agents[0].host_key_pub)}" in (
+        failure["detail"])
+    assert f"`ssh-keygen -R '{alias}' -f '{wrong}'`" in failure["fix"]
+
+
+def test_an_unknown_proxy_key_waits_for_you_and_nothing_is_written(sim, dcos_node, home, tmp_path):
+    config_for(home, sim.dcos_url)
+    empty = known_hosts(tmp_path, "empty")
+    status, checks, report = check(sim, dcos_node, home, [f"--proxy-option=UserKnownHostsFile={empty}"])
+    assert status == 0 and report["ok"] and checks["first hop"]["status"] == "warn"
+    assert fingerprint(sim.master.host_key_pub) in checks["first hop"]["detail"]
+    assert [checks[name]["detail"] for name in ("proxy login", "node port", "node login")] == [
+        "not tried: first hop waits for you to accept its host key"] * 3
+    assert open(empty).read() == ""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_first_hop_reached_only_through_a_proxy_command_passes(sim, dcos_node, home, mode):
+    """The proxy's private address has no route from here: a raw connection to it fails, but
+    the command's own --proxy-option ProxyCommand reaches it through the master."""
+    config_for(home, sim.dcos_url)
+    through = f"--proxy-option=ProxyCommand=ssh -W %h:%p {simcluster.USER}@{PUBLIC}"
+    status, checks, report = check(sim, dcos_node, home, mode + [through],
+                                   proxy=f"--proxy-ip={simcluster.MASTER_PRIVATE}")
+    assert status == 0 and [item["status"] for item in checks.values()].count("fail") == 0, report
+    assert f"{simcluster.USER}@{simcluster.MASTER_PRIVATE} answers (OpenSSH" in checks["first hop"]["detail"]
+    assert "through its ProxyCommand" in checks["first hop"]["detail"]
+    assert checks["node login"]["status"] == "ok"
+
+
+def test_a_first_hop_behind_a_bastion_in_the_config_file_passes(sim, dcos_node, home, tmp_path):
+    """--config-file's ProxyJump: the probes read the file as the command's ssh does."""
+    config_for(home, sim.dcos_url)
+    config = tmp_path / "dcos.conf"
+    config.write_text(f"Host {simcluster.MASTER_PRIVATE}\n    ProxyJump {simcluster.USER}@{PUBLIC}\n")
+    status, checks, report = check(sim, dcos_node, home, [f"--config-file={config}"],
+                                   proxy=f"--proxy-ip={simcluster.MASTER_PRIVATE}")
+    assert status == 0 and report["ok"] and all(item["status"] == "ok" for item in checks.values()), report
+    assert "through its ProxyCommand" in checks["first hop"]["detail"]
 
 
 def test_direct_connection_to_a_reachable_node(sim, dcos_node, home):
@@ -174,7 +257,7 @@ def test_direct_connection_to_a_private_agent_says_use_a_proxy(sim, dcos_node, h
     result = sim_ssh(sim, dcos_node, home, [f"--slave={AGENT2_ID}", "--check", "--json"], timeout=60)
     checks = {item["name"]: item for item in json.loads(result.stdout)["checks"]}
     failure = only_failure(checks)
-    assert result.returncode == 1 and failure["name"] == "first hop port" and "--master-proxy" in failure["fix"]
+    assert result.returncode == 1 and failure["name"] == "first hop" and "--master-proxy" in failure["fix"]
 
 
 def test_a_silent_cluster_api_is_bounded_by_core_timeout(sim, dcos_node, home):

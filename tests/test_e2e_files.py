@@ -1,5 +1,7 @@
 """Files and other tools end to end: `dcos node scp` and `dcos node ssh-config` with real
-scp, sftp, rsync and ssh through the master, on the simulated cluster.
+scp, sftp, rsync and ssh through the master, on the simulated cluster. `dcos node scp` runs
+twice: with this machine's scp (SFTP mode), and with OpenSSH 8.2's first on PATH
+(helpers.openssh_8_2_scp), which has no SFTP mode, so that it copies with sftp.
 
 Each node has a disk of its own (simcluster.NODE_DISK, a tmpfs in the node's mount
 namespace), so a copy that stayed on this host, or reached another node, fails. What
@@ -18,7 +20,7 @@ import uuid
 import pytest
 
 import simcluster
-from helpers import config_for, snapshot, unchanged_home
+from helpers import config_for, openssh_8_2_scp, snapshot, unchanged_home
 
 DISK = simcluster.NODE_DISK
 PUBLIC = simcluster.MASTER_PUBLIC
@@ -36,7 +38,7 @@ NODES = [pytest.param("leader", simcluster.MASTER_NAME, ["--leader"], id="leader
 DIGESTS = r"""
 import hashlib, json, os, sys
 root = sys.argv[1]
-found = {}
+found, stats = {}, {}
 if os.path.isfile(root):
     with open(root, "rb") as stream:
         found["."] = hashlib.sha256(stream.read()).hexdigest()
@@ -45,7 +47,10 @@ for folder, folders, files in os.walk(root):
         path = os.path.join(folder, name)
         with open(path, "rb") as stream:
             found[os.path.relpath(path, root)] = hashlib.sha256(stream.read()).hexdigest()
-print(json.dumps({"host": os.uname().nodename, "files": found, "pwned": os.path.exists(os.path.join(root, "PWNED"))}))
+        info = os.stat(path)
+        stats[os.path.relpath(path, root)] = [info.st_mode & 0o7777, int(info.st_mtime)]
+print(json.dumps({"host": os.uname().nodename, "files": found, "stats": stats,
+                  "pwned": os.path.exists(os.path.join(root, "PWNED"))}))
 """
 
 
@@ -73,14 +78,15 @@ def digests(root):
     return found
 
 
-def on_node(sim, dcos_node, home, target_flags, path):
-    """(host name, digests) of what is at `path` on the node, asked through forwarding mode."""
+def on_node(sim, dcos_node, home, target_flags, path, stats=False):
+    """(host name, digests) of what is at `path` on the node, asked through forwarding mode;
+    with `stats`, (host name, digests, {relative path: [mode, modification time]})."""
     command = f"python3 -c {shlex.quote(DIGESTS)} {shlex.quote(path)}"
     result = plugin(sim, dcos_node, home, ["--master-proxy"] + target_flags + ["--", command])
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert not answer["pwned"]
-    return answer["host"], answer["files"]
+    return (answer["host"], answer["files"]) + ((answer["stats"],) if stats else ())
 
 
 def tree(root):
@@ -94,13 +100,38 @@ def tree(root):
     return root
 
 
-def scp(sim, dcos_node, home, args):
-    return plugin_scp(sim, dcos_node, home, ["--master-proxy"] + args)
+def local_stats(root):
+    """{relative path: [mode, modification time]} of every file under root."""
+    return {os.path.relpath(os.path.join(folder, name), root): [
+        os.stat(os.path.join(folder, name)).st_mode & 0o7777, int(os.stat(os.path.join(folder, name)).st_mtime)]
+        for folder, _, files in os.walk(root) for name in files}
 
 
-def plugin_scp(sim, dcos_node, home, args):
+@pytest.fixture(params=["sftp-mode", "openssh-8.2"])
+def old_scp(request, tmp_path):
+    """None for this machine's scp; else a folder holding OpenSSH 8.2's, to put first on PATH."""
+    return openssh_8_2_scp(tmp_path / "openssh-8.2") if request.param == "openssh-8.2" else None
+
+
+def scp(sim, dcos_node, home, args, old_scp=None):
+    return plugin_scp(sim, dcos_node, home, ["--master-proxy"] + args, old_scp)
+
+
+def plugin_scp(sim, dcos_node, home, args, old_scp=None):
+    """`dcos node scp <args>`, with OpenSSH 8.2's scp first on PATH when `old_scp` names its
+    folder; then the copy must go through sftp, saying so once."""
     env = sim.client_env(home)
-    return unchanged_home(env, lambda: sim.run([dcos_node, "node", "scp"] + args, env, text=True, timeout=120))
+    if old_scp:
+        env["PATH"] = old_scp + ":" + env["PATH"]
+    result = unchanged_home(env, lambda: sim.run([dcos_node, "node", "scp"] + args, env, text=True, timeout=120))
+    running = [line for line in result.stderr.splitlines() if line.startswith("Running `")]
+    if old_scp and running:
+        assert result.stderr.count("has no SFTP mode (-s, OpenSSH 8.7 and later): copying with sftp") == 1
+        assert running[0].startswith("Running `sftp "), result.stderr
+    elif running:
+        assert running[0].startswith("Running `scp -s "), result.stderr
+    assert result.stdout == "", result.stdout
+    return result
 
 
 def unique(label):
@@ -108,40 +139,41 @@ def unique(label):
 
 
 @pytest.mark.parametrize("node, hostname, flags", NODES)
-def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob, tmp_path, node, hostname, flags):
+def test_a_file_goes_to_the_node_and_back_byte_exact(sim, dcos_node, home, blob, tmp_path, node, hostname, flags,
+                                                     old_scp):
     configure(sim, home)
     path, digest = blob
     name = unique("blob")
-    up = scp(sim, dcos_node, home, [path, f"{node}:{DISK}/{name}"])
+    up = scp(sim, dcos_node, home, [path, f"{node}:{DISK}/{name}"], old_scp)
     assert up.returncode == 0, up.stderr
     assert "HostKeyAlias=dcos-" in up.stderr and "ProxyCommand=ssh -W" in up.stderr
     # On the node's own disk, not on this host's.
     assert on_node(sim, dcos_node, home, flags, f"{DISK}/{name}") == (hostname, {".": digest})
     assert not os.path.exists(os.path.join(DISK, name))
-    down = scp(sim, dcos_node, home, [f"{node}:{DISK}/{name}", str(tmp_path / "back")])
+    down = scp(sim, dcos_node, home, [f"{node}:{DISK}/{name}", str(tmp_path / "back")], old_scp)
     assert down.returncode == 0, down.stderr
     assert digests(str(tmp_path / "back")) == {".": digest}
 
 
-def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path):
+def test_a_tree_with_hostile_names_both_ways(sim, dcos_node, home, tmp_path, old_scp):
     configure(sim, home)
     local = tree(str(tmp_path / "up"))
     expected = digests(local)
     folder = unique("tree")
-    up = scp(sim, dcos_node, home, ["-r", local, f"{AGENT1_ID}:{DISK}/{folder}"])
+    up = scp(sim, dcos_node, home, ["-r", local, f"{AGENT1_ID}:{DISK}/{folder}"], old_scp)
     assert up.returncode == 0, up.stderr
     assert on_node(sim, dcos_node, home, [f"--slave={AGENT1_ID}"], f"{DISK}/{folder}") == (AGENT1, expected)
     assert not os.path.exists(os.path.join(DISK, folder))
     # The other agent's disk has none of it.
     assert on_node(sim, dcos_node, home, [f"--slave={AGENT2_ID}"], f"{DISK}/{folder}")[1] == {}
-    down = scp(sim, dcos_node, home, ["-r", f"{AGENT1}:{DISK}/{folder}", str(tmp_path / "down")])
+    down = scp(sim, dcos_node, home, ["-r", f"{AGENT1}:{DISK}/{folder}", str(tmp_path / "down")], old_scp)
     assert down.returncode == 0, down.stderr
     assert digests(str(tmp_path / "down")) == expected
     assert not os.path.exists(tmp_path / "PWNED") and not os.path.exists("PWNED")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_path, name):
+def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_path, name, old_scp):
     """A remote path is a path: the name arrives as written, and is fetched as written."""
     configure(sim, home)
     folder = tmp_path / "f"
@@ -149,19 +181,21 @@ def test_each_hostile_name_as_a_single_file_both_ways(sim, dcos_node, home, tmp_
     source = folder / name
     source.write_bytes(name.encode() * 100)
     remote = f"{DISK}/{unique('one')}-{name}"
-    up = scp(sim, dcos_node, home, [str(source), f"S1:{remote}"])
+    up = scp(sim, dcos_node, home, [str(source), f"S1:{remote}"], old_scp)
     assert up.returncode == 0, up.stderr
     host, files = on_node(sim, dcos_node, home, [f"--slave={AGENT2_ID}"], remote)
     assert (host, files) == (AGENT2, {".": hashlib.sha256(name.encode() * 100).hexdigest()})
-    down = scp(sim, dcos_node, home, [f"S1:{remote}", str(tmp_path / "back")])
+    down = scp(sim, dcos_node, home, [f"S1:{remote}", str(tmp_path / "back")], old_scp)
     assert down.returncode == 0, down.stderr
     assert (tmp_path / "back").read_bytes() == name.encode() * 100
 
 
-def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node, home, tmp_path):
+def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node, home, tmp_path, old_scp):
     configure(sim, home)
     (tmp_path / "-r").write_bytes(b"dash")
     env = sim.client_env(home)
+    if old_scp:
+        env["PATH"] = old_scp + ":" + env["PATH"]
     remote = f"{DISK}/{unique('dash')}"
     result = unchanged_home(env, lambda: subprocess.run(
         sim.client_argv([dcos_node, "node", "scp", "--master-proxy", "--", "-r", f"S1:{remote}"]), env=env,
@@ -169,19 +203,47 @@ def test_a_local_name_with_a_leading_dash_is_a_file_not_an_option(sim, dcos_node
     assert result.returncode == 0, result.stderr
     assert on_node(sim, dcos_node, home, [f"--slave={AGENT2_ID}"], remote)[1] == {
         ".": hashlib.sha256(b"dash").hexdigest()}
+    back = unchanged_home(env, lambda: subprocess.run(
+        sim.client_argv([dcos_node, "node", "scp", "--master-proxy", "--", f"S1:{remote}", "-back"]), env=env,
+        capture_output=True, text=True, timeout=60, cwd=tmp_path))
+    assert back.returncode == 0, back.stderr
+    assert (tmp_path / "-back").read_bytes() == b"dash"
 
 
-def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_path):
+def test_modes_and_times_are_kept_with_p_both_ways(sim, dcos_node, home, tmp_path, old_scp):
+    configure(sim, home)
+    local = tree(str(tmp_path / "p tree"))
+    for index, (folder, _, files) in enumerate(os.walk(local)):
+        for number, name in enumerate(files):
+            os.chmod(os.path.join(folder, name), [0o600, 0o640, 0o754, 0o700][(index + number) % 4])
+            os.utime(os.path.join(folder, name), (1_200_000_000 + number, 1_200_000_000 + 7 * number + index))
+    expected = local_stats(local)
+    remote = f"{DISK}/{unique('kept')}"
+    up = scp(sim, dcos_node, home, ["-r", "-p", local, f"{AGENT1}:{remote}"], old_scp)
+    assert up.returncode == 0, up.stderr
+    host, files, stats = on_node(sim, dcos_node, home, [f"--slave={AGENT1_ID}"], remote, stats=True)
+    assert (host, files, stats) == (AGENT1, digests(local), expected)
+    down = scp(sim, dcos_node, home, ["-p", "-r", f"{AGENT1}:{remote}", str(tmp_path / "down")], old_scp)
+    assert down.returncode == 0, down.stderr
+    assert local_stats(str(tmp_path / "down")) == expected and digests(str(tmp_path / "down")) == digests(local)
+    # Without -p the copy has the times of now, as with scp.
+    plain = scp(sim, dcos_node, home, ["-r", f"{AGENT1}:{remote}", str(tmp_path / "plain")], old_scp)
+    assert plain.returncode == 0, plain.stderr
+    assert {times[1] for times in local_stats(str(tmp_path / "plain")).values()}.isdisjoint(
+        times[1] for times in expected.values())
+
+
+def test_a_glob_in_a_remote_source_is_not_expanded(sim, dcos_node, home, tmp_path, old_scp):
     """`S1:/x/*` names the file called `*`, not every file: scp's own glob is escaped."""
     configure(sim, home)
     folder = tree(str(tmp_path / "t"))
     remote = f"{DISK}/{unique('glob')}"
-    assert scp(sim, dcos_node, home, ["-r", folder, f"S1:{remote}"]).returncode == 0
-    missing = scp(sim, dcos_node, home, [f"S1:{remote}/*.txt", str(tmp_path / "out")])
+    assert scp(sim, dcos_node, home, ["-r", folder, f"S1:{remote}"], old_scp).returncode == 0
+    missing = scp(sim, dcos_node, home, [f"S1:{remote}/*.txt", str(tmp_path / "out")], old_scp)
     assert missing.returncode != 0 and not os.path.exists(tmp_path / "out")
     (tmp_path / "star").write_bytes(b"star")
-    assert scp(sim, dcos_node, home, [str(tmp_path / "star"), f"S1:{remote}/*"]).returncode == 0
-    one = scp(sim, dcos_node, home, [f"S1:{remote}/*", str(tmp_path / "one")])
+    assert scp(sim, dcos_node, home, [str(tmp_path / "star"), f"S1:{remote}/*"], old_scp).returncode == 0
+    one = scp(sim, dcos_node, home, [f"S1:{remote}/*", str(tmp_path / "one")], old_scp)
     assert one.returncode == 0, one.stderr
     assert (tmp_path / "one").read_bytes() == b"star"
 
@@ -198,7 +260,16 @@ def test_node_to_node_on_one_node_goes_through_here(sim, dcos_node, home, tmp_pa
         ".": hashlib.sha256(b"copied on the node").hexdigest()}
 
 
-def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_path):
+def test_node_to_node_is_refused_where_scp_has_no_sftp_mode(sim, dcos_node, home, tmp_path):
+    """sftp cannot copy from a node to a node: a clear error, and nothing runs."""
+    configure(sim, home)
+    old = openssh_8_2_scp(tmp_path / "openssh-8.2")
+    result = scp(sim, dcos_node, home, [f"{AGENT1}:{DISK}/a", f"{AGENT1_ID}:{DISK}/b"], old)
+    assert result.returncode == 1 and "Running" not in result.stderr
+    assert "sftp cannot copy from a node to a node (scp's -3)" in result.stderr
+
+
+def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_path, old_scp):
     """With known_hosts files of its own per connection (through --proxy-option and
     --option) and strict checking, the copy works; swapped, the proxy is refused."""
     configure(sim, home)
@@ -211,7 +282,7 @@ def test_proxy_ip_and_options_reach_both_connections(sim, dcos_node, home, tmp_p
         return plugin_scp(sim, dcos_node, home, [
             f"--proxy-ip={PUBLIC}", f"--proxy-option=UserKnownHostsFile={proxy_known}",
             f"--option=UserKnownHostsFile={node_known}", "--option=StrictHostKeyChecking=yes",
-            "--option=BatchMode=yes", str(tmp_path / "x"), f"{AGENT1_ID}:{DISK}/{unique('opt')}"])
+            "--option=BatchMode=yes", str(tmp_path / "x"), f"{AGENT1_ID}:{DISK}/{unique('opt')}"], old_scp)
     good = copy(master_file, node_file)
     assert good.returncode == 0, good.stderr
     swapped = copy(node_file, master_file)

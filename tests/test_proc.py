@@ -61,6 +61,37 @@ def test_posix_branch_replaces_the_process():
     assert result.returncode == 7 and python_pid == shell_pid
 
 
+def _handed_over(call, stdin=None):
+    """`call` (an exec_program call, as text) in a Python of its own; its result."""
+    code = f"from dcos_node_ssh.proc import handover; print('status', {call}, flush=True); print('still here')"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, input=stdin,
+                          env=dict(os.environ, PYTHONPATH=os.getcwd()))
+
+
+FEEDING = "['sh', '-c', 'cat; echo printed; echo said >&2; exit 4'], stdin=b'fed\\n' * 40000, stdout_to_stderr=True"
+
+
+@pytest.mark.parametrize("posix", [True, False], ids=["posix", "windows-branch"])
+def test_a_program_handed_over_reads_the_bytes_given_and_prints_on_stderr(posix):
+    """sftp's commands: 320 kB, more than a pipe holds, read whole; its echo off stdout."""
+    result = _handed_over(f"handover.exec_program({FEEDING}, posix={posix})", stdin=b"not this")
+    assert result.stderr == b"fed\n" * 40000 + b"printed\nsaid\n"
+    if posix:
+        assert (result.returncode, result.stdout) == (4, b"")
+    else:
+        assert (result.returncode, result.stdout) == (0, b"status 4\nstill here\n")
+
+
+def test_a_failed_exec_gives_the_streams_back():
+    """When the program cannot run, this process goes on with its own stdin and stdout."""
+    call = "handover.exec_program(['/nonexistent/sftp'], stdin=b'x', stdout_to_stderr=True)"
+    code = ("import sys; from dcos_node_ssh.proc import handover\ntry:\n    " + call + "\nexcept OSError as error:\n"
+            "    print('failed', error.errno, sys.stdin.read(), flush=True)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, input=b"own stdin",
+                            env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"failed 2 own stdin\n", b"")
+
+
 # -- finding programs ------------------------------------------------------------------------
 
 def test_posix_demands_ssh_auth_sock():

@@ -150,13 +150,17 @@ def test_check_names_where_the_proxy_came_from(api, capsys, tmp_path):
     flags = SshFlags(RouteFlags(master_proxy=True), Target(TargetKind.LEADER))
     settings = Settings(dcos_url=api.url, ssh_user="core")
     route = route_of(flags.route, settings)
-    probes = Probes(run=lambda argv, env, seconds, first_line_only=False: Finished(0, b"", b"OpenSSH_9.2p1\n"),
-                    banner=lambda host, port: (False, "Connection refused"), agent=lambda *args: "1 key",
+    def ssh(argv, env, seconds, first_line_only=False):
+        if "-V" in argv:
+            return Finished(0, b"", b"OpenSSH_9.2p1\n")
+        return Finished(255, b"", b"ssh: connect to host 127.0.0.1 port 22: Connection refused\r\n")
+
+    probes = Probes(run=ssh, agent=lambda *args: "1 key",
                     find_client=lambda name, plink: "/usr/bin/ssh", ssh_folder=lambda: str(tmp_path))
     context = Context(flags, route, settings, lookups(api), {}, probes)
     checks = {check.name: check for check in checklist(context, steps(flags, route))}
     assert checks["proxy"].detail == ("127.0.0.1 (the host of core.dcos_url, since /metadata has no PUBLIC_IPV4); "
                                       "agent forwarding")
-    assert "the plugin took from the host of core.dcos_url" in checks["first hop port"].fix
+    assert "the plugin took from the host of core.dcos_url" in checks["first hop"].fix
     assert context.notices == [NO_PUBLIC_IP]
     assert capsys.readouterr() == ("", "")

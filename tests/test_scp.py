@@ -8,16 +8,18 @@ installed console script, since scp is exec'd, with a stand-in scp that prints i
 import json
 import os
 import re
+import shutil
 import subprocess
 
 import pytest
 
 from clusterdata import agent_entry
-from dcos_node_ssh.errors import UsageError
-from dcos_node_ssh.openssh.copy import (Operand, Place, ScpPlan, glob_escaped, node_names, parse_operand,
-                                        parse_operands, scp_argv)
+from dcos_node_ssh.errors import NodeSshError, UsageError
+from dcos_node_ssh.openssh.copy import (Operand, Place, ScpPlan, glob_escaped, no_sftp_mode_notice, node_names,
+                                        openssh_release, parse_operand, parse_operands, scp_argv, scp_has_sftp_mode,
+                                        sftp_argv, sftp_commands)
 from dcos_node_ssh.openssh.hops import cluster_key
-from helpers import base_env, config_for, in_process, unchanged_home
+from helpers import base_env, config_for, in_process, openssh_8_2_scp, unchanged_home
 
 P, T = "52.34.108.176", "10.0.1.23"
 L, R = Place.LOCAL, Place.REMOTE
@@ -234,3 +236,195 @@ def test_an_agent_the_other_commands_refuse_is_refused_for_the_same_reason(home,
     assert copied.returncode == reached.returncode == 1
     assert copied.stderr == f"dcos node scp: {reason} Refusing to connect to it.\n"
     assert reached.stderr == f"dcos node ssh: {reason} Refusing to connect to it.\n"
+
+
+# -- an scp without SFTP mode: sftp instead -------------------------------------------------
+
+# Each release's usage, as its scp.c prints it (V_7_4_P1, V_8_2_P1, V_8_7_P1, V_9_0_P1).
+USAGE_7_4 = ("usage: scp [-12346BCpqrv] [-c cipher] [-F ssh_config] [-i identity_file]\n"
+             "           [-l limit] [-o ssh_option] [-P port] [-S program]\n"
+             "           [[user@]host1:]file1 ... [[user@]host2:]file2\n")
+USAGE_8_2 = ("usage: scp [-346BCpqrTv] [-c cipher] [-F ssh_config] [-i identity_file]\n"
+             "            [-J destination] [-l limit] [-o ssh_option] [-P port]\n"
+             "            [-S program] source ... target\n")
+USAGE_8_7 = ("usage: scp [-346ABCOpqRrsTv] [-c cipher] [-D sftp_server_path] [-F ssh_config]\n"
+             "           [-i identity_file] [-J destination] [-l limit]\n"
+             "           [-o ssh_option] [-P port] [-S program] source ... target\n")
+
+
+@pytest.mark.parametrize("usage, expected", [
+    (USAGE_7_4, False), ("unknown option -- s\r\n" + USAGE_8_2, False), (USAGE_8_2, False), (USAGE_8_7, True),
+    ("", None), ("scp: command not found\n", None), ("SHELL=/bin/sh\n", None),
+])
+def test_scp_has_sftp_mode_by_its_usage(usage, expected):
+    assert scp_has_sftp_mode(usage) is expected
+
+
+def test_this_machines_scp_is_read_as_it_is():
+    """The usage text of the scp installed here, read the way the command reads it."""
+    real = subprocess.run(["scp"], capture_output=True, text=True)
+    version = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr
+    release = openssh_release(version)
+    assert release is not None, version
+    expected = tuple(int(part) for part in release.split(".")) >= (8, 7)
+    assert real.returncode == 1 and scp_has_sftp_mode(real.stderr) is expected
+
+
+@pytest.mark.parametrize("line, release", [
+    ("OpenSSH_8.2p1 Ubuntu-4ubuntu0.5, OpenSSL 1.1.1f  31 Mar 2020", "8.2"),
+    ("OpenSSH_7.4p1, OpenSSL 1.0.2k-fips  26 Jan 2017\n", "7.4"),
+    ("OpenSSH_for_Windows_8.1p1, LibreSSL 3.0.2", "8.1"),
+    ("plink: Release 0.78", None),
+])
+def test_openssh_release(line, release):
+    assert openssh_release(line) == release
+
+
+def test_the_notice_names_the_release_or_the_program():
+    assert no_sftp_mode_notice("/usr/bin/scp", "8.2", "/usr/bin/sftp") == (
+        "This scp (OpenSSH 8.2) has no SFTP mode (-s, OpenSSH 8.7 and later): copying with sftp (/usr/bin/sftp), "
+        "which keeps the node's shell out of it too.")
+    assert no_sftp_mode_notice("/opt/bin/scp", None, "sftp").startswith("This scp (/opt/bin/scp) has no SFTP mode")
+
+
+def plan_of(words, **fields):
+    fields.setdefault("target", T)
+    fields.setdefault("user", "core")
+    fields.setdefault("proxy", P)
+    fields.setdefault("host_key_alias", f"dcos-c1-{fields['target']}")
+    return ScpPlan(parse_operands(words), **fields)
+
+
+@pytest.mark.parametrize("words, fields, batch", [
+    pytest.param(["notes.txt", "S1:/tmp/"], {}, b'put -- "notes.txt" "/tmp/"\n', id="upload"),
+    pytest.param(["S1:/var/log/*.log", "."], dict(recursive=True, preserve=True),
+                 b'get -R -p -- "/var/log/*.log" "."\n', id="download-quoted-so-the-glob-is-a-name"),
+    pytest.param(["a", "b c", "S1:~/x"], {}, b'put -- "a" "x/"\nput -- "b c" "x/"\n',
+                 id="several-sources-need-a-folder-home-relative"),
+    pytest.param(["S1:", "S1:~", "here"], {}, b'get -- "." "here/"\nget -- "." "here/"\n', id="the-home"),
+    pytest.param(["-dash", 'q"uo\\te\'#', "S1:-rf"], {},
+                 b'put -- "-dash" "-rf/"\nput -- "q\\"uo\\\\te\'#" "-rf/"\n', id="dashes-quotes-backslashes"),
+])
+def test_sftp_commands(words, fields, batch):
+    assert sftp_commands(plan_of(words, **fields)) == batch
+
+
+@pytest.mark.parametrize("words, message", [
+    (["S1:a", "S1:b"], "sftp cannot copy from a node to a node"),
+    (["a", "S1:b", "c"], "sftp copies between this machine and a node only"),
+    (["S1:~other/x", "."], "names another user's home"),
+    (["a\nb", "S1:x"], "holds a line break"),
+    (["a", "S1:b\nc"], "holds a line break"),
+    (["a" * 2030, "S1:/tmp/"], "too long for one sftp command"),
+])
+def test_sftp_refuses_what_it_cannot_do(words, message):
+    with pytest.raises(NodeSshError, match=message):
+        sftp_commands(plan_of(words))
+
+
+def test_sftp_connects_as_scp_would():
+    """The same ProxyCommand, HostKeyAlias and options; BatchMode back off after the user's
+    options (sftp -b turns it on); the destination after `--`, an IPv6 address in brackets."""
+    options = dict(options=("StrictHostKeyChecking=yes",), proxy_options=("Port=2222",))
+    scp = scp_argv(plan_of(["x", "S1:y"], **options))
+    assert sftp_argv(plan_of(["x", "S1:y"], **options)) == ["sftp"] + scp[2:scp.index("--")] + [
+        "-o", "BatchMode=no", "-b", "-", "--", f"core@{T}"]
+    assert sftp_argv(plan_of(["x", "S1:y"], proxy=None, host_key_alias=None, target="2001:db8::5")) == [
+        "sftp", "-o", "BatchMode=no", "-b", "-", "--", "core@[2001:db8::5]"]
+
+
+SFTP_SERVER = next((path for path in ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server",
+                                      "/usr/lib/sftp-server") if os.path.exists(path)), None)
+HOSTILE = ["plain.txt", "with  two spaces", "it's \"quoted\"", "-leading-dash", "--also", "semi;colon #hash",
+           "$(touch PWNED)`id`&|<>", "glob*?[ab].txt", "back\\slash", "trailing\\", "\\*", "ünïcödé ☃", "~tilde",
+           "trailing space ", "tab\there", "cr\rhere"]
+
+
+def sftp_locally(batch, cwd):
+    """OpenSSH's own sftp, reading the batch as it would through the node, with a local
+    sftp-server for the node (`sftp -D`): the real parser, and no network."""
+    if SFTP_SERVER is None or shutil.which("sftp") is None:
+        pytest.skip("sftp and sftp-server are not installed (Debian packages openssh-client, openssh-sftp-server)")
+    return subprocess.run(["sftp", "-D", SFTP_SERVER, "-b", "-"], input=batch, capture_output=True, cwd=cwd)
+
+
+def test_each_hostile_name_goes_and_comes_back_through_the_real_sftp(tmp_path):
+    """Each name arrives as written, and only that file is fetched: a glob in a name matches
+    that name alone (a sibling it would match is there), and nothing runs."""
+    up, node, down = tmp_path / "up", tmp_path / "node", tmp_path / "down"
+    for folder in (up, node, down):
+        folder.mkdir()
+    (node / "globXab.txt").write_bytes(b"a sibling the glob would match")
+    (node / "a").write_bytes(b"what \\* would match")
+    for name in HOSTILE:
+        (up / name).write_bytes(name.encode() * 3)
+        put = sftp_commands(plan_of([str(up / name), f"S1:{node / name}"]))
+        get = sftp_commands(plan_of([f"S1:{node / name}", str(down / name)]))
+        result = sftp_locally(put + get, tmp_path)
+        assert result.returncode == 0, (name, result.stderr)
+        assert (node / name).read_bytes() == (down / name).read_bytes() == name.encode() * 3
+    assert sorted(os.listdir(down)) == sorted(HOSTILE) and not (tmp_path / "PWNED").exists()
+
+
+def test_a_tree_keeps_its_modes_and_times_with_p_and_lands_inside_an_existing_folder(tmp_path):
+    up = tmp_path / "up tree"
+    (up / "sub dir").mkdir(parents=True)
+    for index, name in enumerate(["x", "sub dir/-y", "sub dir/z*"]):
+        (up / name).write_bytes(os.urandom(100 + index))
+        os.chmod(up / name, 0o640 + index)
+        os.utime(up / name, (1_000_000_000 + index, 1_000_000_000 + index))
+    (tmp_path / "node").mkdir()
+    put = sftp_commands(plan_of([str(up), f"S1:{tmp_path / 'node'}"], recursive=True, preserve=True))
+    get = sftp_commands(plan_of([f"S1:{tmp_path / 'node' / 'up tree'}", str(tmp_path / "down")], recursive=True,
+                                preserve=True))
+    result = sftp_locally(put + get, tmp_path)
+    assert result.returncode == 0, result.stderr
+    for copy in (tmp_path / "node" / "up tree", tmp_path / "down"):
+        for name in ["x", "sub dir/-y", "sub dir/z*"]:
+            mine, theirs = os.stat(up / name), os.stat(copy / name)
+            assert (copy / name).read_bytes() == (up / name).read_bytes()
+            assert (theirs.st_mode, int(theirs.st_mtime)) == (mine.st_mode, int(mine.st_mtime))
+
+
+def test_a_missing_source_stops_sftp_with_status_1(tmp_path):
+    result = sftp_locally(sftp_commands(plan_of(["S1:missing", "S1:also", str(tmp_path)])), tmp_path)
+    assert result.returncode == 1 and b"not found" in result.stderr
+
+
+@pytest.fixture
+def old_scp_and_sftp(tmp_path):
+    """OpenSSH 8.2's scp (helpers.openssh_8_2_scp) and an `sftp` stand-in that prints its
+    words and then what it reads on stdin, and exits 3; both first on PATH."""
+    folder = openssh_8_2_scp(tmp_path / "old")
+    sftp = os.path.join(folder, "sftp")
+    with open(sftp, "w") as stream:
+        stream.write("#!/bin/sh\nprintf '%s\\n' \"SHELL=$SHELL\" \"$@\" '-- stdin:'\ncat\nexit 3\n")
+    os.chmod(sftp, 0o755)
+    return folder
+
+
+def test_an_scp_without_sftp_mode_copies_with_sftp(dcos_node, home, api, old_scp_and_sftp):
+    result = installed(dcos_node, home, api, ["--master-proxy", "-r", "-p", "--", "-local dir", f"{S1}:/tmp/x;y"],
+                       old_scp_and_sftp)
+    assert result.returncode == 3, result.stderr  # sftp's own status
+    key = cluster_key(api.default_scenario()["metadata"]["CLUSTER_ID"], None)
+    notice, running, *printed = result.stderr.splitlines()
+    assert notice == (f"This scp ({old_scp_and_sftp}/scp) has no SFTP mode (-s, OpenSSH 8.7 and later): copying "
+                      f"with sftp ({old_scp_and_sftp}/sftp), which keeps the node's shell out of it too.")
+    assert running.startswith("Running `sftp -o \"ProxyCommand=ssh -W '[%h]:%p' core@52.34.108.176\"")
+    # What sftp prints goes to stderr (sftp echoes each command it reads there), stdout stays empty.
+    assert result.stdout == "" and printed == [
+        "SHELL=/bin/sh", "-o", "ProxyCommand=ssh -W '[%h]:%p' core@52.34.108.176", "-o",
+        f"HostKeyAlias=dcos-{key}-10.0.1.21", "-o", "BatchMode=no", "-b", "-", "--", "core@10.0.1.21",
+        "-- stdin:", 'put -R -p -- "-local dir" "/tmp/x;y"']
+
+
+def test_an_scp_without_sftp_mode_says_what_sftp_cannot_do(home, api, tmp_path):
+    """Refused before anything runs: in-process, where exec would fail the test."""
+    config_for(home, api.url)
+    folder = openssh_8_2_scp(tmp_path / "old")
+    result = in_process(home, ["node", "scp", f"{S1}:a", f"{S1}:b"], PATH=folder + ":" + base_env(home)["PATH"])
+    assert result.returncode == 1 and "Running" not in result.stderr
+    assert result.stderr.endswith("dcos node scp: This scp has no SFTP mode, and sftp cannot copy from a node to a "
+                                  "node (scp's -3): copy to this machine, then to the node, in two commands, or use "
+                                  "OpenSSH 8.7 or later.\n")

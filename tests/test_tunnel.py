@@ -139,7 +139,7 @@ def test_without_a_proxy_the_tunnel_goes_through_the_master_and_says_so(api, hom
     checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
     assert checks["proxy"]["status"] == "ok" and checks["proxy"]["detail"] == (
         "127.0.0.1 (PUBLIC_IPV4 in the cluster's /metadata)")
-    assert checks["proxy port"]["status"] == "fail"
+    assert checks["first hop"]["status"] == "fail" and "Connection refused" in checks["first hop"]["detail"]
     assert [checks[name]["status"] for name in ("proxy login", "TCP forwarding")] == ["skip", "skip"]
     assert result.returncode == 1
 

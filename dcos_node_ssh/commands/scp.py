@@ -1,7 +1,9 @@
 """`dcos node scp`: files to and from a node, with OpenSSH's scp exec'd at the end, through
-the proxy in jump mode (this machine connects to the node, through `ssh -W` on the proxy)."""
+the proxy in jump mode (this machine connects to the node, through `ssh -W` on the proxy);
+with its sftp, reading its commands from stdin, where scp has no SFTP mode (before 8.7)."""
 
-from typing import List
+import os
+from typing import List, Tuple
 
 from ..errors import NodeSshError, SshSetupError, shown
 from ..flags import ScpFlags
@@ -21,9 +23,10 @@ def node_address(cluster, name: str):
 
 
 def run(flags: ScpFlags, environment) -> int:
+    from ..openssh.copy import ScpPlan, node_names, parse_operands, scp_argv, scp_has_sftp_mode, sftp_argv
     from ..proc.handover import exec_program
     from ..proc.programs import which
-    from ..openssh.copy import ScpPlan, node_names, parse_operands, scp_argv
+    from ..proc.spawn import run as run_probe
     from ..openssh.hops import display
     from ..settings import DEFAULT_SSH_USER
 
@@ -47,18 +50,50 @@ def run(flags: ScpFlags, environment) -> int:
                                                            in zip(names, found))
             + "); one copy reaches one node. Copy through this machine in two steps."
         )
-    program = which("scp")
+    search = environment.env.get("PATH", os.defpath)
+    program = which("scp", search)
     if program is None:
         raise SshSetupError("No `scp` program was found on PATH. Install an OpenSSH client (Debian and Ubuntu: "
                             "`apt install openssh-client`; RHEL: `yum install openssh-clients`).")
     plan = ScpPlan(operands, hop.target, route.user or DEFAULT_SSH_USER, hop.proxy, route.options,
-                   route.proxy_options, flags.recursive, hop.host_key_alias)
-    argv = scp_argv(plan)
+                   route.proxy_options, flags.recursive, hop.host_key_alias, preserve=flags.preserve)
     stderr = environment.stderr
+    batch = None
+    if scp_has_sftp_mode(run_probe([program], environment.env, PROBE_SECONDS).errors) is False:
+        program, batch = _sftp_instead(plan, program, search, environment)
+        argv = sftp_argv(plan)
+    else:
+        argv = scp_argv(plan)
     if hop.proxy is None:
         stderr.write(direct_notice(hop.target) + "\n")
     stderr.write(f"Running `{display(argv)}`\n")
     try:
-        return exec_program(argv, hop.env_changes or None)
+        # sftp echoes each command it reads ("sftp> put ..."): on stderr, beside the Running line.
+        return exec_program(argv, hop.env_changes or None, stdin=batch, stdout_to_stderr=batch is not None)
     except OSError as error:
         raise NodeSshError(f"Could not run {program}: {error.strerror}.") from None
+
+
+PROBE_SECONDS = 5.0  # scp without operands prints its usage at once
+
+
+def _sftp_instead(plan, scp_program: str, search: str, environment) -> Tuple[str, bytes]:
+    """(sftp's path, its batch) for an scp without SFTP mode, said once on stderr; refused
+    when there is no sftp or it cannot do this copy."""
+    from ..openssh.copy import SFTP_MODE_SINCE, no_sftp_mode_notice, openssh_release, sftp_commands
+    from ..proc.programs import which
+    from ..proc.spawn import run as run_probe
+
+    sftp = which("sftp", search)
+    if sftp is None:
+        raise SshSetupError(f"This scp ({scp_program}) has no SFTP mode (-s, OpenSSH {SFTP_MODE_SINCE} and later), "
+                            "and no `sftp` was found on PATH to copy with instead. Install OpenSSH's sftp (it comes "
+                            f"with scp in most packages), or OpenSSH {SFTP_MODE_SINCE} or later.")
+    batch = sftp_commands(plan)
+    # scp runs no `ssh -V` of its own; the ssh installed beside it is of its release.
+    beside = os.path.join(os.path.dirname(scp_program), "ssh")
+    release = None
+    if which(beside) is not None:
+        release = openssh_release(run_probe([beside, "-V"], environment.env, PROBE_SECONDS).errors)
+    environment.stderr.write(no_sftp_mode_notice(scp_program, release, sftp) + "\n")
+    return sftp, batch

@@ -83,11 +83,11 @@ def run(flags: TunnelFlags, environment) -> int:
 def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
     """--check: every prerequisite of this tunnel, one line each, and no tunnel: the
     configuration, the proxy and what the forwards name, the local ports, the ssh client,
-    the proxy's port, and one connection (BatchMode: it never prompts) that logs in and
+    the proxy reached as the tunnel reaches it (its ProxyCommand, options, config files)
+    with its host key, and one connection (BatchMode: it never prompts) that logs in and
     asks the proxy for the channel the tunnel proves itself with."""
     from ..checklist import Check, Status, display_url, fail, ok, report
     from ..cluster.queries import no_cluster_message
-    from ..openssh.tunnel import ssh_port
     from ..proc.programs import find_client
 
     checks: List[Check] = []
@@ -146,20 +146,23 @@ def _check(flags: TunnelFlags, route, settings, cluster, environment) -> int:
         client = ""
         checks.append(fail("ssh client", route.client, str(error)))
     if proxy is None or not passed("proxy"):
-        checks += [blocked("proxy port", "proxy"), blocked("proxy login", "proxy"), blocked("TCP forwarding", "proxy")]
+        checks += [blocked("first hop", "proxy"), blocked("proxy login", "proxy"), blocked("TCP forwarding", "proxy")]
         return report(checks, environment.stdout, flags.json)
-    from ..checklist import ssh_banner
+    if not client:
+        checks += [blocked(name, "ssh client") for name in ("first hop", "proxy login", "TCP forwarding")]
+        return report(checks, environment.stdout, flags.json)
+    from ..checklist import Probes, first_hop_check, not_tried
+    from ..route import Hop
 
-    port = ssh_port(route.proxy_options + route.options)
-    answers, detail = ssh_banner(proxy, port)
-    if answers:
-        checks.append(ok("proxy port", f"{proxy}:{port} answers as an SSH server ({detail})"))
-    else:
-        checks.append(fail("proxy port", f"{proxy}:{port}: {detail}", "Check the proxy's address, that its sshd "
-                           "runs, and that its port is open to you."))
-    if not (client and answers):
-        cause = "ssh client" if not client else "proxy port"
-        checks += [blocked("proxy login", cause), blocked("TCP forwarding", cause)]
+    route = settle_user(route, proxy, environment.env)
+    search = environment.env.get("PATH", os.defpath)
+    first = first_hop_check(Hop(route, proxy, proxy), environment.env,
+                            Probes(find_client=lambda name, plink: find_client(name, plink, search=search)),
+                            "Check the proxy's address, that its sshd runs, and that its port is open to you.")
+    checks.append(first)
+    if first.status is not Status.OK:
+        checks += [Check(name, Status.SKIP, not_tried("first hop", first), blocked=True)
+                   for name in ("proxy login", "TCP forwarding")]
     else:
         checks += _probe_checks(route, proxy, client, environment)
     return report(checks, environment.stdout, flags.json)
@@ -203,7 +206,11 @@ def _probe_checks(route, proxy: str, client: str, environment):
     route = settle_user(route, proxy, environment.env)
     plan = TunnelPlan(client, route.user or DEFAULT_SSH_USER, proxy, route.options, route.proxy_options,
                       route.config_file)
-    probe = spawn.run(probe_argv(plan, verbose=True), environment.env, 3 * STEP_SECONDS, first_line_only=True)
+    argv = probe_argv(plan, verbose=True)
+    if not plan.plink:
+        # As every --check probe: nothing written to known_hosts (the first hop's key was just found known).
+        argv[1:1] = ["-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=no"]
+    probe = spawn.run(argv, environment.env, 3 * STEP_SECONDS, first_line_only=True)
     verdict = forwarding_verdict(probe.first_line, probe.errors)
     who = f"{plan.user}@{proxy}"
     logged_in = "Authenticated to" in probe.errors or verdict is not Forwarding.UNKNOWN

@@ -52,7 +52,7 @@ def check_option(value: str, source: str) -> str:
     if not match:
         raise UsageError(
             f"The ssh option {value!r} from {source} is not of the form Key=Value "
-            "(for example --option StrictHostKeyChecking=no)."
+            "(for example --option StrictHostKeyChecking=accept-new)."
         )
     if any(char in value for char in "\n\r\0"):
         raise UsageError(
@@ -194,6 +194,19 @@ def _plink_hop(plan: SshPlan, host: str, command_words: List[str]) -> List[str]:
         # the command a command, and the remote shell ignores it.
         command_words = [" " + command_words[0]] + command_words[1:]
     return argv + command_words
+
+
+def first_hop_argv(plan: SshPlan, own: Sequence[str] = ()) -> List[str]:
+    """The first connection the real command makes from this machine, on its own, with
+    the `own` options before everything else (ssh keeps the first value): to the proxy
+    with its -F, --proxy-option and --option values, as both the agent-forwarding hop
+    and jump mode's ProxyCommand make it; or, without a proxy, to the target. It forwards
+    nothing and runs `true`. OpenSSH only (plink has no such options)."""
+    if plan.proxy is None:
+        return _hop(plan.client, plan._replace(options=tuple(own) + plan.options, tty=False), plan.target, "true",
+                    local=True, to_proxy=False, forward=False)
+    return _hop(plan.client, plan._replace(proxy_options=tuple(own) + plan.proxy_options, tty=False), plan.proxy,
+                "true", local=True, to_proxy=True, forward=False)
 
 
 def build_argv(plan: SshPlan) -> List[str]:
