@@ -163,9 +163,15 @@ def _cluster_api(context: Context) -> List[Check]:
 
 def _target(context: Context) -> List[Check]:
     target = context.flags.target
+    if target.kind is TargetKind.SELECTED and context.flags.nodes is not None:
+        from .selection import describe_choice
+
+        named = f"the one node {describe_choice(context.flags.nodes)} selects"
+    else:
+        named = f"agent {shown(target.value)}" if target.kind is TargetKind.AGENT else target.kind.value
     if context.target_error:
-        return [fail("target", f"{target.kind.value} {target.value or ''}".strip(), str(context.target_error))]
-    named = f"agent {shown(target.value)}" if target.kind is TargetKind.AGENT else target.kind.value
+        what = named if target.kind is TargetKind.SELECTED else f"{target.kind.value} {target.value or ''}".strip()
+        return [fail("target", what, str(context.target_error))]
     return [ok("target", f"{named} at {context.target}")]
 
 

@@ -194,8 +194,12 @@ starts with '-'.
 would, through one shared connection to the proxy (when there is one) and without
 a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
-and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
-Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
+and then a summary on stderr. With --batch it runs them batch by batch, each once
+the one before has ended, and with --max-fail it starts no further node once more
+have failed; the summary names the batches that ran and the nodes not started.
+It exits 0 only when every node selected ran it and exited 0; Ctrl-C, SIGTERM
+and SIGHUP end every node, and it exits with 128 + the signal. `run --list`
+prints the nodes selected, as `dcos node` lists them, and connects to nothing.
 
 `dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
 than 8.7), through the proxy as jump mode connects: the last <path> is the

@@ -28,6 +28,10 @@ ONE_AGENT = f"/mesos/master/slaves?slave_id={S1}"
     (["--leader"], [DNS]),
     (["--proxy-ip=203.0.113.5", f"--slave={S1}"], [ONE_AGENT]),
     (["--proxy-ip=203.0.113.5", "--private-ip=10.0.0.1"], []),
+    # a selection: what it reads, at once (test_selection.py has the rest)
+    (["--master-proxy", "--host=dcos-01"], ["/metadata", "/mesos/master/state-summary",
+                                            "/mesos_dns/v1/hosts/master.mesos"]),
+    (["--master-proxy", "--attribute=public_ip:true"], ["/metadata", "/mesos/master/state-summary"]),
 ])
 def test_requests_per_mode(home, api, args, requests):
     """At most two requests in the proxy modes: the target and the proxy address."""
@@ -70,6 +74,7 @@ HEAVY = ["subprocess", "shutil", "dataclasses", "inspect", "asyncio",
     ["--master-proxy", f"--slave={S1}"],
     ["--master-proxy", "--leader"],
     ["--proxy-ip=203.0.113.5", "--private-ip=10.0.0.1"],
+    ["--master-proxy", "--host=dcos-01", "--pick=1"],
 ])
 def test_start_up_imports_nothing_heavy(home, api, args):
     """Everything the command imports on its way to ssh, over plain http."""

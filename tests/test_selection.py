@@ -626,3 +626,13 @@ def test_nodes_the_cluster_describes_unusably_count_against_the_budget(home, api
         "  not started (1): 127.0.0.1\n  refused: no usable address from the cluster (1): 127.0.0.2;reboot\n"
         "The failure budget was spent: 1 node failed, more than --max-fail=0 allows (0), so no further node was "
         "started.\n")
+
+
+def test_ssh_check_with_a_selection_names_it(home, api):
+    scenario(api)
+    config_for(home, api.url)
+    result = in_process(home, ["node", "ssh", "--check", "--json", "--task=web"])
+    assert result.returncode == 1
+    target = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "target")
+    assert target["status"] == "fail" and target["detail"] == "the one node --task=web selects"
+    assert target["fix"].startswith("--task=web selects 2 nodes: ")
