@@ -406,9 +406,12 @@ def _matches_none(selector: Selector, base: List[_Described], context: _Context,
 
 
 def _attribute_text(value: Any) -> str:
-    import json
-
-    return value if isinstance(value, str) else json.dumps(value)
+    """An attribute's value as a message shows it (Mesos gives text or a number)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, (int, float)) else "(neither text nor a number)"
 
 
 # -- --pick and one node --------------------------------------------------------------------

@@ -180,6 +180,18 @@ def test_values_from_the_cluster_are_escaped_in_messages():
     assert "\x1b" not in str(raised.value) and "\\x1b[2J" in str(raised.value)
 
 
+def test_cluster_data_of_the_wrong_shape_selects_nothing_and_breaks_nothing():
+    odd = [dict(agent(10, "o-10", "10.0.1.30"), attributes=["rack", "r1"], domain="us-east-1"),
+           dict(agent(11, "o-11", "10.0.1.31"), attributes={"rack": {"nested": ["r1"]}, "level": [2]},
+                domain={"fault_domain": {"region": "us-east-1", "zone": {"name": 7}}})]
+    answers = Answers("http://c", (), odd, TASKS, {"frameworks": "not a list"}, None)
+    for words, message in ((["--attribute=rack:r1"], "their rack values: (neither text nor a number)"),
+                           (["--region=us-east-1"], "none has a fault domain"),
+                           (["--framework=marathon"], "its frameworks: none")):
+        with pytest.raises(ClusterError, match=re.escape(message)):
+            chosen(*words, answers=answers)
+
+
 def test_an_empty_kind_is_an_error():
     with pytest.raises(ClusterError, match="The cluster at http://c has no public agents."):
         chosen("--public-agents", answers=ANSWERS._replace(agents=AGENTS[:3]))
