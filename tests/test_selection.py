@@ -10,6 +10,8 @@ here too; with nodes that run the command, they are test_e2e_select.py's.
 import json
 import os
 import re
+import signal
+import subprocess
 import time
 
 import pytest
@@ -648,3 +650,37 @@ def test_ssh_check_with_a_selection_names_it(home, api):
     target = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "target")
     assert target["status"] == "fail" and target["detail"] == "the one node --task=web selects"
     assert target["fix"].startswith("--task=web selects 2 nodes: ")
+
+
+@pytest.mark.parametrize("number, status", [(signal.SIGHUP, 129), (signal.SIGTERM, 143)])
+def test_a_stop_signal_in_a_pause_starts_no_further_batch(home, api, tmp_path, dcos_node, number, status):
+    """The installed console script, as a terminal or `timeout` would signal it."""
+    masters_at(api, home, 3)
+    log = tmp_path / "started"
+    process = subprocess.Popen([dcos_node, "node", "run", "--masters", "--batch=1", "--pause=60", failing(log), "--",
+                                "true"], env=base_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        said = b""
+        while b"Pausing 60 s before batch 2." not in said:
+            line = process.stderr.readline()
+            assert line, said
+            said += line
+        started = time.monotonic()
+        process.send_signal(number)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert time.monotonic() - started < 10 and process.returncode == status
+    assert stderr.decode().endswith("  not started (2): 127.0.0.[2-3]\nBatches run: 1 of 3; not run: 2-3.\n")
+    assert log.read_text().split()[::2] == ["127.0.0.1"]
+
+
+def test_ssh_asks_what_a_selection_reads_at_once(home, api):
+    scenario(api, delays={"/mesos/master/tasks": 1.0})
+    config_for(home, api.url)
+    result = cli(["node", "ssh", "--dry-run", "--master-proxy", "--task=kafka*"], base_env(home))
+    assert result.returncode == 0, result.stderr
+    entries = {entry["path"].split("?")[0]: entry for entry in api.requests()}
+    for path in ("/mesos/master/state-summary", "/metadata"):
+        assert entries[path]["received"] < entries["/mesos/master/tasks"]["time"] - 0.5
