@@ -135,6 +135,30 @@ def number(value: Optional[str], flag: str, low: float, integer: bool) -> Option
     return parsed
 
 
+def _selection(opts: Opts) -> Selection:
+    return next((selection for selection in Selection
+                 if selection is not Selection.BY_ID and opts.get(selection.value)), Selection.BY_ID)
+
+
+def _parallel(opts: Opts) -> int:
+    parallel = number(opts.get("--parallel"), "--parallel", 1, True)
+    return DEFAULT_PARALLEL if parallel is None else int(parallel)
+
+
+# A day: a warm connection is for a series of commands, not a standing one.
+WARM_MAX = 86400
+
+
+def _warm(opts: Opts) -> Optional[int]:
+    """--warm=<seconds>: a whole number from 1 to WARM_MAX."""
+    value = opts.get("--warm")
+    seconds = number(value, "--warm", 1, True)
+    if seconds is not None and seconds > WARM_MAX:
+        raise UsageError(f"--warm keeps connections open for at most {WARM_MAX} seconds (a day), not "
+                         f"'{shown(value)}'; close them sooner with `dcos node disconnect`.")
+    return None if seconds is None else int(seconds)
+
+
 class RunFlags(NamedTuple):
     route: RouteFlags
     selection: Selection
@@ -144,11 +168,11 @@ class RunFlags(NamedTuple):
     output: OutputMode = OutputMode.LINES
     output_dir: Optional[str] = None
     command: Tuple[str, ...] = ()
+    warm: Optional[int] = None  # seconds each node's connection stays open after its last use
 
     @classmethod
     def of(cls, opts: Opts) -> "RunFlags":
-        selection = next((selection for selection in Selection
-                          if selection is not Selection.BY_ID and opts.get(selection.value)), Selection.BY_ID)
+        selection = _selection(opts)
         output = next((mode for mode in (OutputMode.GATHER, OutputMode.JSON) if opts.get(mode.value)),
                       OutputMode.LINES)
         output_dir = opts.get("--output-dir")
@@ -156,11 +180,37 @@ class RunFlags(NamedTuple):
             if not output_dir:
                 raise UsageError("--output-dir needs a folder, not an empty value.")
             output = OutputMode.FOLDERS
-        parallel = number(opts.get("--parallel"), "--parallel", 1, True)
-        return cls(RouteFlags.of(opts), selection, _words(opts.get("--mesos-id")),
-                   DEFAULT_PARALLEL if parallel is None else int(parallel),
+        return cls(RouteFlags.of(opts), selection, _words(opts.get("--mesos-id")), _parallel(opts),
                    number(opts.get("--timeout"), "--timeout", 0.001, False), output, output_dir,
-                   _words(opts.get("<command>")))
+                   _words(opts.get("<command>")), _warm(opts))
+
+
+class CopyFlags(NamedTuple):
+    """`copy` (local paths to every node) and `fetch` (remote paths from every node into a
+    local folder of each node's own): the last path is the destination."""
+
+    route: RouteFlags
+    selection: Selection
+    fetch: bool
+    sources: Tuple[str, ...]
+    destination: str
+    mesos_ids: Tuple[str, ...] = ()
+    recursive: bool = False
+    preserve: bool = False
+    parallel: int = DEFAULT_PARALLEL
+    timeout: Optional[float] = None
+    json: bool = False
+    warm: Optional[int] = None
+
+    @classmethod
+    def of(cls, opts: Opts) -> "CopyFlags":
+        *sources, destination = _words(opts.get("<path>"))
+        fetch = bool(opts.get("fetch"))
+        if not all(sources + [destination]):
+            raise UsageError("A path is empty: name a file or a folder (on the nodes, `~` is the home folder).")
+        return cls(RouteFlags.of(opts), _selection(opts), fetch, tuple(sources), destination,
+                   _words(opts.get("--mesos-id")), bool(opts.get("-r")), bool(opts.get("-p")), _parallel(opts),
+                   number(opts.get("--timeout"), "--timeout", 0.001, False), bool(opts.get("--json")), _warm(opts))
 
 
 class ScpFlags(NamedTuple):

@@ -28,7 +28,16 @@ Usage:
                   [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
                   [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
                   [--parallel=<n>] [--timeout=<seconds>] [--gather | --json | --output-dir=<dir>]
-                  [--] <command>...
+                  [--warm=<seconds>] [--] <command>...
+    dcos node copy (--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...)
+                  [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
+                  [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--parallel=<n>] [--timeout=<seconds>] [--json] [--warm=<seconds>] [--] <path> <path>...
+    dcos node fetch (--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...)
+                  [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
+                  [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--parallel=<n>] [--timeout=<seconds>] [--json] [--warm=<seconds>] [--] <path> <path>...
+    dcos node disconnect
     dcos node scp [-r] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
@@ -63,7 +72,7 @@ Target (choose one):
     --private-ip=<ip>         The node at this address (or host name), found
                               without asking the cluster.
 
-Selection (dcos node run: choose one, or repeat --mesos-id):
+Selection (dcos node run, copy, fetch: choose one, or repeat --mesos-id):
     --all                     Every master and every agent.
     --masters                 Every master that Mesos DNS lists (master.mesos).
     --agents                  Every agent, private and public.
@@ -98,8 +107,9 @@ Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
                               (`ssh -W`, as ProxyJump does), forwarding no agent: the
                               proxy never holds your keys. Without it (and unless
                               node.proxy_mode is jump), `ssh` forwards your ssh-agent
-                              to the proxy and runs ssh there. `run`, `scp` and
-                              `ssh-config` always cross the proxy as --jump does.
+                              to the proxy and runs ssh there. `run`, `copy`,
+                              `fetch`, `scp` and `ssh-config` always cross the proxy
+                              as --jump does.
 
 Options:
     --user=<user>             Log in as this user on every hop (else node.ssh_user,
@@ -119,9 +129,16 @@ Options:
     --check                   Check every prerequisite of this connection, without
                               opening a shell (or a tunnel), and print a checklist
                               with fixes.
-    --parallel=<n>            `run`: how many nodes at once [default: 32].
-    --timeout=<seconds>       `run`: end a node's command after this long.
-    -r                        `scp`: copy directories and what they hold.
+    --parallel=<n>            `run`, `copy`, `fetch`: how many nodes at once [default: 32].
+    --timeout=<seconds>       `run`, `copy`, `fetch`: end a node's command (or copy)
+                              after this long.
+    --warm=<seconds>          `run`, `copy`, `fetch`: keep a connection to each node
+                              (and the proxy) open until it has been unused this long,
+                              and reach the nodes through the ones already open, so
+                              that a series of commands logs in once. `dcos node
+                              disconnect` closes them all.
+    -r                        `scp`, `copy`, `fetch`: copy directories and what they hold.
+    -p                        `copy`, `fetch`: keep each file's modification time and mode.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
                               the cluster's name and a dot, else `dcos.`); not
                               empty with --write.
@@ -129,8 +146,8 @@ Options:
                               from ~/.ssh/config, instead of printing it; each file
                               only once OpenSSH (`ssh -G`) reads it without complaint.
     --json                    `list`: the nodes as JSON. `ssh --check`, `tunnel
-                              --check`: the checks as JSON. `run`: a JSON object for
-                              each node and line.
+                              --check`: the checks as JSON. `run`, `copy`, `fetch`: a
+                              JSON object for each node, on a line of its own.
     --field=<path>            Add a column to the listing with this value of each
                               agent, a dotted path into the agent as Mesos reports
                               it (used_resources.disk, attributes.rack); repeat it
@@ -152,6 +169,17 @@ a terminal; it prints
 each line as `<node>: <line>`, or with --json one JSON object per node per line,
 and then a summary on stderr. It exits 0 only when every node ran it and exited 0;
 Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the signal.
+
+`dcos node copy` copies local files (the <path>s but the last) to the last <path> on
+every node selected, and `dcos node fetch` copies remote paths (the <path>s but the
+last) from every node selected into a folder of each node's own in the last <path>
+(<dir>/<agent ID, or a master's address>/), which must be new or empty. Both copy as
+`dcos node scp` does, through one shared connection to the proxy as `run` does,
+and print the nodes that failed and a summary (with --json, a JSON object for each
+node); they exit 0 only when every node was copied to (or from). With --warm,
+`run`, `copy` and `fetch` leave a connection to each node open (OpenSSH's
+ControlPersist) and use it next time; `dcos node disconnect` closes every one
+that is open.
 
 `dcos node scp` copies with OpenSSH's scp (SFTP), through the proxy as jump mode
 connects: the last <path> is the destination, the others are the sources; a remote
@@ -197,6 +225,9 @@ TUNNEL_KINDS = ("socks", "forward")
 
 # Subcommands whose trailing words are a command for the nodes.
 WITH_REMOTE_COMMAND = ("ssh", "run")
+
+# Subcommands that run on a selection of nodes, and what they do there.
+ON_MANY = {"run": "run the command on", "copy": "copy to", "fetch": "fetch from"}
 
 
 def _for_noun(text: str, noun: str) -> str:
@@ -330,9 +361,9 @@ def diagnose(args: Sequence[str]) -> Problem:
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
         for required, flags in _exclusive_groups(words[1]):
             present = [name for name in named if name in flags]
-            if required and not present and words[1] == "run":
+            if required and not present and words[1] in ON_MANY:
                 return Problem(ProblemKind.NO_SELECTION, (
-                    "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, "
+                    f"Say which nodes to {ON_MANY[words[1]]}: --all, --masters, --agents, --private-agents, "
                     "--public-agents, or --mesos-id=<id> (repeatable: an agent by ID, a unique part of its "
                     "ID, its host name or address)."))
             if required and not present:
@@ -343,12 +374,12 @@ def diagnose(args: Sequence[str]) -> Problem:
             if len(present) > 1:
                 return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
                                f"{' and '.join(present)}.")
-        if words[1] == "tunnel":
-            own = set(_LONG.findall(_patterns("tunnel", words[2])))
-            foreign = [name for name in named if name is not None and name not in {option for option, _ in own}]
-            if foreign:
-                return Problem(ProblemKind.UNKNOWN_OPTION,
-                               f"{foreign[0]} is not an option of `dcos node tunnel {words[2]}`.")
+        command = words[1:3] if words[1] == "tunnel" else words[1:2]
+        own = {option for option, _ in _LONG.findall(_patterns(*command))}
+        foreign = [name for name in named if name is not None and name not in own]
+        if foreign:
+            return Problem(ProblemKind.UNKNOWN_OPTION,
+                           f"{foreign[0]} is not an option of `dcos node {' '.join(command)}`.")
         unknown = [word for word, name in zip(words[2:], named) if word.startswith("-") and name is None]
         if unknown:
             return Problem(ProblemKind.UNKNOWN_OPTION, (
