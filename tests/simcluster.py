@@ -96,6 +96,10 @@ for address in addresses.split(","):
     os.chmod(home, 0o700)
     os.mkdir(os.path.join(root, address, "tmp"))
     os.chmod(os.path.join(root, address, "tmp"), 0o1777)
+    os.mkdir(os.path.join(root, address, "etc"))
+    for name in ("passwd", "group"):  # for `~`, which the SFTP server expands with getpwuid in the chroot
+        with open("/etc/" + name, "rb") as source, open(os.path.join(root, address, "etc", name), "wb") as copy:
+            copy.write(source.read())
 os.execv(sshd[0], sshd)
 """
 
