@@ -109,10 +109,11 @@ def signal_name(number: Optional[int]) -> str:
         return f"signal {number}"
 
 
-def describe(result: NodeResult, timeout: Optional[float] = None) -> str:
-    """What happened on a node, in a few words."""
+def describe(result: NodeResult, timeout: Optional[float] = None, program: str = "") -> str:
+    """What happened on a node, in a few words; `program` names what exited, when it is
+    not the command (`scp`)."""
     if result.result is Result.EXITED:
-        return f"exit status {result.status}"
+        return f"{program} exit status {result.status}".lstrip()
     if result.result is Result.UNREACHABLE:
         return f"could not be reached or logged in to (ssh exit status {ExitStatus.SSH_FAILED:d})"
     if result.result is Result.KILLED:
@@ -170,11 +171,12 @@ def _text(data: bytes, key: str) -> Dict[str, Optional[str]]:
         return {key: None, key + "_base64": base64.b64encode(data).decode("ascii")}
 
 
-def json_line(result: NodeResult) -> str:
-    """One node as one line of JSON."""
+def json_line(result: NodeResult, extra: Optional[Dict[str, str]] = None) -> str:
+    """One node as one line of JSON; `extra` keys after the node's (fetch's folder)."""
     target = result.target
     entry = {"id": target.id, "hostname": target.hostname, "address": target.address, "type": target.kind.value,
              "result": result.result.value, "status": result.status}
+    entry.update(extra or {})
     if result.result is Result.KILLED:
         entry["signal"] = result.signal
     entry.update(_text(result.stdout, "stdout"))
@@ -229,18 +231,24 @@ def succeeded(results: Sequence[NodeResult]) -> bool:
 
 
 def summary(results: Sequence[NodeResult], timeout: Optional[float] = None,
-            unrecorded: Sequence[Target] = ()) -> str:
-    """How many nodes ran the command and how many exited 0; then, by name, every node
-    that did not: each exit status, unreachable, timed out, not run; and the nodes whose
-    results could not be written to --output-dir."""
+            unrecorded: Sequence[Target] = (), copied: Optional[str] = None) -> str:
+    """How many nodes ran the command and how many exited 0 (`copy` and `fetch`: how many
+    were copied to or from, which is scp exiting 0, said by `copied`: "Copied to {done} of
+    {nodes}." gives "Copied to 250 of 252 nodes."); then, by name, every node that did not: each
+    exit status, unreachable, timed out, not run; and the nodes whose results could not
+    be written to --output-dir."""
     ran = [result for result in results if result.result is Result.EXITED]
     zero = sum(1 for result in ran if result.status == 0)
     noun = "node" if len(results) == 1 else "nodes"
-    lines = [f"{len(results)} {noun}: {len(ran)} ran the command, {zero} exited 0."]
+    if copied is None:
+        lines = [f"{len(results)} {noun}: {len(ran)} ran the command, {zero} exited 0."]
+    else:
+        lines = [copied.replace("{done}", str(zero)).replace("{nodes}", f"{len(results)} {noun}")]
+    program = "scp" if copied else ""
     groups: Dict[Tuple[Tuple[int, int, int], str], List[str]] = {}
     for result in results:
         if not (result.result is Result.EXITED and result.status == 0):
-            groups.setdefault((_order(result), describe(result, timeout)), []).append(result.target.name)
+            groups.setdefault((_order(result), describe(result, timeout, program)), []).append(result.target.name)
     for (_, what), names in sorted(groups.items()):
         lines.append(f"  {what} ({len(names)}): {fold(names)}")
     if unrecorded:

@@ -1,6 +1,6 @@
 """Writing results without surprises: an empty folder that they go into without ever
 following a link or opening anything that was already there (`dcos node run
---output-dir`).
+--output-dir`, and the folders `dcos node fetch` copies into).
 """
 
 import errno
@@ -31,9 +31,13 @@ class EmptyFolder:
             os.close(self.fd)
             raise
 
+    def make(self, folder: str) -> None:
+        """Create `folder` in it, new: one that exists already (planted there) is an error."""
+        os.mkdir(folder, dir_fd=self.fd)
+
     def write(self, folder: str, files: Sequence[Tuple[str, bytes]]) -> None:
         """Create `folder` in it, and in that the files, each with its bytes."""
-        os.mkdir(folder, dir_fd=self.fd)
+        self.make(folder)
         inside = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.fd)
         try:
             for name, data in files:

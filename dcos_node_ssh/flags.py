@@ -294,6 +294,25 @@ def number(value: Optional[str], flag: str, low: float, integer: bool) -> Option
     return parsed
 
 
+def _parallel(opts: Opts) -> int:
+    parallel = number(opts.get("--parallel"), "--parallel", 1, True)
+    return DEFAULT_PARALLEL if parallel is None else int(parallel)
+
+
+# A day: a warm connection is for a series of commands, not a standing one.
+WARM_MAX = 86400
+
+
+def _warm(opts: Opts) -> Optional[int]:
+    """--warm=<seconds>: a whole number from 1 to WARM_MAX."""
+    value = opts.get("--warm")
+    seconds = number(value, "--warm", 1, True)
+    if seconds is not None and seconds > WARM_MAX:
+        raise UsageError(f"--warm keeps connections open for at most {WARM_MAX} seconds (a day), not "
+                         f"'{shown(value)}'; close them sooner with `dcos node disconnect`.")
+    return None if seconds is None else int(seconds)
+
+
 class RunFlags(NamedTuple):
     route: RouteFlags
     nodes: Choice
@@ -306,6 +325,7 @@ class RunFlags(NamedTuple):
     max_fail: Optional[Count] = None
     pause: float = 0.0
     list: bool = False
+    warm: Optional[int] = None  # seconds each node's connection stays open after its last use
 
     @classmethod
     def of(cls, opts: Opts) -> "RunFlags":
@@ -316,7 +336,6 @@ class RunFlags(NamedTuple):
             if not output_dir:
                 raise UsageError("--output-dir needs a folder, not an empty value.")
             output = OutputMode.FOLDERS
-        parallel = number(opts.get("--parallel"), "--parallel", 1, True)
         batch = opts.get("--batch")
         batches = tuple(count(size, "--batch", 1) for size in batch.split(",")) if batch is not None else ()
         pause = number(opts.get("--pause"), "--pause", 0, False)
@@ -324,15 +343,42 @@ class RunFlags(NamedTuple):
             raise UsageError("--pause is the wait between batches: add --batch=<n or n%>.")
         if opts.get("--list"):
             running = [flag for flag in ("--gather", "--output-dir", "--batch", "--max-fail", "--pause",
-                                         "--timeout") if opts.get(flag) not in (None, False)]
+                                         "--timeout", "--warm") if opts.get(flag) not in (None, False)]
             if running:
                 raise UsageError(f"--list prints the nodes selected and runs nothing, so {running[0]} has nothing to "
                                  "do: leave it out, or --list.")
-        return cls(RouteFlags.of(opts), run_choice(opts),
-                   DEFAULT_PARALLEL if parallel is None else int(parallel),
+        return cls(RouteFlags.of(opts), run_choice(opts), _parallel(opts),
                    number(opts.get("--timeout"), "--timeout", 0.001, False), output, output_dir,
                    _words(opts.get("<command>")), batches,  # type: ignore[arg-type]  # count() of a value
-                   count(opts.get("--max-fail"), "--max-fail", 0), pause or 0.0, bool(opts.get("--list")))
+                   count(opts.get("--max-fail"), "--max-fail", 0), pause or 0.0, bool(opts.get("--list")),
+                   _warm(opts))
+
+
+class CopyFlags(NamedTuple):
+    """`copy` (local paths to every node) and `fetch` (remote paths from every node into a
+    local folder of each node's own): the last path is the destination."""
+
+    route: RouteFlags
+    nodes: Choice
+    fetch: bool
+    sources: Tuple[str, ...]
+    destination: str
+    recursive: bool = False
+    preserve: bool = False
+    parallel: int = DEFAULT_PARALLEL
+    timeout: Optional[float] = None
+    json: bool = False
+    warm: Optional[int] = None
+
+    @classmethod
+    def of(cls, opts: Opts) -> "CopyFlags":
+        *sources, destination = _words(opts.get("<path>"))
+        fetch = bool(opts.get("fetch"))
+        if not all(sources + [destination]):
+            raise UsageError("A path is empty: name a file or a folder (on the nodes, `~` is the home folder).")
+        return cls(RouteFlags.of(opts), run_choice(opts), fetch, tuple(sources), destination, bool(opts.get("-r")),
+                   bool(opts.get("-p")), _parallel(opts), number(opts.get("--timeout"), "--timeout", 0.001, False),
+                   bool(opts.get("--json")), _warm(opts))
 
 
 class ScpFlags(NamedTuple):

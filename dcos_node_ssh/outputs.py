@@ -14,6 +14,7 @@ from .selection import Target
 
 if TYPE_CHECKING:
     from .environment import Environment
+    from .files import EmptyFolder
 
 
 class Handler:
@@ -102,13 +103,15 @@ class Gather(Handler):
 
 
 class JsonLines(Handler):
-    """One JSON object per node, as each node ends."""
+    """One JSON object per node, as each node ends; `extra` adds keys of a node's own
+    (fetch's folder)."""
 
-    def __init__(self, environment: "Environment"):
+    def __init__(self, environment: "Environment", extra: Optional[Dict[Target, Dict[str, str]]] = None):
         self._stdout = environment.stdout
+        self._extra = extra or {}
 
     def node_done(self, result: NodeResult, explained: bool = False) -> None:
-        self._stdout.write(fanout.json_line(result))
+        self._stdout.write(fanout.json_line(result, self._extra.get(result.target)))
         self._stdout.flush()
 
 
@@ -120,21 +123,11 @@ class Folders(Handler):
     the others go on."""
 
     def __init__(self, environment: "Environment", path: str, targets: Sequence[Target]):
-        from .files import EmptyFolder
-
         self._stderr = environment.stderr
         self._path = path
-        try:
-            self._folder = EmptyFolder(path)
-        except OSError as error:
-            raise NodeSshError(_unusable(path, error)) from None
-        self._names = dict(zip(targets, fanout.folder_names(targets)))
+        self._folder = empty_folder(path, "--output-dir")
+        self._names = folder_names(self._stderr, path, targets, "results")
         self._failed: List[Target] = []
-        for target, name in self._names.items():
-            if name != (target.id or target.address):
-                what = "agent ID" if target.id else "address"
-                self._stderr.write(f"{printable(target.name)}: its results go to {shown(self._where(name))} (its "
-                                   f"{what} cannot name a folder of its own).\n")
 
     def _where(self, name: str) -> str:
         return os.path.join(self._path, name)
@@ -156,11 +149,35 @@ class Folders(Handler):
         return list(self._failed)
 
 
-def _unusable(path: str, error: OSError) -> str:
+def empty_folder(path: str, what: str, earlier: str = "results of an earlier run beside this run's would be taken "
+                 "for this run's") -> "EmptyFolder":
+    """The folder the nodes' results go to, opened (files.EmptyFolder); one that is not
+    empty or cannot be written is refused, before any node is connected to. `what` names
+    it in the messages ("--output-dir"), `earlier` says why it must be empty."""
+    from .files import EmptyFolder
+
+    try:
+        return EmptyFolder(path)
+    except OSError as error:
+        raise NodeSshError(_unusable(path, error, what, earlier)) from None
+
+
+def folder_names(stderr, path: str, targets: Sequence[Target], what: str) -> Dict[Target, str]:
+    """Each node's folder name in it (fanout.folder_names); where that is not the node's
+    own ID or address, said on stderr (`what`: "results", "files")."""
+    names = dict(zip(targets, fanout.folder_names(targets)))
+    for target, name in names.items():
+        if name != (target.id or target.address):
+            kind = "agent ID" if target.id else "address"
+            stderr.write(f"{printable(target.name)}: its {what} go to {shown(os.path.join(path, name))} (its "
+                         f"{kind} cannot name a folder of its own).\n")
+    return names
+
+
+def _unusable(path: str, error: OSError, what: str, earlier: str) -> str:
     import errno
 
     if error.errno == errno.ENOTEMPTY:
-        return (f"--output-dir {shown(path)} is not empty. Name a new or empty folder: results of an earlier "
-                "run beside this run's would be taken for this run's.")
-    return f"Cannot write to --output-dir {shown(path)}: {error.strerror or error}."
+        return f"{what} {shown(path)} is not empty. Name a new or empty folder: {earlier}."
+    return f"Cannot write to {what} {shown(path)}: {error.strerror or error}."
 

@@ -34,8 +34,23 @@ Usage:
                   [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
                   [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
                   [--parallel=<n>] [--timeout=<seconds>] [--batch=<n>] [--max-fail=<n>]
-                  [--pause=<seconds>] [--gather | --json | --output-dir=<dir>]
+                  [--pause=<seconds>] [--gather | --json | --output-dir=<dir>] [--warm=<seconds>]
                   (--list | [--] <command>...)
+    dcos node copy [--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...]
+                  [--attribute=<name:value>...] [--region=<name>...] [--zone=<name>...]
+                  [--host=<glob>...] [--task=<task>...] [--framework=<name>...]
+                  [--exclude=<kind:value>...] [--pick=<n>]
+                  [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
+                  [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--parallel=<n>] [--timeout=<seconds>] [--json] [--warm=<seconds>] [--] <path> <path>...
+    dcos node fetch [--all | --masters | --agents | --private-agents | --public-agents | --mesos-id=<id>...]
+                  [--attribute=<name:value>...] [--region=<name>...] [--zone=<name>...]
+                  [--host=<glob>...] [--task=<task>...] [--framework=<name>...]
+                  [--exclude=<kind:value>...] [--pick=<n>]
+                  [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>] [--option=<SSHOPT=VAL>...]
+                  [--proxy-option=<SSHOPT=VAL>...] [--config-file=<path>] [--ssh-client=<name>]
+                  [--parallel=<n>] [--timeout=<seconds>] [--json] [--warm=<seconds>] [--] <path> <path>...
+    dcos node disconnect
     dcos node scp [-r] [-p] [--master-proxy | --proxy-ip=<host>] [--user=<user>]
                   [--option=<SSHOPT=VAL>...] [--proxy-option=<SSHOPT=VAL>...] [--] <path> <path>...
     dcos node ssh-config [--master-proxy | --proxy-ip=<host>] [--user=<user>]
@@ -73,7 +88,7 @@ Target of dcos node ssh (one of these, or selectors that leave one node):
     --private-ip=<ip>         The node at this address (or host name), found
                               without asking the cluster.
 
-Selection of dcos node run (at most one, or --mesos-id repeated):
+Selection of dcos node run, copy and fetch (at most one, or --mesos-id repeated):
     --all                     Every master and every agent.
     --masters                 Every master that Mesos DNS lists (master.mesos).
     --agents                  Every agent, private and public.
@@ -141,8 +156,9 @@ Proxy (without one: the configured ssh_proxy_ip, else a direct connection):
                               (`ssh -W`, as ProxyJump does), forwarding no agent: the
                               proxy never holds your keys. Without it (and unless
                               node.proxy_mode is jump), `ssh` forwards your ssh-agent
-                              to the proxy and runs ssh there. `run`, `scp` and
-                              `ssh-config` always cross the proxy as --jump does.
+                              to the proxy and runs ssh there. `run`, `copy`,
+                              `fetch`, `scp` and `ssh-config` always cross the proxy
+                              as --jump does.
 
 Options:
     --user=<user>             Log in as this user on every hop (else node.ssh_user,
@@ -162,10 +178,17 @@ Options:
     --check                   Check every prerequisite of this connection, without
                               opening a shell (or a tunnel), and print a checklist
                               with fixes.
-    --parallel=<n>            `run`: how many nodes at once [default: 32].
-    --timeout=<seconds>       `run`: end a node's command after this long.
-    -r                        `scp`: copy directories and what they hold.
-    -p                        `scp`: keep each file's modification time and mode.
+    --parallel=<n>            `run`, `copy`, `fetch`: how many nodes at once [default: 32].
+    --timeout=<seconds>       `run`, `copy`, `fetch`: end a node's command (or copy)
+                              after this long.
+    --warm=<seconds>          `run`, `copy`, `fetch`: keep a connection to each node
+                              (and the proxy) open until it has been unused this long,
+                              and reach the nodes through the ones already open, so
+                              that a series of commands logs in once. `dcos node
+                              disconnect` closes them all.
+    -r                        `scp`, `copy`, `fetch`: copy directories and what they hold.
+    -p                        `scp`, `copy`, `fetch`: keep each file's modification time
+                              and mode.
     --prefix=<prefix>         `ssh-config`: begin every Host alias with this (default:
                               the cluster's name and a dot, else `dcos.`); not
                               empty with --write.
@@ -173,8 +196,8 @@ Options:
                               from ~/.ssh/config, instead of printing it; each file
                               only once OpenSSH (`ssh -G`) reads it without complaint.
     --json                    `list`: the nodes as JSON. `ssh --check`, `tunnel
-                              --check`: the checks as JSON. `run`: a JSON object for
-                              each node and line.
+                              --check`: the checks as JSON. `run`, `copy`, `fetch`: a
+                              JSON object for each node, on a line of its own.
     --field=<path>            Add a column to the listing with this value of each
                               agent, a dotted path into the agent as Mesos reports
                               it (used_resources.disk, attributes.rack); repeat it
@@ -200,6 +223,17 @@ have failed; the summary names the batches that ran and the nodes not started.
 It exits 0 only when every node selected ran it and exited 0; Ctrl-C, SIGTERM
 and SIGHUP end every node, and it exits with 128 + the signal. `run --list`
 prints the nodes selected, as `dcos node` lists them, and connects to nothing.
+
+`dcos node copy` copies local files (the <path>s but the last) to the last <path> on
+every node selected, and `dcos node fetch` copies remote paths (the <path>s but the
+last) from every node selected into a folder of each node's own in the last <path>
+(<dir>/<agent ID, or a master's address>/), which must be new or empty. Both copy as
+`dcos node scp` does, through one shared connection to the proxy as `run` does,
+and print the nodes that failed and a summary (with --json, a JSON object for each
+node); they exit 0 only when every node was copied to (or from). With --warm,
+`run`, `copy` and `fetch` leave a connection to each node open (OpenSSH's
+ControlPersist) and use it next time; `dcos node disconnect` closes every one
+that is open.
 
 `dcos node scp` copies with OpenSSH's scp (SFTP; with its sftp where scp is older
 than 8.7), through the proxy as jump mode connects: the last <path> is the
@@ -245,6 +279,9 @@ TUNNEL_KINDS = ("socks", "forward")
 
 # Subcommands whose trailing words are a command for the nodes.
 WITH_REMOTE_COMMAND = ("ssh", "run")
+
+# Subcommands that run on a selection of nodes, and what they do there.
+ON_MANY = {"run": "run the command on", "copy": "copy to", "fetch": "fetch from"}
 
 
 def _for_noun(text: str, noun: str) -> str:
@@ -434,18 +471,20 @@ NO_TARGET_TEXT = (
     "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an agent by ID, a "
     "unique part of its ID, its host name or address), --private-ip=<ip>, or selectors that leave one node "
     "(--task=<task>, --host=<glob>, --attribute=<name:value>..., with --pick=1 to have one chosen).")
-NO_SELECTION_TEXT = (
-    "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
-    "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
-    "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
-    "--task=<task>, --framework=<name>).")
+def no_selection_text(subcommand: str) -> str:
+    return (f"Say which nodes to {ON_MANY[subcommand]}: --all, --masters, --agents, --private-agents, "
+            "--public-agents, or --mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name "
+            "or address); or selectors, which choose among every node (--attribute=<name:value>, --region, --zone, "
+            "--host=<glob>, --task=<task>, --framework=<name>).")
+
+
+_KIND_FLAGS = ("--all", "--masters", "--agents", "--private-agents", "--public-agents", "--mesos-id")
 
 # What a subcommand needs one of, beyond what docopt can require ("one of these, or any number of
-# those"): ssh a target or a selector, run a selection or a selector.
+# those"): ssh a target or a selector; run and the copies a selection or a selector.
 _CHOICES = {
     "ssh": (("--leader", "--master", "--mesos-id", "--slave", "--private-ip"), ProblemKind.NO_TARGET, NO_TARGET_TEXT),
-    "run": (("--all", "--masters", "--agents", "--private-agents", "--public-agents", "--mesos-id"),
-            ProblemKind.NO_SELECTION, NO_SELECTION_TEXT),
+    **{verb: (_KIND_FLAGS, ProblemKind.NO_SELECTION, no_selection_text(verb)) for verb in ON_MANY},
 }
 
 
@@ -480,12 +519,12 @@ def diagnose(args: Sequence[str]) -> Problem:
             if len(present) > 1:
                 return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
                                f"{' and '.join(present)}.")
-        if words[1] == "tunnel":
-            own = set(_LONG.findall(_patterns("tunnel", words[2])))
-            foreign = [name for name in named if name is not None and name not in {option for option, _ in own}]
-            if foreign:
-                return Problem(ProblemKind.UNKNOWN_OPTION,
-                               f"{foreign[0]} is not an option of `dcos node tunnel {words[2]}`.")
+        command = words[1:3] if words[1] == "tunnel" else words[1:2]
+        own = {option for option, _ in _LONG.findall(_patterns(*command))}
+        foreign = [name for name in named if name is not None and name not in own]
+        if foreign:
+            return Problem(ProblemKind.UNKNOWN_OPTION,
+                           f"{foreign[0]} is not an option of `dcos node {' '.join(command)}`.")
         unknown = [word for word, name in zip(words[2:], named) if word.startswith("-") and name is None]
         if unknown:
             return Problem(ProblemKind.UNKNOWN_OPTION, (

@@ -79,6 +79,29 @@ FLEET_PER_NET = 250
 FLEET_NAME = "fleet"
 # The master also answers on this port with an sshd that forwards nothing (AllowTcpForwarding no).
 NO_FORWARDING_PORT = 2222
+# The fleet's disks (SimCluster.start_fleet_disks): a second sshd in the fleet, on this port,
+# serving SFTP only, each fleet address chrooted into a folder of its own on a tmpfs that
+# only that sshd's mount namespace has, at FLEET_DISKS. ChrootDirectory wants every part of
+# the path owned by root and writable by no one else, which /tmp and /var/tmp are not.
+FLEET_DISK_PORT = 2200
+FLEET_DISKS = "/var/lib/dnssh-disks"
+# Run inside the disks' namespace before sshd: a root (and a home, and a /tmp) per address.
+_MAKE_DISKS = r"""
+import os, sys
+root, uid, gid, addresses, sshd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
+for address in addresses.split(","):
+    home = os.path.join(root, address, "home", "core")
+    os.makedirs(home, 0o755)
+    os.chown(home, uid, gid)
+    os.chmod(home, 0o700)
+    os.mkdir(os.path.join(root, address, "tmp"))
+    os.chmod(os.path.join(root, address, "tmp"), 0o1777)
+    os.mkdir(os.path.join(root, address, "etc"))
+    for name in ("passwd", "group"):  # for `~`, which the SFTP server expands with getpwuid in the chroot
+        with open("/etc/" + name, "rb") as source, open(os.path.join(root, address, "etc", name), "wb") as copy:
+            copy.write(source.read())
+os.execv(sshd[0], sshd)
+"""
 
 # A service on the private network (SimCluster.start_web): tests/webserver.py on the first
 # agent, and a name for it that only the master resolves, as Mesos DNS names a task there:
@@ -303,6 +326,8 @@ class SimCluster:
         self.no_forwarding = None  # the master's sshd that forwards nothing, once started
         self.fleet = None  # the fleet's Node, once start_fleet() has run
         self.fleet_size = 0
+        self.fleet_disks = None  # the fleet's SFTP sshd on its own disks, once start_fleet_disks() has run
+        self._created_disks_mount = False
 
     # -- building -------------------------------------------------------
 
@@ -666,6 +691,52 @@ class SimCluster:
             raise RuntimeError(f"the fleet's sshd exited: {_read(fleet.log)[-2000:]}")
         return self
 
+    def start_fleet_disks(self):
+        """A disk of its own for every fleet address: an sshd on FLEET_DISK_PORT of every fleet
+        address, serving SFTP only (ForceCommand internal-sftp), which chroots a session
+        on address A into FLEET_DISKS/A, a folder on a tmpfs that this sshd's own mount
+        namespace holds: what is copied to a node is on no other node and not on this host
+        (the tests look through fleet_disk()). Its log counts the logins (disk_logins()).
+        Started once, after start_fleet(); stop() removes it with the rest."""
+        if self.fleet_disks is not None:
+            return self
+        fleet = self.fleet
+        if not os.path.isdir(FLEET_DISKS):
+            os.makedirs(FLEET_DISKS, 0o755)
+            self._created_disks_mount = True
+        config = os.path.join(fleet.dir, "sshd_config_disks")
+        with open(os.path.join(fleet.dir, "sshd_config"), encoding="utf-8") as stream:
+            text = stream.read()
+        text = text.replace("Port 22\n", f"Port {FLEET_DISK_PORT}\n").replace("sshd.pid", "sshd-disks.pid")
+        text += "ForceCommand internal-sftp\n" + "".join(
+            f"Match LocalAddress {address}\n    ChrootDirectory {FLEET_DISKS}/{address}\n"
+            for address in fleet.addresses)
+        with open(config, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        self.fleet_disks_log = os.path.join(fleet.dir, "sshd-disks.log")
+        script = ('mount --bind "$1" /home && mount -t tmpfs -o mode=755,size=2g dnssh-disks "$2" && shift 2 && '
+                  'exec "$@"')
+        argv = ["ip", "netns", "exec", fleet.namespace, "unshare", "--mount", "--", "sh", "-c", script, "sh",
+                fleet.home, FLEET_DISKS, sys.executable, "-c", _MAKE_DISKS, FLEET_DISKS, str(self.uid),
+                str(self.gid), ",".join(fleet.addresses), "/usr/sbin/sshd", "-D", "-e", "-f", config]
+        with open(self.fleet_disks_log, "ab") as log:
+            self.fleet_disks = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self._processes.append(self.fleet_disks)
+        _wait(lambda: "Server listening" in _read(self.fleet_disks_log) or self.fleet_disks.poll() is not None,
+              "the fleet's sshd on its own disks", seconds=60)
+        if self.fleet_disks.poll() is not None:
+            raise RuntimeError(f"the fleet's disks sshd exited: {_read(self.fleet_disks_log)[-2000:]}")
+        return self
+
+    def fleet_disk(self, address):
+        """The root of a fleet node's own disk, as this host reaches it: through the disks
+        sshd's mount namespace (/proc/<pid>/root). A node sees it as /; its home is home/core."""
+        return f"/proc/{self.fleet_disks.pid}/root{FLEET_DISKS}/{address}"
+
+    def disk_logins(self):
+        """How many logins the fleet's disks sshd has accepted so far."""
+        return _read(self.fleet_disks_log).count("Accepted publickey")
+
     def start_no_forwarding_sshd(self):
         """A second sshd on the master, on NO_FORWARDING_PORT, with AllowTcpForwarding no;
         the operator knows its key. Started once; stop() removes it with the rest."""
@@ -775,6 +846,12 @@ class SimCluster:
         if self._netns_etc:
             shutil.rmtree(self._netns_etc, ignore_errors=True)
             self._netns_etc = None
+        if self._created_disks_mount and not _other_simulations():
+            try:
+                os.rmdir(FLEET_DISKS)  # empty here: the tmpfs was mounted in the disks sshd's namespace only
+            except OSError:
+                pass
+            self._created_disks_mount = False
         if not _other_simulations():
             for user in self._created_users:
                 subprocess.run(["userdel", user], capture_output=True)

@@ -34,7 +34,7 @@ def test_the_help_says_the_agent_is_forwarded_only_by_ssh(help_text):
     assert "forward" not in described(help_text, "--proxy-ip=<host>")
     jump = described(help_text, "--jump")
     assert "`ssh` forwards your ssh-agent to the proxy" in jump
-    assert "`run`, `scp` and `ssh-config` always cross the proxy as --jump does" in jump
+    assert "`run`, `copy`, `fetch`, `scp` and `ssh-config` always cross the proxy as --jump does" in jump
     assert "as `dcos node ssh --jump` would" in " ".join(help_text.split())
 
 
@@ -42,9 +42,10 @@ def test_the_help_of_json_names_every_command_that_takes_it(help_text):
     usage = help_text[help_text.index("Usage:"):help_text.index("\n\n", help_text.index("Usage:"))]
     patterns = re.split(r"\n\s*(?=dcos node)", usage.replace("dcos node [list]", "dcos node list"))
     taking = sorted({pattern.split()[2] for pattern in patterns if "--json" in pattern})
-    assert taking == ["list", "run", "ssh", "tunnel"]
+    assert taking == ["copy", "fetch", "list", "run", "ssh", "tunnel"]
     json = described(help_text, "--json")
-    assert "`list`:" in json and "`ssh --check`" in json and "`tunnel --check`:" in json and "`run`:" in json
+    assert "`list`:" in json and "`ssh --check`" in json and "`tunnel --check`:" in json
+    assert "`run`, `copy`, `fetch`:" in json
 
 
 def test_the_help_of_write_says_what_it_checks_and_refuses(help_text):

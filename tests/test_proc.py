@@ -302,3 +302,27 @@ def test_the_window_is_fitted_to_the_limit_on_open_files():
     assert fitted(100, 64, 64) == (8, 64, 64)  # the hard limit allows 8
     assert fitted(100, 32, 32) == (0, 32, 32)
     assert fit_width(1)[0] == 1
+
+
+def test_children_that_write_to_logs_leave_what_they_started_only_when_they_succeed(tmp_path):
+    """As an ssh that puts its warm connection in the background: exit 0 leaves the daemon
+    (and whatever else is in the child's process group) running; a failure, a timeout or a
+    program that cannot start leave nothing, and say why in the log."""
+    script = ("sleep 60 & echo $! > {pid}; echo 'said on stderr' >&2; echo 'not on stdout'; exit {status}")
+    argvs = [["sh", "-c", script.format(pid=tmp_path / "kept", status=0)],
+             ["sh", "-c", script.format(pid=tmp_path / "ended", status=255)],
+             ["sh", "-c", f"sleep 60 & echo $! > {tmp_path / 'late'}; exec sleep 60"],
+             ["/nonexistent/ssh"]]
+    logs = [str(tmp_path / f"log-{index}") for index in range(len(argvs))]
+    recorder = Recorder()
+    try:
+        assert not run_window(argvs, ENV, 4, 2.0, recorder, logs=logs)
+        assert recorder.ends == {0: (Ending.EXITED, 0), 1: (Ending.EXITED, 255), 2: (Ending.TIMED_OUT, None),
+                                 3: (Ending.UNSTARTED, None)}
+        assert recorder.chunks == {}  # the output is in the logs
+        assert [open(log).read() for log in logs[:2]] == ["said on stderr\n"] * 2
+        assert open(logs[3]).read() == "/nonexistent/ssh: No such file or directory\n"
+        assert not gone(int((tmp_path / "kept").read_text()), seconds=0.5)
+        assert gone(int((tmp_path / "ended").read_text())) and gone(int((tmp_path / "late").read_text()))
+    finally:
+        os.kill(int((tmp_path / "kept").read_text()), signal.SIGKILL)

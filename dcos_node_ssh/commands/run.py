@@ -1,36 +1,15 @@
 """`dcos node run`: one command on many nodes, through one shared connection to the proxy.
 
-The flow: refuse what cannot work (Windows, plink); ask the cluster for the proxy and
-the nodes (selecting: only what the selection needs); fit --parallel to the limit on open
-files; set up the output (outputs; --output-dir's folder is checked here); then, with stop
-signals noted (proc.signals), open the shared connection, run the nodes batch by batch
-(rolling: --batch, --max-fail, --pause; one batch without them), each batch in a window of
-children (proc.window), show what they do, and end with the summary. The argument lists
-come from openssh.shared, the formats from fanout. --list prints the selection and
-connects to nothing.
+The flow is fleet.py's (the nodes, the shared connection, the batches, the window of
+children, --warm); this module adds the command, the output modes (outputs; --output-dir's
+folder is checked before anything connects), the failure budget and the summary, whose
+formats are fanout's and rolling's. --list prints the selection and connects to nothing.
 """
 
-import os
-import re
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Dict, Iterator, List, Mapping, Optional, Sequence
+from typing import List, Sequence
 
-from ..errors import ExitStatus, NodeSshError, SshSetupError, UsageError, printable, shown
 from ..flags import OutputMode, RunFlags
-from ..route import PROXY_COMMAND_SHELL, direct_notice, host_key_alias, resolve, route_of, settle_user
-from ..settings import DEFAULT_SSH_USER
-from . import configuration, lookups, say
-
-if TYPE_CHECKING:
-    from ..fanout import NodeResult
-    from ..openssh.shared import Shared
-    from ..outputs import Handler
-    from ..proc.signals import Signals
-    from ..proc.window import Ending
-    from ..selection import Target
-
-PROXY_SECONDS = 300.0  # the connection to the proxy may ask for a passphrase or a host key
-EXIT_SECONDS = 5.0
+from . import configuration, lookups
 
 
 def parse(opts) -> RunFlags:
@@ -38,273 +17,41 @@ def parse(opts) -> RunFlags:
 
 
 def run(flags: RunFlags, environment) -> int:
-    from .. import fanout, outputs, rolling, selecting
-    from ..openssh.shared import Shared, forwarding_refused_message, node_argv
-    from ..proc.programs import find_client
+    from .. import fanout, fleet, outputs, rolling, selecting
+    from ..openssh.shared import forwarding_refused_message, node_argv
     from ..proc.signals import Signals
 
     if flags.list:
         settings, debug = configuration(environment)
         return selecting.print_list(lookups(environment, settings, debug), flags.nodes, environment,
                                     flags.output is OutputMode.JSON)
-    _refuse_where_it_cannot_run(flags)
-    settings, debug = configuration(environment)
-    route = route_of(flags.route, settings, jump=True)
-    cluster = lookups(environment, settings, debug)
-    hop, targets = resolve(route, settings, cluster, None, then=lambda: selecting.targets(cluster, flags.nodes))
-    say(environment, hop.notices)
-    proxy = hop.proxy
-    reachable = [target for target in targets if not target.problem]
-    route = settle_user(route, proxy or next((target.address for target in reachable), None), environment.env)
-    client = find_client(route.client, False)
-    sizes = rolling.batch_sizes(flags.batches, len(reachable))
-    width = _fit(min(flags.parallel, max(sizes, default=1)), flags.parallel, environment.stderr)
+    nodes_of = fleet.prepare(flags.route, flags.nodes, flags.parallel, environment, "run", flags.batches)
+    targets, reachable = nodes_of.targets, nodes_of.reachable
     allowed = rolling.allowance(flags.max_fail, len(targets))
     show = outputs.for_mode(flags, environment, targets)
     stderr = environment.stderr
-    _announce(targets, len(reachable), proxy, width, stderr,
-              rolling.plan(sizes, bool(flags.batches), allowed, flags.max_fail))
-
-    plan = Shared(user=route.user or DEFAULT_SSH_USER, options=route.options, proxy_options=route.proxy_options,
-                  config_file=route.config_file, client=client, proxy=proxy, command=flags.command)
-    env = dict(environment.env, **PROXY_COMMAND_SHELL)  # for the ProxyCommand, quoted for a POSIX shell
+    fleet.announce(nodes_of, stderr, "Running on",
+                   rolling.plan(nodes_of.sizes, bool(flags.batches), allowed, flags.max_fail))
+    nodes_of = nodes_of._replace(plan=nodes_of.plan._replace(command=flags.command))
     with Signals() as signals:
-        nodes = _Nodes(reachable, show, allowed, refused=len(targets) - len(reachable))
-        if reachable and not nodes.budget_spent:
-            with _shared_connection(plan, env, signals) as connected:
-                if connected is not None:
-                    nodes.proxy_log = connected.master_log
-                    argvs = [node_argv(connected, target.address,
-                                       host_key_alias(route, proxy, hop.cluster, target.address))
-                             for target in reachable]
-                    _roll(argvs, sizes, env, width, flags, nodes, signals, stderr)
+        nodes = fleet.Nodes(show, allowed, refused=len(targets) - len(reachable))
+        fleet.execute(nodes_of, signals, nodes,
+                      lambda plan, target, alias, control: node_argv(plan, target.address, alias, control),
+                      flags.timeout, stderr, flags.warm, fleet.Rolling(bool(flags.batches), flags.pause))
         budget_stopped = nodes.budget_spent and len(nodes.done) < len(reachable)
         results = nodes.complete(targets)
         show.finish(results)
         environment.stdout.flush()
-        if nodes.refused_forwarding and proxy is not None:
-            stderr.write(forwarding_refused_message(proxy) + "\n")
+        if nodes.refused_forwarding and nodes_of.proxy is not None:
+            stderr.write(forwarding_refused_message(nodes_of.proxy) + "\n")
         unrecorded = show.unrecorded()
         stderr.write(fanout.summary(results, flags.timeout, unrecorded))
-        batches = [reachable[start:start + size] for start, size in zip(_starts(sizes), sizes)]
+        batches = [reachable[start:start + size] for start, size in zip(_starts(nodes_of.sizes), nodes_of.sizes)]
         stderr.write(rolling.summary(batches, results, bool(flags.batches), budget_stopped, allowed,
                                      flags.max_fail))
-    stopped = signals.exit_status()
-    if stopped is not None:
-        return stopped
-    return ExitStatus.OK if fanout.succeeded(results) and not unrecorded else ExitStatus.FAILED
+    return fleet.exit_status(signals, results, unrecorded)
 
 
 def _starts(sizes: Sequence[int]) -> List[int]:
     """Where each batch starts among the nodes."""
     return [sum(sizes[:number]) for number in range(len(sizes))]
-
-
-def _roll(argvs: Sequence[Sequence[str]], sizes: Sequence[int], env: Mapping[str, str], width: int,
-          flags: RunFlags, nodes: "_Nodes", signals: "Signals", stderr) -> None:
-    """Each batch in a window of its own, once the one before has ended, --pause apart; no
-    further batch once a stop signal came, the failure budget is spent or the proxy refuses
-    to forward."""
-    from ..proc.window import run_window
-    from ..rolling import batch_line
-
-    for number, (start, size) in enumerate(zip(_starts(sizes), sizes), 1):
-        if signals.stopped or not nodes.more():
-            return
-        if number > 1 and flags.pause:
-            stderr.write(f"Pausing {flags.pause:g} s before batch {number}.\n")
-            stderr.flush()
-            if signals.wait(flags.pause):
-                return
-        if flags.batches:
-            stderr.write(batch_line(number, len(sizes), nodes.targets[start:start + size]))
-            stderr.flush()
-        run_window(argvs[start:start + size], env, min(width, size), flags.timeout, _Batch(nodes, start), signals)
-
-
-def _announce(targets: Sequence["Target"], reachable: int, proxy: Optional[str], width: int, stderr,
-              rolling_plan: str = "") -> None:
-    """What is refused and why, then what runs, before anything does."""
-    for target in targets:
-        if target.problem:
-            stderr.write(f"{printable(target.name)}: {target.problem}\n")
-    noun = "node" if reachable == 1 else "nodes"
-    stderr.write(f"Running on {reachable} {noun} {f'through {proxy}' if proxy else 'directly'}, {width} at a time"
-                 f"{rolling_plan}.\n")
-    if proxy is None:
-        stderr.write(direct_notice("the nodes") + "\n")
-    stderr.flush()
-
-
-def _refuse_where_it_cannot_run(flags: RunFlags) -> None:
-    from ..openssh.hops import is_plink
-    from ..proc import POSIX
-    from ..proc.programs import choose_client
-
-    if not POSIX:
-        raise SshSetupError(
-            "`dcos node run` shares one OpenSSH connection among all nodes (ControlMaster), which the "
-            "Windows ssh clients cannot do. Run it from Linux or macOS (or WSL), or use `dcos node ssh`."
-        )
-    if is_plink(choose_client(flags.route.ssh_client)):
-        raise UsageError(
-            "`dcos node run` needs OpenSSH's ssh: it shares one connection to the proxy among all nodes "
-            "(ControlMaster) and reaches each node with `ssh -W` through it, which plink cannot do. Leave "
-            "out --ssh-client=plink (or name an OpenSSH ssh), or use `dcos node ssh --ssh-client=plink` "
-            "one node at a time."
-        )
-
-
-def _fit(width: int, asked: int, stderr) -> int:
-    """`width` children at once, or as many as the limit on open files allows, said."""
-    from ..proc.window import FDS_PER_CHILD, FDS_RESERVED, fit_width
-
-    fitted, limit = fit_width(width)
-    if fitted < 1:
-        raise NodeSshError(
-            f"The limit on open files (`ulimit -n`: {limit}) is too low for `dcos node run`, which needs "
-            f"{FDS_RESERVED + FDS_PER_CHILD} for one node at a time and {FDS_PER_CHILD} more for each further "
-            "one. Raise it (`ulimit -n 1024`) and try again."
-        )
-    if fitted < width:
-        stderr.write(f"--parallel={asked} needs more open files than the limit (`ulimit -n`: {limit}) allows: "
-                     f"running {fitted} at a time.\n")
-    return fitted
-
-
-# A control socket's path must fit in about 100 bytes; OpenSSH expands '%' in ControlPath
-# and splits an option's value at white space, and the ProxyCommand is read by a shell.
-_PLAIN_FOLDER = re.compile(r"/[A-Za-z0-9_./-]{0,40}")
-
-
-def _temporary_root(env: Mapping[str, str]) -> str:
-    """Where the private folder goes: TMPDIR when it is a short, plain path, else /tmp."""
-    given = env.get("TMPDIR", "").rstrip("/")
-    return given if _PLAIN_FOLDER.fullmatch(given) and os.path.isdir(given) else "/tmp"
-
-
-@contextmanager
-def _shared_connection(plan: "Shared", env: Mapping[str, str], signals: "Signals") -> Iterator[Optional["Shared"]]:
-    """The one connection to the proxy that every node's ssh shares, its socket and log in
-    a private folder: yields the plan that uses it, or None when a stop signal came while
-    it was being opened. However the block ends, the connection is closed and the folder
-    removed. Without a proxy there is nothing to share: the plan as it is."""
-    if plan.proxy is None:
-        yield plan
-        return
-    import tempfile
-
-    from ..openssh.shared import exit_argv, master_argv
-    from ..proc.spawn import run, start_detached
-
-    private = tempfile.mkdtemp(prefix="dcos-run-", dir=_temporary_root(env))
-    plan = plan._replace(control_path=os.path.join(private, "proxy"), master_log=os.path.join(private, "proxy.log"))
-    try:
-        status = start_detached(master_argv(plan), env, plan.master_log, PROXY_SECONDS, lambda: signals.stopped)
-        if signals.stopped:
-            yield None
-            return
-        if status != 0:
-            said = _read(plan.master_log).decode("utf-8", "replace").strip()
-            raise NodeSshError(
-                f"Could not connect to the proxy {plan.proxy}"
-                + (f" (ssh exit status {status})" if status is not None else " (no answer in time)")
-                + (f": {shown(said, 600)}" if said else "") + ". No node was run on."
-            )
-        yield plan
-    finally:
-        if os.path.exists(plan.control_path):  # up, or forked before it was ended
-            run(exit_argv(plan), env, EXIT_SECONDS)
-        for name in os.listdir(private):
-            try:
-                os.remove(os.path.join(private, name))
-            except OSError:
-                pass
-        try:
-            os.rmdir(private)
-        except OSError:
-            pass
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as stream:
-            return stream.read()
-    except OSError:
-        return b""
-
-
-class _Nodes:
-    """The window's handler: each child's bytes and end, as its node's, to the output
-    handler; whether the proxy refuses to forward, and whether more nodes have failed than
-    --max-fail allows (then no further node starts)."""
-
-    def __init__(self, targets: Sequence["Target"], show: "Handler", allowed: Optional[int] = None,
-                 refused: int = 0):
-        self.targets = targets
-        self._show = show
-        self._kept: Dict[int, List[List[bytes]]] = {}
-        self.done: Dict["Target", "NodeResult"] = {}
-        self.proxy_log: Optional[str] = None  # the shared connection's log
-        self.refused_forwarding = False
-        self._allowed = allowed
-        self.failures = refused  # the nodes the cluster's description refused have failed already
-
-    @property
-    def budget_spent(self) -> bool:
-        return self._allowed is not None and self.failures > self._allowed
-
-    def output(self, index: int, stream: int, chunk: bytes) -> None:
-        self._show.output(self.targets[index], stream, chunk)
-        if self._show.keeps_output:
-            self._kept.setdefault(index, [[], []])[stream - 1].append(chunk)
-
-    def ended(self, index: int, ending: "Ending", code: Optional[int]) -> None:
-        from ..fanout import Result, node_result
-        from ..openssh.shared import forwarding_refused
-        from ..rolling import failed
-
-        stdout, stderr = self._kept.pop(index, [[], []])
-        result = node_result(self.targets[index], ending, code, b"".join(stdout), b"".join(stderr))
-        unreachable = result.result is Result.UNREACHABLE
-        if unreachable and self.proxy_log and not self.refused_forwarding:
-            self.refused_forwarding = forwarding_refused(_read(self.proxy_log))
-        self.failures += failed(result)
-        self.done[result.target] = result
-        self._show.node_done(result, explained=unreachable and self.refused_forwarding)
-
-    def more(self) -> bool:
-        return not self.refused_forwarding and not self.budget_spent
-
-    def complete(self, targets: Sequence["Target"]) -> List["NodeResult"]:
-        """Every target's result, in order: those that ran, and the others, which are
-        shown now: refused by the cluster's description, or never started."""
-        from ..fanout import NodeResult, Result
-
-        results = []
-        for target in targets:
-            result = self.done.get(target)
-            if result is None:
-                result = (NodeResult(target, Result.REFUSED, stderr=target.problem.encode() + b"\n")
-                          if target.problem else NodeResult(target, Result.NOT_STARTED))
-                self._show.node_done(result)
-            results.append(result)
-        return results
-
-
-class _Batch:
-    """A batch's window, as the whole run's handler sees it: the window counts its children
-    from 0, the run its nodes."""
-
-    def __init__(self, nodes: _Nodes, start: int):
-        self._nodes = nodes
-        self._start = start
-
-    def output(self, index: int, stream: int, chunk: bytes) -> None:
-        self._nodes.output(self._start + index, stream, chunk)
-
-    def ended(self, index: int, ending: "Ending", code: Optional[int]) -> None:
-        self._nodes.ended(self._start + index, ending, code)
-
-    def more(self) -> bool:
-        return self._nodes.more()

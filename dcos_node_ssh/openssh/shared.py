@@ -1,9 +1,11 @@
-"""The argument lists of `dcos node run`, pure: one connection to the proxy that every
-node's ssh shares (OpenSSH ControlMaster), each node reached through it as jump mode
-reaches one (a ProxyCommand `ssh -W` over the shared connection), or directly.
+"""The argument lists of the commands on many nodes (`run`, `copy`, `fetch`), pure: one
+connection to the proxy that every node's ssh shares (OpenSSH ControlMaster), each node
+reached through it as jump mode reaches one (a ProxyCommand `ssh -W` over the shared
+connection), or directly; and, with --warm, a connection of each node's own that stays
+open (ControlMaster with ControlPersist) and that the commands reach the node through.
 """
 
-from typing import Iterable, List, NamedTuple, Optional, Tuple
+from typing import Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 CONNECT_TIMEOUT = 10  # seconds, unless an --option sets ConnectTimeout
 
@@ -37,20 +39,23 @@ def _defaults(shared: Shared, batch: bool) -> Tuple[str, ...]:
 
 
 # First, so that they win over the user's and any ssh config: the agent is never
-# forwarded, and a node's own connection is never multiplexed.
+# forwarded, and a node's own connection is never multiplexed unless --warm says so.
 NEVER_FORWARD = ("ForwardAgent=no",)
 NODE_OWN = NEVER_FORWARD + ("ControlMaster=no", "ControlPath=none")
 
 
-def master_argv(shared: Shared) -> List[str]:
+def master_argv(shared: Shared, persist: Optional[int] = None) -> List[str]:
     """The one connection to the proxy: authenticated, then in the background (-f),
     running nothing (-N), serving the others through its control socket. It may prompt
     (a passphrase, a new host key), as it runs at the user's terminal. In the background
-    it would log nowhere: -E keeps what it says, such as a channel the proxy refused."""
+    it would log nowhere: -E keeps what it says, such as a channel the proxy refused.
+    With `persist` (--warm) it closes that many seconds after its last channel, else
+    when told (`exit_argv`)."""
     argv = [shared.client, "-f", "-N", "-T"] + (["-E", shared.master_log] if shared.master_log else [])
     if shared.config_file:
         argv += ["-F", shared.config_file]
-    own = ("ControlMaster=yes", f"ControlPath={shared.control_path}", "ControlPersist=no") + NEVER_FORWARD
+    lasting = f"ControlPersist={persist}s" if persist else "ControlPersist=no"
+    own = ("ControlMaster=yes", f"ControlPath={shared.control_path}", lasting) + NEVER_FORWARD
     for option in own + shared.proxy_options + shared.options + _defaults(shared, batch=False):
         argv += ["-o", option]
     return argv + [f"{shared.user}@{shared.proxy}"]
@@ -61,21 +66,99 @@ def exit_argv(shared: Shared) -> List[str]:
     return [shared.client, "-O", "exit", "-o", f"ControlPath={shared.control_path}", f"{shared.user}@{shared.proxy}"]
 
 
-def node_argv(shared: Shared, address: str, host_key_alias: Optional[str] = None) -> List[str]:
-    """One node's connection: in jump mode's way through the proxy (a ProxyCommand
-    `ssh -W` that uses the shared connection), or directly; no terminal, no agent. Through
-    the proxy the node's key is kept under its HostKeyAlias (route.host_key_alias)."""
-    from .hops import SshPlan, build_argv
+def _route(shared: Shared, address: str, host_key_alias: Optional[str]) -> List[str]:
+    """The words that take a node's ssh there: -F, and through the proxy jump mode's
+    ProxyCommand (`ssh -W` over the shared connection) and the node's HostKeyAlias
+    (route.host_key_alias), under which its key is kept."""
+    from .hops import SshPlan, host_key_words, proxy_command
 
-    options = NODE_OWN + shared.options + _defaults(shared, batch=True)
-    proxy_options: Tuple[str, ...] = ()
+    words = ["-F", shared.config_file] if shared.config_file else []
     if shared.proxy is not None:
-        proxy_options = ("ControlMaster=no", f"ControlPath={shared.control_path}") + shared.proxy_options
-    plan = SshPlan(target=address, user=shared.user, proxy=shared.proxy, options=options,
-                   config_file=shared.config_file, command=shared.command, tty=False, client=shared.client,
-                   proxy_options=proxy_options, jump=True,  # jump: no agent forwarded, even directly
-                   host_key_alias=host_key_alias if shared.proxy is not None else None)
-    return build_argv(plan)
+        plan = SshPlan(target=address, user=shared.user, proxy=shared.proxy,
+                       options=NODE_OWN + shared.options + _defaults(shared, batch=True),
+                       config_file=shared.config_file, client=shared.client, tty=False,
+                       proxy_options=("ControlMaster=no", f"ControlPath={shared.control_path}") + shared.proxy_options,
+                       jump=True)
+        words += ["-o", "ProxyCommand=" + proxy_command(plan)] + host_key_words(host_key_alias)
+    return words
+
+
+def _options(shared: Shared, control: Sequence[str]) -> List[str]:
+    """The node's own options: never the agent, how it uses a control socket, the user's,
+    then the defaults (BatchMode: many nodes cannot all ask at one terminal)."""
+    words: List[str] = []
+    for option in NEVER_FORWARD + tuple(control) + shared.options + _defaults(shared, batch=True):
+        words += ["-o", option]
+    return words
+
+
+def client_control(control_path: Optional[str]) -> Tuple[str, ...]:
+    """How a node's ssh uses a control socket: none of its own (cold), or the node's warm
+    connection's, as a client only; should that connection have closed meanwhile, ssh
+    connects by itself, as cold."""
+    return ("ControlMaster=no", f"ControlPath={control_path or 'none'}")
+
+
+def _host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def node_argv(shared: Shared, address: str, host_key_alias: Optional[str] = None,
+              control_path: Optional[str] = None) -> List[str]:
+    """One node's ssh running the command: no terminal, no agent; through the node's warm
+    connection when `control_path` names it."""
+    from .hops import remote_command
+
+    command = remote_command(shared.command)
+    argv = [shared.client, "-T"] + _route(shared, address, host_key_alias) + _options(shared,
+                                                                                     client_control(control_path))
+    if command is not None and command.startswith("-"):
+        argv.append("--")
+    return argv + [f"{shared.user}@{address}"] + ([command] if command is not None else [])
+
+
+def opener_argv(shared: Shared, address: str, host_key_alias: Optional[str], control_path: str,
+                persist: int) -> List[str]:
+    """A node's warm connection: authenticated, serving its control socket, running
+    nothing (-N). ControlPersist makes ssh put it in the background once it is up (this
+    ssh then exits 0) and close it `persist` seconds after its last session."""
+    control = ("ControlMaster=yes", f"ControlPath={control_path}", f"ControlPersist={persist}s")
+    return ([shared.client, "-N", "-T"] + _route(shared, address, host_key_alias) + _options(shared, control)
+            + [f"{shared.user}@{address}"])
+
+
+class Copy(NamedTuple):
+    """What `copy` or `fetch` copies on every node: local sources to a remote path, or
+    remote sources to a local folder (each node's own, given per node)."""
+
+    sources: Tuple[str, ...]
+    destination: str = ""  # the remote path (`copy`); `fetch` gives each node's folder
+    fetch: bool = False
+    recursive: bool = False
+    preserve: bool = False
+
+
+def local_word(path: str) -> str:
+    """A local path as scp takes it for local, whatever it holds: scp reads `a:b` as a
+    host and a path, and a leading `./` (a path, lexically the same) stops it."""
+    return path if path.startswith("/") else "./" + path
+
+
+def scp_argv(shared: Shared, copy: Copy, address: str, host_key_alias: Optional[str] = None,
+             control_path: Optional[str] = None, folder: str = "", scp: str = "scp") -> List[str]:
+    """OpenSSH scp in SFTP mode (-s: a remote path is a file name in an SFTP request, no
+    shell reads it) for one node, with the node's ssh (-S, the same client as every
+    connection) connected as `node_argv`'s; remote sources escaped for scp's own glob.
+    `folder` is the node's local folder for `fetch`."""
+    from .copy import glob_escaped
+
+    argv = [scp, "-s"] + (["-r"] if copy.recursive else []) + (["-p"] if copy.preserve else [])
+    argv += ["-S", shared.client] + _route(shared, address, host_key_alias) + _options(shared,
+                                                                                   client_control(control_path))
+    remote = f"{shared.user}@{_host(address)}:"
+    if copy.fetch:
+        return argv + ["--"] + [remote + glob_escaped(source) for source in copy.sources] + [local_word(folder)]
+    return argv + ["--"] + [local_word(source) for source in copy.sources] + [remote + copy.destination]
 
 
 FORWARDING_REFUSED = b"administratively prohibited"
@@ -87,10 +170,10 @@ def forwarding_refused(log: bytes) -> bool:
     return FORWARDING_REFUSED in log
 
 
-def forwarding_refused_message(proxy: str) -> str:
+def forwarding_refused_message(proxy: str, verb: str = "run") -> str:
     return (
         f"The proxy {proxy} refuses to forward connections to the nodes (\"administratively prohibited\": "
-        "its sshd has AllowTcpForwarding no, or forbids it for your user), so `dcos node run` cannot reach "
+        f"its sshd has AllowTcpForwarding no, or forbids it for your user), so `dcos node {verb}` cannot reach "
         "them through it. Ask its administrator to allow TCP forwarding (AllowTcpForwarding yes or local "
         "in its sshd_config) for your user, or hop through another host with --proxy-ip=<host>."
     )

@@ -1,9 +1,11 @@
-"""Many children at once, for `dcos node run`: at most `width` running, each with no
-input and in a process group of its own, its output read as it comes and ended at its
-deadline; and every one of them ended when a stop signal comes (proc.signals).
+"""Many children at once, for the commands on many nodes: at most `width` running, each
+with no input and in a process group of its own, its output read as it comes and ended
+at its deadline; and every one of them ended when a stop signal comes (proc.signals).
 
 What happens goes to a handler, as ClusterShell's workers tell an EventHandler: the
-bytes as they arrive, then one end per child. POSIX only.
+bytes as they arrive, then one end per child. Children that leave a daemon behind (an
+ssh that puts its connection in the background, `--warm`) write to a log file each
+instead, and what they leave is left alone once they exit 0. POSIX only.
 """
 
 import enum
@@ -49,31 +51,43 @@ def fit_width(width: int) -> Tuple[int, int]:
     """(the most children at once, up to `width`, that the limit on open files allows; that
     limit, -1 for none). The soft limit is first raised towards what `width` needs, within
     the hard limit."""
+    soft = files_limit(FDS_RESERVED + FDS_PER_CHILD * width)
+    if soft < 0:
+        return width, -1
+    return min(width, max(0, (soft - FDS_RESERVED) // FDS_PER_CHILD)), soft
+
+
+def files_limit(needed: int) -> int:
+    """The limit on open files (the soft one, which children inherit), first raised towards
+    `needed` within the hard limit; -1 for none."""
     import resource
 
-    needed = FDS_RESERVED + FDS_PER_CHILD * width
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft >= needed:
-        return width, -1 if soft == resource.RLIM_INFINITY else soft
+        return -1 if soft == resource.RLIM_INFINITY else soft
     wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         soft = wanted
     except (ValueError, OSError):
         pass  # macOS refuses more than its own per-process maximum: make do with the limit we have
-    return min(width, max(0, (soft - FDS_RESERVED) // FDS_PER_CHILD)), soft
+    return soft
 
 
 def run_window(argvs: Sequence[Sequence[str]], env: Mapping[str, str], width: int, seconds: Optional[float],
-               handler: Handler, signals: Optional[Signals] = None) -> bool:
+               handler: Handler, signals: Optional[Signals] = None, logs: Optional[Sequence[str]] = None) -> bool:
     """Run every program, at most `width` at a time, each for at most `seconds` (None: no
     limit), in the order given. True when a stop signal ended the run: the running children
     were ended, and those not started get no `ended`. With no `signals` given, the window
-    notes stop signals itself while it runs."""
+    notes stop signals itself while it runs.
+
+    With `logs` (a path per program), each program's stdout goes nowhere and its stderr to
+    its log, and the handler gets no output; what a program that exits 0 leaves running
+    in its process group (the daemon it started, its ProxyCommand) is left running."""
     if signals is None:
         with Signals() as own:
-            return Window(argvs, env, width, seconds, handler, own).run()
-    return Window(argvs, env, width, seconds, handler, signals).run()
+            return Window(argvs, env, width, seconds, handler, own, logs).run()
+    return Window(argvs, env, width, seconds, handler, signals, logs).run()
 
 
 class _Child:
@@ -82,7 +96,8 @@ class _Child:
     def __init__(self, index: int, spawned: Spawned, deadline: Optional[float]):
         self.index = index
         self.pid = spawned.pid
-        self.streams = {spawned.stdout: 1, spawned.stderr: 2}  # its pipes still open -> 1 or 2
+        # its pipes still open -> 1 or 2 (none for a child that writes to a log)
+        self.streams = {fd: stream for fd, stream in ((spawned.stdout, 1), (spawned.stderr, 2)) if fd >= 0}
         self.deadline = deadline
         self.status: Optional[int] = None  # its wait status, once reaped
         self.exited_at = 0.0
@@ -96,8 +111,10 @@ def _exit_of(status: int) -> Tuple[Ending, int]:
 
 class Window:
     def __init__(self, argvs: Sequence[Sequence[str]], env: Mapping[str, str], width: int,
-                 seconds: Optional[float], handler: Handler, signals: Signals):
+                 seconds: Optional[float], handler: Handler, signals: Signals,
+                 logs: Optional[Sequence[str]] = None):
         self._argvs = argvs
+        self._logs = logs
         self._env = env
         self._width = width
         self._seconds = seconds
@@ -131,9 +148,9 @@ class Window:
             index, argv = self._next, self._argvs[self._next]
             self._next += 1
             try:
-                spawned = spawn(argv, self._env)
+                spawned = spawn(argv, self._env, log=self._logs[index] if self._logs else None)
             except OSError as error:
-                self._handler.output(index, 2, (cannot_start(argv, error) + "\n").encode())
+                self._cannot_start(index, cannot_start(argv, error) + "\n")
                 self._handler.ended(index, Ending.UNSTARTED, None)
                 continue
             deadline = None if self._seconds is None else time.monotonic() + self._seconds
@@ -141,6 +158,13 @@ class Window:
             self._running[child.pid] = child
             for fd in child.streams:
                 self._selector.register(fd, selectors.EVENT_READ, child)
+
+    def _cannot_start(self, index: int, reason: str) -> None:
+        if self._logs:
+            with open(self._logs[index], "a", encoding="utf-8") as log:
+                log.write(reason)
+        else:
+            self._handler.output(index, 2, reason.encode())
 
     def _timeout(self) -> Optional[float]:
         """Until the next deadline, or the end of an exited child's grace; None: until
@@ -180,8 +204,11 @@ class Window:
                 self._handler.ended(child.index, Ending.TIMED_OUT, None)
 
     def _discard(self, child: _Child) -> None:
-        """End the child with whatever it left in its process group, and forget it."""
-        end(child.pid, reaped=child.status is not None)
+        """End the child with whatever it left in its process group (unless it is a daemon's
+        starter that succeeded), and forget it."""
+        if not (self._logs and child.status is not None and os.WIFEXITED(child.status)
+                and os.WEXITSTATUS(child.status) == 0):
+            end(child.pid, reaped=child.status is not None)
         for fd in list(child.streams):
             self._close(child, fd)
         del self._running[child.pid]
