@@ -22,6 +22,7 @@ from dcos_node_ssh.listing import (
     Row,
     agent_object,
     agent_row,
+    field_value,
     master_object,
     master_row,
     public_ips_by_address,
@@ -294,3 +295,73 @@ def test_large_state_matching(large_state):
     assert match_agent(nodes, "S99", "c").id == PREFIX + "S99"  # S199 does not end in S99
     with pytest.raises(ClusterError, match="matches 100 agents.*and 90 more"):
         match_agent(nodes, "99", "c")
+
+
+# -- the table's fitting: when IDs are shortened, and how a host name is cut ------------
+
+TWO_AGENTS = [as_row(Node(PREFIX + "S3", "ip-10-0-1-3.internal", "10.0.1.3", NodeKind.AGENT, NodeState.ACTIVE)),
+              as_row(Node(PREFIX + "S4", "b", "10.0.1.4", NodeKind.AGENT, NodeState.ACTIVE))]
+# Every column but the host name, with full IDs, and the gaps between the columns.
+FIXED = len("10.0.1.3  " + PREFIX + "S3  agent  ACTIVE  ")
+
+
+def test_full_ids_stay_while_host_names_keep_12_columns_and_a_cut_name_ends_in_a_tilde():
+    assert table(TWO_AGENTS, FIXED + 12) == (
+        "HOSTNAME      IP        ID                                       TYPE   STATUS\n"
+        f"ip-10-0-1-3~  10.0.1.3  {PREFIX}S3  agent  ACTIVE\n"
+        f"b             10.0.1.4  {PREFIX}S4  agent  ACTIVE\n")
+
+
+def test_one_column_less_and_ids_are_shown_by_their_unique_ending():
+    assert table(TWO_AGENTS, FIXED + 11) == (
+        "HOSTNAME              IP        ID  TYPE   STATUS\n"
+        "ip-10-0-1-3.internal  10.0.1.3  S3  agent  ACTIVE\n"
+        "b                     10.0.1.4  S4  agent  ACTIVE\n"
+        "\n"
+        "IDs are shown by their unique ending, which --mesos-id accepts; `dcos node\n"
+        "list --json` has them whole.\n")
+
+
+def test_a_host_name_keeps_8_characters_however_narrow_the_terminal():
+    text = table(TWO_AGENTS, 20)
+    assert text.splitlines()[:3] == ["HOSTNAME  IP        ID  TYPE   STATUS",
+                                     "ip-10-0~  10.0.1.3  S3  agent  ACTIVE",
+                                     "b         10.0.1.4  S4  agent  ACTIVE"]
+
+
+def test_a_name_that_fits_exactly_is_not_cut():
+    text = table(TWO_AGENTS, FIXED + len("ip-10-0-1-3.internal"))
+    assert f"ip-10-0-1-3.internal  10.0.1.3  {PREFIX}S3  agent  ACTIVE" in text.splitlines()
+
+
+# -- --field: the value at a dotted path of a node's JSON --------------------------------
+
+LISTED = {"hostname": "a-1", "used_resources": {"disk": 0, "cpus": 1.5, "ports": "[31000-31005]"},
+          "TASK_RUNNING": 3, "attributes": {}, "reserved": None, "active": True,
+          "public_ips": ["52.1.1.1", "52.1.1.2"], "domain": {"fault_domain": {"region": {"name": "r1"}}}}
+
+
+@pytest.mark.parametrize("path, text", [
+    ("hostname", "a-1"),  # a string as it is
+    ("used_resources.disk", "0"),
+    ("used_resources.cpus", "1.5"),
+    ("used_resources.ports", "[31000-31005]"),
+    ("TASK_RUNNING", "3"),
+    ("active", "true"),  # anything else as compact JSON
+    ("attributes", "{}"),
+    ("public_ips", '["52.1.1.1","52.1.1.2"]'),
+    ("domain.fault_domain", '{"region":{"name":"r1"}}'),
+    ("domain.fault_domain.region.name", "r1"),
+    ("public_ips.0", "52.1.1.1"),  # a list by index
+    ("public_ips.1", "52.1.1.2"),
+    ("public_ips.2", ""),  # nothing there: empty
+    ("public_ips.-1", ""),
+    ("public_ips.\u0661", ""),  # a digit, but not an ASCII one
+    ("public_ips.first", ""),
+    ("reserved", ""),  # null: empty
+    ("missing", ""),
+    ("hostname.first", ""),  # a string has no members
+    ("used_resources.disk.more", ""),
+])
+def test_field_value(path, text):
+    assert field_value(LISTED, path) == text

@@ -229,6 +229,40 @@ def test_summary_names_every_node_that_did_not_exit_0():
         "1 node: 1 ran the command, 1 exited 0.\n  not recorded in --output-dir (1): n1\n")
 
 
+def test_run_fails_when_every_node_ran_the_command_and_one_exited_non_zero():
+    ran = [NodeResult(agent(1), Result.EXITED, 0), NodeResult(agent(2), Result.EXITED, 1)]
+    assert not fanout.succeeded(ran)
+    assert fanout.summary(ran) == "2 nodes: 2 ran the command, 1 exited 0.\n  exit status 1 (1): n2\n"
+    assert fanout.succeeded(ran[:1]) and fanout.succeeded([])
+
+
+def test_interrupted_refused_and_not_started_nodes_are_each_said_as_what_they_are():
+    refused = Target(ID.format(9), "bad", "", NodeKind.AGENT, "no usable address")
+    results = [NodeResult(agent(1), Result.INTERRUPTED), NodeResult(agent(2), Result.NOT_STARTED),
+               NodeResult(refused, Result.REFUSED)]
+    assert fanout.summary(results) == (
+        "3 nodes: 0 ran the command, 0 exited 0.\n"
+        "  interrupted (1): n1\n"
+        "  not started (1): n2\n"
+        "  refused: no usable address from the cluster (1): bad\n")
+    assert [fanout.status_file(result) for result in results] == [b"interrupted\n", b"not-started\n",
+                                                                   b"refused\n"]
+
+
+def test_timed_out_says_after_how_long_when_known():
+    result = NodeResult(agent(1), Result.TIMED_OUT)
+    assert (fanout.describe(result, 2.5), fanout.describe(result)) == ("timed out after 2.5 s", "timed out")
+
+
+def test_gather_merges_only_nodes_with_the_same_output_and_the_same_exit_status():
+    results = [NodeResult(agent(1), Result.EXITED, 3, b"x\n"), NodeResult(agent(2), Result.EXITED, 3, b"x\n"),
+               NodeResult(agent(3), Result.EXITED, 4, b"x\n"), NodeResult(agent(4), Result.EXITED, 3, b"y")]
+    assert fanout.gather(results).decode() == (
+        "---------------\nn[1-2] (2): exit status 3\n---------------\nx\n"
+        "---------------\nn4 (1): exit status 3\n---------------\ny\n"
+        "---------------\nn3 (1): exit status 4\n---------------\nx\n")
+
+
 def test_json_line_carries_non_utf8_bytes_in_base64():
     result = NodeResult(agent(1), Result.EXITED, 0, b"caf\xc3\xa9\n", b"\xff\xfe")
     entry = json.loads(fanout.json_line(result))
@@ -395,6 +429,22 @@ def loopback_cluster(api, home, masters=("127.0.0.1",), agents=()):
     scenario["slaves"] = list(agents)
     api.write_scenario(scenario)
     config_for(home, api.url)
+
+
+@pytest.mark.parametrize("flag, addresses", [
+    ("--all", ["127.0.0.1", "127.0.0.2", "127.0.0.3"]),
+    ("--masters", ["127.0.0.1"]),
+    ("--agents", ["127.0.0.2", "127.0.0.3"]),
+    ("--private-agents", ["127.0.0.2"]),
+    ("--public-agents", ["127.0.0.3"]),
+    ("--mesos-id=S3", ["127.0.0.3"]),
+])
+def test_each_selection_runs_the_command_on_its_nodes_only(home, api, flag, addresses):
+    loopback_cluster(api, home, agents=[clusterdata.agent_entry(ID.format(2), "a-2", "127.0.0.2"),
+                                        clusterdata.agent_entry(ID.format(3), "p-3", "127.0.0.3", public=True)])
+    result = in_process(home, ["node", "run", flag, CLOSED, "--json", "--", "true"])
+    assert result.returncode == 1, result.stderr
+    assert sorted(json.loads(line)["address"] for line in result.stdout.splitlines()) == addresses
 
 
 def test_a_master_mesos_dns_describes_unusably_is_reported_and_the_others_run(home, api, tmp_path):

@@ -4,6 +4,7 @@ import pytest
 from docopt import DocoptExit, docopt
 
 from dcos_node_ssh import commands, usage
+from helpers import dry_run_line, in_process
 
 LINES = [
     ["node"], ["node", "list", "--json"], ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
@@ -43,3 +44,43 @@ def test_the_remote_command_starts_at_the_first_word_that_is_not_an_option():
     assert usage.separate_remote_command(["node", "ssh", "--slave", "S1", "ls", "-la"]) == [
         "node", "ssh", "--slave", "S1", "--", "ls", "-la"]
     assert usage.separate_remote_command(["node", "list", "--json"]) == ["node", "list", "--json"]
+
+
+# -- where the remote command starts, as a user sees it: the ssh line --dry-run prints --------
+
+DIRECT = ["node", "ssh", "--private-ip=10.0.0.1", "--dry-run"]
+
+
+@pytest.mark.parametrize("words, line", [
+    # -h after the command's first word is the command's own, not a request for help
+    (["df", "-h"], "ssh -A -T core@10.0.0.1 'df -h'"),
+    # an explicit `--` ends the plugin's options; a second one is the command's
+    (["--", "uname", "--", "-h"], "ssh -A -T core@10.0.0.1 'uname -- -h'"),
+    (["--", "--help"], "ssh -A -T -- core@10.0.0.1 --help"),
+    (["ls", "--", "-h"], "ssh -A -T core@10.0.0.1 'ls -- -h'"),
+    # a lone `-` is a word of the command (stdin, to many programs), not an option
+    (["-", "x"], "ssh -A -T -- core@10.0.0.1 '- x'"),
+])
+def test_the_remote_command_keeps_its_own_options(home, words, line):
+    assert dry_run_line(in_process(home, DIRECT + words)) == line
+
+
+@pytest.mark.parametrize("args", [
+    # docopt takes a unique beginning of a long option; one that takes a value takes the next word
+    ["node", "ssh", "--private-i", "10.0.0.1", "--dry", "--opt", "Port=2", "uname", "-a"],
+    ["node", "ssh", "--private-i=10.0.0.1", "--dry-r", "--opt=Port=2", "uname", "-a"],
+])
+def test_abbreviated_options_are_the_plugins_and_the_command_follows_them(home, args):
+    assert dry_run_line(in_process(home, args)) == "ssh -A -T -o Port=2 core@10.0.0.1 'uname -a'"
+
+
+def test_h_before_the_command_asks_for_help(home):
+    result = in_process(home, DIRECT + ["-h", "uname"])
+    assert result.returncode == 0 and result.stdout.startswith("SSH to the leading master or to any agent")
+
+
+def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
+    result = in_process(home, DIRECT + ["--frob", "ls"])
+    assert result.returncode == 1
+    assert result.stderr.startswith("dcos node ssh: Unknown option '--frob'. To pass options to a remote command, "
+                                    "put `--` before the command.\n\nUsage:\n")

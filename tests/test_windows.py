@@ -48,7 +48,8 @@ P, T = "52.34.108.176", "10.0.1.23"
                  id="no-openssh-config-for-plink"),
 ])
 def test_plink_argument_lists(fields, expected):
-    assert build_argv(SshPlan(target=T, user=fields.pop("user", "core"), client="plink", **fields)) == expected
+    fields = {"user": "core", **fields}  # a copy: the parameter is shared by every run of the test
+    assert build_argv(SshPlan(target=T, client="plink", **fields)) == expected
 
 
 def test_plink_path_is_kept_on_the_first_hop():
