@@ -182,7 +182,7 @@ class Key(NamedTuple):
 
 
 def _plugin_key(field: str, env_parse: Parser, parse: Parser, schema: Dict[str, Any],
-                core_fallback: bool = False) -> Key:
+                core_fallback: bool = False) -> Key:  # pragma: no mutate block, runs at import only
     """A key of the plugin's section: DCOS_NODES_<KEY>, [nodes], then DCOS_NODE_<KEY>,
     [node] (each generation's variable before its file), then core.<key> where the DC/OS
     CLI has one."""

@@ -361,7 +361,18 @@ LISTED = {"hostname": "a-1", "used_resources": {"disk": 0, "cpus": 1.5, "ports":
     ("reserved", ""),  # null: empty
     ("missing", ""),
     ("hostname.first", ""),  # a string has no members
+    ("hostname.0", ""),  # nor items
+    ("used_resources.0", ""),  # an object's members are named, not numbered
     ("used_resources.disk.more", ""),
 ])
 def test_field_value(path, text):
     assert field_value(LISTED, path) == text
+
+
+def test_an_unknown_value_names_the_three_closest_agents_at_most():
+    with pytest.raises(ClusterError) as caught:
+        match_agent(AGENTS, "10.0.1.3", "http://cluster")
+    assert str(caught.value) == (
+        "No agent matches '10.0.1.3' (by ID, a unique part of the start or end of an ID, host name or address) among "
+        f"the 4 agents of the cluster at http://cluster. Closest: {PREFIX}S2 (dcos-02.example.com, 10.0.1.2); "
+        f"{PREFIX}S1 (dcos-01, 10.0.1.1); {PREFIX}S12 (10.0.1.12, 10.0.1.12). List the agents with `dcos node`.")

@@ -157,7 +157,20 @@ def test_master_and_exit_argv():
 def test_forwarding_refused_is_recognised():
     assert shared.forwarding_refused(b"channel 0: open failed: administratively prohibited: open failed\n")
     assert not shared.forwarding_refused(b"ssh: connect to host 10.0.0.1 port 22: No route to host\n")
-    assert "AllowTcpForwarding" in shared.forwarding_refused_message("52.1.2.3")
+    assert shared.forwarding_refused_message("52.1.2.3") == (
+        "The proxy 52.1.2.3 refuses to forward connections to the nodes (\"administratively prohibited\": its sshd "
+        "has AllowTcpForwarding no, or forbids it for your user), so `dcos node run` cannot reach them through it. "
+        "Ask its administrator to allow TCP forwarding (AllowTcpForwarding yes or local in its sshd_config) for "
+        "your user, or hop through another host with --proxy-ip=<host>.")
+
+
+def test_the_shared_connection_logs_where_asked_reads_the_users_config_and_lets_their_options_win():
+    plan = PLAN._replace(master_log="/tmp/dcos-run-x/master.log", config_file="/home/me/.ssh/cluster",
+                         options=("ConnectTimeout=3", "BatchMode=yes"))
+    assert shared.master_argv(plan) == [
+        "ssh", "-f", "-N", "-T", "-E", "/tmp/dcos-run-x/master.log", "-F", "/home/me/.ssh/cluster",
+        "-o", "ControlMaster=yes", "-o", "ControlPath=/tmp/dcos-run-x/proxy", "-o", "ControlPersist=no",
+        "-o", "ForwardAgent=no", "-o", "Port=2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "core@52.1.2.3"]
 
 
 # -- results ---------------------------------------------------------------------------------

@@ -690,3 +690,20 @@ def test_a_token_holding_anything_else_is_refused_unshown(token):
     assert str(caught.value) == (
         f"The access token in core.dcos_acs_token in {PATH} holds characters a token cannot hold (spaces, line "
         "breaks, control or non-ASCII characters), so it is not sent. Log in again with `dcos auth login`.")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("hop", 'nodes.proxy_mode in {path} must be "forward" or "jump", not "hop".'),
+    (["jump"], 'nodes.proxy_mode in {path} must be a string, not ["jump"].'),
+])
+def test_a_proxy_mode_that_is_neither_is_refused_with_what_it_was(value, message):
+    with pytest.raises(ConfigError) as caught:
+        settings({"nodes": {"proxy_mode": value}})
+    assert str(caught.value) == message.format(path=PATH)
+
+
+@pytest.mark.parametrize("value, shown", [(5, "5"), ([1, "A=b"], '[1, "A=b"]'), ({"A": "b"}, '{"A": "b"}')])
+def test_ssh_options_that_are_no_list_of_strings_are_refused_with_what_they_were(value, shown):
+    with pytest.raises(ConfigError) as caught:
+        settings({"nodes": {"ssh_options": value}})
+    assert str(caught.value) == f'nodes.ssh_options in {PATH} must be a list of "Key=Value" strings, not {shown}.'

@@ -529,3 +529,15 @@ def test_write_needs_openssh_to_check_the_config(home, api, openssh_home):
     assert "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was found " \
            "on PATH." in result.stderr
     assert snapshot(str(openssh_home)) == before
+
+
+def test_a_refused_prefix_is_said_with_the_rule():
+    with pytest.raises(UsageError) as caught:
+        check_prefix("-oProxyCommand=x", "--prefix")
+    assert str(caught.value) == ("The prefix from --prefix must be at most 63 letters, digits, '_', '.' and '-' (not "
+                                 "starting with '-' or '.'), not '-oProxyCommand=x'.")
+
+
+def test_an_include_line_ssh_could_not_read_is_not_taken_for_ours():
+    before = f'Include "{PATH}\n'  # an unterminated quote: no path at all
+    assert with_include(before.encode(), PATH, FOLDER, HOME) == (OURS + before).encode()

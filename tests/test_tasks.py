@@ -171,3 +171,48 @@ def test_lookups_ask_mesos_directly_when_configured(api):
     assert [task.id for task in Lookups(settings, {}, None).tasks()] == ["web.1"]
     logged(api, "/master/tasks?limit=1000000")
     assert len(api.requests()) == 1
+
+
+def test_a_long_port_name_is_cut_at_40_characters_when_said():
+    name = "n" * 38 + "xyz"
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, name),))
+    assert task_endpoint(task, "S0", "10.0.1.20", None, None).what == (
+        f"port 31000 ({'n' * 37}...) of task x on agent S0 at 10.0.1.20")
+
+
+def test_a_task_is_described_by_its_id_and_its_name_each_cut_to_a_bound():
+    assert Task("web.1", "web", "TASK_RUNNING", S0).describe() == "web.1 (web)"
+    assert Task("web", "web", "TASK_RUNNING", S0).describe() == "web"  # the name only when it says more
+    assert Task("web.1", "", "TASK_RUNNING", S0).describe() == "web.1"
+    long_id, long_name = "i" * 99 + "jk", "n" * 59 + "op"
+    assert Task(long_id, long_name, "TASK_RUNNING", S0).describe() == f"{'i' * 97}... ({'n' * 57}...)"
+    assert Task("i" * 100, "n" * 60, "TASK_RUNNING", S0).describe() == f"{'i' * 100} ({'n' * 60})"
+
+
+def test_port_names_a_task_does_have_are_listed_each_cut_to_40_characters():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, "a" * 40), TaskPort(31001, "b" * 41)))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "c")
+    assert str(raised.value) == f"Task x has no port named 'c'; its ports are named {'a' * 40}, {'b' * 37}...."
+
+
+def test_a_container_port_is_found_by_name_only_when_the_task_has_an_address_of_its_own():
+    task = Task("x", "x", "TASK_RUNNING", S0, discovery_ports=(TaskPort(80, "http"),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "http")
+    assert str(raised.value) == "Task x has no port named 'http'; its ports are named http."
+
+
+def test_a_task_with_one_port_says_port_not_ports():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", 1)
+    assert str(raised.value) == "Task x has 1 port (0: port 31000); --port-index=1 is not one of them."
+
+
+def test_a_task_without_port_names_says_how_to_choose_one():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "http")
+    assert str(raised.value) == "Task x has no port named 'http': none of its ports has a name. Choose one with " \
+                                "--port-index=<n>."

@@ -84,3 +84,18 @@ def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
     assert result.returncode == 1
     assert result.stderr.startswith("dcos node ssh: Unknown option '--frob'. To pass options to a remote command, "
                                     "put `--` before the command.\n\nUsage:\n")
+
+
+@pytest.mark.parametrize("args, text", [
+    (["node", "ssh", "--leader", "--private-ip=10.0.0.1"], "Choose one target, not --leader and --private-ip."),
+    (["node", "ssh", "--leader", "--master-proxy", "--proxy-ip=h"],
+     "Choose one proxy, not --master-proxy and --proxy-ip."),
+    (["node", "run", "--all", "--masters", "x"], "Choose one selection, not --all and --masters."),
+    (["node", "run", "--agents", "--json", "--output-dir=o", "x"], "Choose one output, not --json and --output-dir."),
+    (["node", "scp", "--master-proxy", "--proxy-ip=h", "a", "b"],
+     "Choose one proxy, not --master-proxy and --proxy-ip."),
+])
+def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
+    result = in_process(home, args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"

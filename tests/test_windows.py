@@ -72,6 +72,12 @@ def test_is_plink(client, plink):
     (["Compression=yes", "BatchMode=yes", "AddressFamily=inet6"], ["-C", "-batch", "-6"], []),
     (["ProxyCommand=nc -X connect -x proxy:3128 %h %p"], ["-proxycmd", "nc -X connect -x proxy:3128 %h %p"], []),
     (["ServerAliveInterval=30", "port=2200"], ["-P", "2200"], ["ServerAliveInterval=30"]),
+    # the key ends at the first '='; the value may hold more
+    (["ProxyCommand=ssh -o Port=22 gw -W %h:%p"], ["-proxycmd", "ssh -o Port=22 gw -W %h:%p"], []),
+    (["Port=2222", "IdentityFile=C:\\keys\\a.ppk", "User=ops"], ["-P", "2222", "-i", "C:\\keys\\a.ppk", "-l", "ops"],
+     []),
+    (["Compression=no", "BatchMode=no", "ProxyCommand=none", "AddressFamily=any"], [], []),
+    (["AddressFamily=inet"], ["-4"], []),
 ])
 def test_plink_translation(options, flags, unexpressed):
     assert plink_translation(options) == (flags, unexpressed)
