@@ -153,6 +153,15 @@ def test_config_file_goes_to_the_first_hop_only(home, api, tmp_path):
         f"ssh -A -t -F '{ssh_config}' core@52.34.108.176 ssh -A -t core@10.0.1.21")
 
 
+def test_the_user_a_config_file_sets_is_read_whatever_else_the_file_holds(home, tmp_path):
+    """ssh -G prints the file's values as they are, bytes that are not UTF-8 included."""
+    ssh_config = tmp_path / "config"
+    ssh_config.write_bytes(b"Host *\n  User ops\n  SetEnv X=\xff\n")
+    result = cli(["node", "ssh", "--dry-run", "--private-ip=10.0.0.1", f"--config-file={ssh_config}"],
+                 base_env(home))
+    assert dry_run_line(result) == f"ssh -A -t -F {ssh_config} ops@10.0.0.1"
+
+
 def test_missing_ssh_config_file_is_a_usage_error(home, api):
     config_for(home, api.url)
     result = cli(["node", "ssh", "--leader", "--config-file=/nonexistent/ssh_config"],

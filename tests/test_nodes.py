@@ -376,3 +376,12 @@ def test_an_unknown_value_names_the_three_closest_agents_at_most():
         "No agent matches '10.0.1.3' (by ID, a unique part of the start or end of an ID, host name or address) among "
         f"the 4 agents of the cluster at http://cluster. Closest: {PREFIX}S2 (dcos-02.example.com, 10.0.1.2); "
         f"{PREFIX}S1 (dcos-01, 10.0.1.1); {PREFIX}S12 (10.0.1.12, 10.0.1.12). List the agents with `dcos node`.")
+
+
+def test_an_agent_is_described_by_id_host_name_cut_to_60_and_address():
+    agents = [Node(PREFIX + "S7", "h" * 59 + "ij", "", NodeKind.AGENT, NodeState.ACTIVE),
+              Node(PREFIX + "S8", "short", "10.0.1.8", NodeKind.AGENT, NodeState.ACTIVE)]
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents, PREFIX[:10], "http://cluster")
+    message = str(caught.value)
+    assert f"{PREFIX}S7 ({'h' * 57}..., no address)" in message and f"{PREFIX}S8 (short, 10.0.1.8)" in message

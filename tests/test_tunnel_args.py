@@ -285,3 +285,29 @@ def test_an_agent_destination_names_its_host_cut_to_60_characters():
                  NodeState.ACTIVE)
     assert destination_of("S5", None, [agent]) == Destination(
         "10.0.1.25", f"agent 20151002-000353-1695027628-5050-1177-S5 ({'h' * 57}...) at 10.0.1.25")
+
+
+FORM = ": write [<local port>:]<destination>:<port> (for example marathon.mesos:8080, 8080:leader:8080 or S1:5051)."
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("marathon.mesos", "The forward 'marathon.mesos' names no port" + FORM),
+    ("host:", "The forward 'host:' names no port" + FORM),
+    (":80", "The forward ':80' names no destination" + FORM),
+    ("fd00::1:80", "The forward 'fd00::1:80' is not in that form (an IPv6 address goes in brackets)" + FORM),
+    ("8080:[fd00::1]:65536", "The port in '8080:[fd00::1]:65536' must be a port number from 1 to 65535, not '65536'."),
+])
+def test_a_forward_refused_says_why_and_how_to_write_one(spec, message):
+    with pytest.raises(UsageError) as caught:
+        parse_forward(spec)
+    assert str(caught.value) == message
+
+
+def test_port_65535_is_a_port():
+    assert parse_forward("65535:x:65535") == ForwardSpec(65535, "x", 65535)
+
+
+def test_the_pac_file_says_what_it_is_first():
+    assert pac_text(41080, [], []).splitlines()[:2] == [
+        "// dcos node tunnel socks: the cluster's names and private networks through 127.0.0.1:41080,",
+        "// everything else directly. Written anew by each run with --pac."]

@@ -99,3 +99,12 @@ def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     result = in_process(home, args)
     assert result.returncode == 1
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+
+
+@pytest.mark.parametrize("args, recursive", [
+    (["node", "scp", "-r", "S1:/var/log", "."], True),
+    (["node", "scp", "S1:/var/log/x", "."], False),
+])
+def test_scp_copies_folders_only_with_r(args, recursive):
+    flags = commands.load("scp").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
+    assert (flags.recursive, flags.paths) == (recursive, tuple(args[-2:]))
