@@ -617,3 +617,19 @@ def test_public_ip_from_metadata_refuses_hostile_value(value, shown):
 )
 def test_host_of_url(url, expected):
     assert host_of_url(url) == expected
+
+
+@pytest.mark.parametrize("info, given", [
+    ({"address": {"ip": "x y"}}, "x y"),
+    ({"pid": "master@;reboot:5050"}, ";reboot"),
+])
+def test_an_unusable_leader_in_get_master_is_refused_in_one_paragraph(info, given):
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_master_info({"get_master": {"master_info": info}}, "http://c/mesos/api/v1")
+    assert str(caught.value) == (f"The cluster's answer to http://c/mesos/api/v1 gives the leading master as {given}, "
+                                 "which is not an IP address or host name. Refusing to connect to it.")
+
+
+def test_the_leader_is_after_the_last_at_of_its_pid():
+    answer = {"get_master": {"master_info": {"pid": "master@x@10.0.4.1:5050"}}}
+    assert leader_from_master_info(answer, "http://c/mesos/api/v1") == "10.0.4.1"

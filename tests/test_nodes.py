@@ -385,3 +385,32 @@ def test_an_agent_is_described_by_id_host_name_cut_to_60_and_address():
         match_agent(agents, PREFIX[:10], "http://cluster")
     message = str(caught.value)
     assert f"{PREFIX}S7 ({'h' * 57}..., no address)" in message and f"{PREFIX}S8 (short, 10.0.1.8)" in message
+
+
+def test_a_narrow_terminal_cuts_host_names_to_what_is_left_once_ids_are_short():
+    rows = [as_row(Node(PREFIX + "S3", "ip-10-0-1-3.internal", "10.0.1.3", NodeKind.AGENT, NodeState.DRAINING)),
+            as_row(Node(PREFIX + "S4", "a b", "10.0.1.4", NodeKind.AGENT, NodeState.ACTIVE)),
+            as_row(Node(PREFIX + "S5", "", "", NodeKind.AGENT, NodeState.ACTIVE))]
+    assert table(rows, 40) == (
+        "HOSTNAME   IP        ID  TYPE   STATUS\n"
+        "ip-10-0-~  10.0.1.3  S3  agent  DRAINING\n"
+        "a\\x20b     10.0.1.4  S4  agent  ACTIVE\n"  # a space would read as two columns
+        "-          -         S5  agent  ACTIVE\n"  # no line ends in spaces
+        "\n"
+        "IDs are shown by their unique ending,\n"
+        "which --mesos-id accepts; `dcos node\n"
+        "list --json` has them whole.\n")
+
+
+def test_a_column_core_always_shows_stays_when_it_says_nothing():
+    standby = master_node("10.0.4.2", None, leader=False)
+    assert table([master_row(standby, INFO, {})], 80) == (
+        "HOSTNAME  IP        ID   TYPE              STATUS  REGION\n"
+        "10.0.4.2  10.0.4.2  N/A  master (standby)          eu-west-1\n")
+
+
+def test_a_masters_json_type_is_cores():
+    standby = master_node("10.0.4.2", None, leader=False)
+    assert master_object(master_row(standby, INFO, {}), INFO)["type"] == "master (standby)"
+    leader = master_node("10.0.4.1", "m1", master_id="m-1")
+    assert master_object(master_row(leader, INFO, {}), INFO)["id"] == "m-1"

@@ -305,6 +305,7 @@ def test_status_file(result, text):
     ([b"\n\n", b""], [b"\n", b"\n"]),
     ([b"x\r\n\xff\x00y"], [b"x\r\n", b"\xff\x00y\n"]),
     ([b"a", b"b", b"c\nd", b"e", b"\n"], [b"abc\n", b"de\n"]),
+    ([b"a", b"b"], [b"ab\n"]),  # the last line, never ended, in pieces
 ])
 def test_lines(chunks, lines):
     splitter = fanout.Lines()
@@ -327,6 +328,7 @@ def test_a_long_line_costs_time_in_proportion_to_its_length():
 
 def test_prefixed_escapes_the_name_and_keeps_the_bytes():
     assert fanout.prefixed("n\x1b", [b"\xff\r\n"]) == b"n\\x1b: \xff\r\n"
+    assert fanout.prefixed("n", [b"a\n", b"b\n"]) == b"n: a\nn: b\n"
 
 
 @pytest.mark.parametrize("names, folded", [

@@ -707,3 +707,9 @@ def test_ssh_options_that_are_no_list_of_strings_are_refused_with_what_they_were
     with pytest.raises(ConfigError) as caught:
         settings({"nodes": {"ssh_options": value}})
     assert str(caught.value) == f'nodes.ssh_options in {PATH} must be a list of "Key=Value" strings, not {shown}.'
+
+
+def test_a_timeout_that_is_no_number_is_refused_with_what_it_was():
+    with pytest.raises(ConfigError) as caught:
+        settings({"core": {"timeout": "soon"}})
+    assert str(caught.value) == f'core.timeout in {PATH} must be a number of seconds, not "soon".'

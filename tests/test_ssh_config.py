@@ -541,3 +541,12 @@ def test_a_refused_prefix_is_said_with_the_rule():
 def test_an_include_line_ssh_could_not_read_is_not_taken_for_ours():
     before = f'Include "{PATH}\n'  # an unterminated quote: no path at all
     assert with_include(before.encode(), PATH, FOLDER, HOME) == (OURS + before).encode()
+
+
+def test_an_include_of_ours_inside_a_bare_host_line_block_moves_to_the_top():
+    assert with_include(f"Host\nInclude {PATH}\n".encode(), PATH, FOLDER, HOME) == (OURS + "Host\n").encode()
+
+
+def test_a_config_with_bytes_that_are_not_utf8_is_edited_around_them():
+    before = b"# caf\xe9\nHost a\n"
+    assert with_include(before, PATH, FOLDER, HOME) == OURS.encode() + before
