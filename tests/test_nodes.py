@@ -235,6 +235,9 @@ def test_master_json_has_cores_keys_and_ours():
      {"10.0.1.3": ("52.2.2.2", "2001:db8::1")}),
     ([{"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2", "$(reboot)", 7, None]}], {"10.0.1.3": ("52.2.2.2",)}),
     ([{"private_ip": "x y", "public_ips": ["52.2.2.2"]}, {"private_ip": "10.0.1.4"}, "junk", None], {}),
+    # what is left out does not end the list
+    (["junk", {"private_ip": "x y"}, {"private_ip": "10.0.1.4"},
+      {"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2"]}], {"10.0.1.3": ("52.2.2.2",)}),
     ({"not": "a list"}, {}),
     (None, {}),
 ])
@@ -414,3 +417,8 @@ def test_a_masters_json_type_is_cores():
     assert master_object(master_row(standby, INFO, {}), INFO)["type"] == "master (standby)"
     leader = master_node("10.0.4.1", "m1", master_id="m-1")
     assert master_object(master_row(leader, INFO, {}), INFO)["id"] == "m-1"
+
+
+def test_a_leaders_json_id_is_its_own_when_get_master_gives_none():
+    leader = master_node("10.0.4.1", "m1", master_id="m-1")
+    assert master_object(master_row(leader, {}, {}), {})["id"] == "m-1"

@@ -161,3 +161,17 @@ def test_check_names_what_the_forwards_reach_and_a_local_port_in_use(api, home):
     assert lines[3] == f"FAIL  local ports     {taken}"
     assert f"Could not listen on 127.0.0.1:{taken} (a forward's local port): Address already in use." in lines[4]
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "Say what to forward: one or more [<local port>:]<destination>:<port> (a node as `dcos node ssh` names "
+         "it, or a name the master resolves: S1:5051, marathon.mesos:8080), or --task=<ID or name>."),
+    (["--task="], "--task needs a task's ID or name, not an empty value."),
+    (["--port-index=1", "x:80"], "--port-index is about the port of a task: add --task=<ID or name>."),
+    (["--port-name=http", "x:80"], "--port-name is about the port of a task: add --task=<ID or name>."),
+    (["--local-port=9000", "x:80"], "--local-port is about the port of a task: add --task=<ID or name>."),
+])
+def test_a_forward_without_what_to_forward_is_said_in_full(home, args, message):
+    result = in_process(home, ["node", "tunnel", "forward"] + args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
