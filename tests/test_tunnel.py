@@ -175,3 +175,35 @@ def test_a_forward_without_what_to_forward_is_said_in_full(home, args, message):
     result = in_process(home, ["node", "tunnel", "forward"] + args)
     assert result.returncode == 1
     assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["socks", "--pac="], "--pac needs the path of the file to write, not an empty value."),
+    (["forward", "--task=web", "--local-port=x"], "--local-port must be a port number from 0 to 65535, not 'x'."),
+    (["forward", "--task=web", "--local-port=9000", "9000:x:80"],
+     "The local port 9000 is named twice; each listener needs a port of its own."),
+])
+def test_tunnel_flags_refused_are_said_in_full(home, args, message):
+    result = in_process(home, ["node", "tunnel"] + args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
+
+
+def tunnel_flags(*words):
+    from docopt import docopt
+
+    from dcos_node_ssh import commands, usage
+
+    args = ["node", "tunnel", *words]
+    return commands.load("tunnel").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
+
+
+def test_tunnel_flags_as_given():
+    socks = tunnel_flags("socks", "--port=1081", "--pac=/tmp/c.pac")
+    assert (socks.socks_port, socks.pac, socks.local_port) == (1081, "/tmp/c.pac", 0)
+    assert tunnel_flags("socks").socks_port is None  # the default port, chosen later
+    task = tunnel_flags("forward", "--task=web", "--local-port=0", "--port-index=2")
+    assert (task.task, task.local_port, task.port_index) == ("web", 0, 2)
+    assert tunnel_flags("forward", "--task=web", "--local-port=9001").local_port == 9001
+    # port 1 of a forward is not taken for the SOCKS proxy's, which is not asked for
+    assert tunnel_flags("forward", "1:x:80", "--task=web", "--local-port=2").forwards[0].local_port == 1
