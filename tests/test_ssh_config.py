@@ -550,3 +550,8 @@ def test_an_include_of_ours_inside_a_bare_host_line_block_moves_to_the_top():
 def test_a_config_with_bytes_that_are_not_utf8_is_edited_around_them():
     before = b"# caf\xe9\nHost a\n"
     assert with_include(before, PATH, FOLDER, HOME) == OURS.encode() + before
+
+
+def test_an_include_of_ours_inside_a_match_block_moves_to_the_top():
+    assert with_include(f"Match host x\nInclude {PATH}\n".encode(), PATH, FOLDER, HOME) == (
+        OURS + "Match host x\n").encode()
