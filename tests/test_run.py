@@ -427,6 +427,44 @@ def test_usage_errors(home, args, message):
     assert result.stderr.startswith("dcos node run: ") and "Running on" not in result.stderr
 
 
+@pytest.mark.parametrize("flag, message", [
+    ("--parallel=1.5", "--parallel must be a whole number of at least 1, not '1.5'."),
+    ("--parallel=x", "--parallel must be a whole number of at least 1, not 'x'."),
+    ("--timeout=0", "--timeout must be a number of seconds of at least 0.001, not '0'."),
+    ("--timeout=-1", "--timeout must be a number of seconds of at least 0.001, not '-1'."),
+    ("--timeout=nan", "--timeout must be a number of seconds of at least 0.001, not 'nan'."),
+    ("--timeout=inf", "--timeout must be a number of seconds of at least 0.001, not 'inf'."),
+    ("--timeout=1e400", "--timeout must be a number of seconds of at least 0.001, not '1e400'."),
+])
+def test_numbers_run_refuses_are_said_in_full(home, flag, message):
+    result = in_process(home, ["node", "run", "--agents", flag, "--", "true"])
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node run: {message}"
+
+
+def run_flags(*words):
+    from docopt import docopt
+
+    args = usage.separate_remote_command(["node", "run", *words])
+    return RunFlags.of(docopt(usage.doc_for(args), argv=args, default_help=False))
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["--agents", "true"], (Selection.AGENTS, (), 32, None, "lines", None, ("true",))),
+    (["--private-agents", "--parallel=1", "--timeout=0.001", "--gather", "x"],
+     (Selection.PRIVATE_AGENTS, (), 1, 0.001, "--gather", None, ("x",))),
+    (["--public-agents", "--json", "x", "-y"], (Selection.PUBLIC_AGENTS, (), 32, None, "--json", None, ("x", "-y"))),
+    (["--masters", "--output-dir=/tmp/o", "x"], (Selection.MASTERS, (), 32, None, "--output-dir", "/tmp/o", ("x",))),
+    (["--all", "--timeout=2.5", "x"], (Selection.ALL, (), 32, 2.5, "lines", None, ("x",))),
+    (["--mesos-id=a", "--mesos-id", "b", "x"], (Selection.BY_ID, ("a", "b"), 32, None, "lines", None, ("x",))),
+])
+def test_run_flags_as_given(words, expected):
+    flags = run_flags(*words)
+    assert (flags.selection, flags.mesos_ids, flags.parallel, flags.timeout, flags.output.value, flags.output_dir,
+            flags.command) == expected
+    assert type(flags.parallel) is int
+
+
 def test_plink_is_refused_clearly(home):
     result = in_process(home, ["node", "run", "--agents", "--proxy-ip=203.0.113.5", "--ssh-client=plink",
                                "--", "true"])

@@ -108,3 +108,24 @@ def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
 def test_scp_copies_folders_only_with_r(args, recursive):
     flags = commands.load("scp").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
     assert (flags.recursive, flags.paths) == (recursive, tuple(args[-2:]))
+
+
+@pytest.mark.parametrize("args, text", [
+    (["node", "scp", "--frob", "a", "S1:b"], "Unknown option '--frob'."),  # no remote command to speak of
+    (["node", "ssh-config", "--frob"], "Unknown option '--frob'."),
+    (["node", "ssh", "--leader", "--frob=x"],
+     "Unknown option '--frob=x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "ssh", "--leader", "-x"],
+     "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "run", "--", "true"],
+     "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
+     "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address)."),
+    (["node", "ssh"], "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an "
+                      "agent by ID, a unique part of its ID, its host name or address) or --private-ip=<ip>."),
+    (["node", "ssh-config", "--write", "extra"], "The command line does not match the usage below."),
+])
+def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args, text):
+    result = in_process(home, args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+    assert "\n\nUsage:\n" in result.stderr
