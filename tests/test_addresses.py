@@ -302,6 +302,37 @@ def stream(answer, source="source"):
     return agents_in(text, source, NotJson)
 
 
+@pytest.mark.parametrize("text", [
+    '{"slaves" [{"id": "a"}]}',  # no colon after the key
+    '{"a" 1, "slaves": []}',
+    '{"slaves": [{"id": "a"} {"id": "b"}]}',  # no comma between two agents
+    '{"a": 1 "slaves": []}',  # no comma between two members
+    '{1: 2, "slaves": []}',  # a key that is not a string
+])
+def test_the_streamed_agent_list_is_json_or_refused(text):
+    with pytest.raises(NotJson):
+        list(stream(text))
+    with pytest.raises(NotJson):
+        list(agents_in(text, "source", NotJson, {"a": None}))
+
+
+def test_the_streamed_agent_list_reads_every_agent_and_the_members_asked_for_around_it():
+    top = {"hostname": None, "after": None}
+    text = ' \n{ "hostname" : "m" , "slaves" : [ {"id": "a"} ,\t{"id": "b"} ] , "after": [1], "other": 2 }\n'
+    assert list(agents_in(text, "source", NotJson, top)) == [{"id": "a"}, {"id": "b"}]
+    assert top == {"hostname": "m", "after": [1]}
+    with pytest.raises(NotJson):
+        list(agents_in('{"slaves": [], "x": 1 "y": 2}', "source", NotJson, {"x": None}))
+
+
+@pytest.mark.parametrize("text", ["[]", '{"slaves": {}}', '{"agents": []}', "{}"])
+def test_an_answer_without_a_slaves_array_says_so(text):
+    with pytest.raises(ClusterDataError) as caught:
+        list(agents_in(text, "http://c/mesos/master/slaves", NotJson, {}))
+    assert str(caught.value) == ("The cluster's answer to http://c/mesos/master/slaves is not the expected agent list "
+                                 "(no \"slaves\" array).")
+
+
 def test_find_agent_exact_id_in_filtered_answer():
     answer = fixture("state-summary.json")
     only = {"slaves": [copy.deepcopy(answer["slaves"][1])], "recovered_slaves": []}
@@ -586,3 +617,19 @@ def test_public_ip_from_metadata_refuses_hostile_value(value, shown):
 )
 def test_host_of_url(url, expected):
     assert host_of_url(url) == expected
+
+
+@pytest.mark.parametrize("info, given", [
+    ({"address": {"ip": "x y"}}, "x y"),
+    ({"pid": "master@;reboot:5050"}, ";reboot"),
+])
+def test_an_unusable_leader_in_get_master_is_refused_in_one_paragraph(info, given):
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_master_info({"get_master": {"master_info": info}}, "http://c/mesos/api/v1")
+    assert str(caught.value) == (f"The cluster's answer to http://c/mesos/api/v1 gives the leading master as {given}, "
+                                 "which is not an IP address or host name. Refusing to connect to it.")
+
+
+def test_the_leader_is_after_the_last_at_of_its_pid():
+    answer = {"get_master": {"master_info": {"pid": "master@x@10.0.4.1:5050"}}}
+    assert leader_from_master_info(answer, "http://c/mesos/api/v1") == "10.0.4.1"

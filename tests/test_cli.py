@@ -50,6 +50,22 @@ def test_config_schema_is_draft4_json_schema_of_the_node_section(home):
     assert schema["properties"]["ssh_options"]["type"] == "array"
 
 
+def test_config_schema_names_each_key_with_its_type_and_constraints(home):
+    """What the DC/OS CLI 0.5 and 0.6 check `dcos config set nodes.<key>` against."""
+    schema = json.loads(cli(["node", "--config-schema"], base_env(home)).stdout)
+    assert schema["title"] == "dcos-node-ssh configuration (section [nodes]; [node] is read too)"
+    assert schema["additionalProperties"] is False
+    assert {key: {name: value for name, value in entry.items() if name != "description"}
+            for key, entry in schema["properties"].items()} == {
+        "ssh_user": {"type": "string", "title": "SSH user", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.-]*$"},
+        "ssh_proxy_ip": {"type": "string", "title": "SSH proxy host"},
+        "proxy_mode": {"type": "string", "title": "Proxy mode", "enum": ["forward", "jump"]},
+        "ssh_options": {"type": "array", "title": "SSH options",
+                        "items": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9]*=.*$"}},
+    }
+    assert all(entry["description"] for entry in schema["properties"].values())
+
+
 @pytest.mark.parametrize("args", [["node", "--help"], ["node", "ssh", "--help"], ["ssh", "-h"]])
 def test_help_prints_the_usage(home, args):
     result = cli(args, base_env(home))
@@ -118,6 +134,15 @@ def test_dry_run_prints_the_exact_command_line(home, api, args, expected):
     assert dry_run_line(result) == expected
 
 
+def test_proxy_options_go_to_the_first_hop_only_when_the_agent_is_forwarded(home):
+    """Forward mode: --proxy-option reaches the connection to the proxy, before the options
+    of every hop; the second hop, run on the proxy, gets only --option."""
+    result = cli(["node", "ssh", "--dry-run", "--proxy-ip=203.0.113.5", "--private-ip=10.0.0.1",
+                  "--proxy-option=Port=2222", "--option=ConnectTimeout=5"], base_env(home))
+    assert dry_run_line(result) == ("ssh -A -t -o Port=2222 -o ConnectTimeout=5 core@203.0.113.5 "
+                                    "ssh -A -t -o ConnectTimeout=5 core@10.0.0.1")
+
+
 def test_config_file_goes_to_the_first_hop_only(home, api, tmp_path):
     config_for(home, api.url)
     ssh_config = tmp_path / "ssh config"
@@ -126,6 +151,15 @@ def test_config_file_goes_to_the_first_hop_only(home, api, tmp_path):
                                     f"--config-file={ssh_config}"], base_env(home))
     assert dry_run_line(result) == (
         f"ssh -A -t -F '{ssh_config}' core@52.34.108.176 ssh -A -t core@10.0.1.21")
+
+
+def test_the_user_a_config_file_sets_is_read_whatever_else_the_file_holds(home, tmp_path):
+    """ssh -G prints the file's values as they are, bytes that are not UTF-8 included."""
+    ssh_config = tmp_path / "config"
+    ssh_config.write_bytes(b"Host *\n  User ops\n  SetEnv X=\xff\n")
+    result = cli(["node", "ssh", "--dry-run", "--private-ip=10.0.0.1", f"--config-file={ssh_config}"],
+                 base_env(home))
+    assert dry_run_line(result) == f"ssh -A -t -F {ssh_config} ops@10.0.0.1"
 
 
 def test_missing_ssh_config_file_is_a_usage_error(home, api):

@@ -22,6 +22,7 @@ from dcos_node_ssh.listing import (
     Row,
     agent_object,
     agent_row,
+    field_value,
     master_object,
     master_row,
     public_ips_by_address,
@@ -234,6 +235,9 @@ def test_master_json_has_cores_keys_and_ours():
      {"10.0.1.3": ("52.2.2.2", "2001:db8::1")}),
     ([{"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2", "$(reboot)", 7, None]}], {"10.0.1.3": ("52.2.2.2",)}),
     ([{"private_ip": "x y", "public_ips": ["52.2.2.2"]}, {"private_ip": "10.0.1.4"}, "junk", None], {}),
+    # what is left out does not end the list
+    (["junk", {"private_ip": "x y"}, {"private_ip": "10.0.1.4"},
+      {"private_ip": "10.0.1.3", "public_ips": ["52.2.2.2"]}], {"10.0.1.3": ("52.2.2.2",)}),
     ({"not": "a list"}, {}),
     (None, {}),
 ])
@@ -294,3 +298,127 @@ def test_large_state_matching(large_state):
     assert match_agent(nodes, "S99", "c").id == PREFIX + "S99"  # S199 does not end in S99
     with pytest.raises(ClusterError, match="matches 100 agents.*and 90 more"):
         match_agent(nodes, "99", "c")
+
+
+# -- the table's fitting: when IDs are shortened, and how a host name is cut ------------
+
+TWO_AGENTS = [as_row(Node(PREFIX + "S3", "ip-10-0-1-3.internal", "10.0.1.3", NodeKind.AGENT, NodeState.ACTIVE)),
+              as_row(Node(PREFIX + "S4", "b", "10.0.1.4", NodeKind.AGENT, NodeState.ACTIVE))]
+# Every column but the host name, with full IDs, and the gaps between the columns.
+FIXED = len("10.0.1.3  " + PREFIX + "S3  agent  ACTIVE  ")
+
+
+def test_full_ids_stay_while_host_names_keep_12_columns_and_a_cut_name_ends_in_a_tilde():
+    assert table(TWO_AGENTS, FIXED + 12) == (
+        "HOSTNAME      IP        ID                                       TYPE   STATUS\n"
+        f"ip-10-0-1-3~  10.0.1.3  {PREFIX}S3  agent  ACTIVE\n"
+        f"b             10.0.1.4  {PREFIX}S4  agent  ACTIVE\n")
+
+
+def test_one_column_less_and_ids_are_shown_by_their_unique_ending():
+    assert table(TWO_AGENTS, FIXED + 11) == (
+        "HOSTNAME              IP        ID  TYPE   STATUS\n"
+        "ip-10-0-1-3.internal  10.0.1.3  S3  agent  ACTIVE\n"
+        "b                     10.0.1.4  S4  agent  ACTIVE\n"
+        "\n"
+        "IDs are shown by their unique ending, which --mesos-id accepts; `dcos node\n"
+        "list --json` has them whole.\n")
+
+
+def test_a_host_name_keeps_8_characters_however_narrow_the_terminal():
+    text = table(TWO_AGENTS, 20)
+    assert text.splitlines()[:3] == ["HOSTNAME  IP        ID  TYPE   STATUS",
+                                     "ip-10-0~  10.0.1.3  S3  agent  ACTIVE",
+                                     "b         10.0.1.4  S4  agent  ACTIVE"]
+
+
+def test_a_name_that_fits_exactly_is_not_cut():
+    text = table(TWO_AGENTS, FIXED + len("ip-10-0-1-3.internal"))
+    assert f"ip-10-0-1-3.internal  10.0.1.3  {PREFIX}S3  agent  ACTIVE" in text.splitlines()
+
+
+# -- --field: the value at a dotted path of a node's JSON --------------------------------
+
+LISTED = {"hostname": "a-1", "used_resources": {"disk": 0, "cpus": 1.5, "ports": "[31000-31005]"},
+          "TASK_RUNNING": 3, "attributes": {}, "reserved": None, "active": True,
+          "public_ips": ["52.1.1.1", "52.1.1.2"], "domain": {"fault_domain": {"region": {"name": "r1"}}}}
+
+
+@pytest.mark.parametrize("path, text", [
+    ("hostname", "a-1"),  # a string as it is
+    ("used_resources.disk", "0"),
+    ("used_resources.cpus", "1.5"),
+    ("used_resources.ports", "[31000-31005]"),
+    ("TASK_RUNNING", "3"),
+    ("active", "true"),  # anything else as compact JSON
+    ("attributes", "{}"),
+    ("public_ips", '["52.1.1.1","52.1.1.2"]'),
+    ("domain.fault_domain", '{"region":{"name":"r1"}}'),
+    ("domain.fault_domain.region.name", "r1"),
+    ("public_ips.0", "52.1.1.1"),  # a list by index
+    ("public_ips.1", "52.1.1.2"),
+    ("public_ips.2", ""),  # nothing there: empty
+    ("public_ips.-1", ""),
+    ("public_ips.\u0661", ""),  # a digit, but not an ASCII one
+    ("public_ips.first", ""),
+    ("reserved", ""),  # null: empty
+    ("missing", ""),
+    ("hostname.first", ""),  # a string has no members
+    ("hostname.0", ""),  # nor items
+    ("used_resources.0", ""),  # an object's members are named, not numbered
+    ("used_resources.disk.more", ""),
+])
+def test_field_value(path, text):
+    assert field_value(LISTED, path) == text
+
+
+def test_an_unknown_value_names_the_three_closest_agents_at_most():
+    with pytest.raises(ClusterError) as caught:
+        match_agent(AGENTS, "10.0.1.3", "http://cluster")
+    assert str(caught.value) == (
+        "No agent matches '10.0.1.3' (by ID, a unique part of the start or end of an ID, host name or address) among "
+        f"the 4 agents of the cluster at http://cluster. Closest: {PREFIX}S2 (dcos-02.example.com, 10.0.1.2); "
+        f"{PREFIX}S1 (dcos-01, 10.0.1.1); {PREFIX}S12 (10.0.1.12, 10.0.1.12). List the agents with `dcos node`.")
+
+
+def test_an_agent_is_described_by_id_host_name_cut_to_60_and_address():
+    agents = [Node(PREFIX + "S7", "h" * 59 + "ij", "", NodeKind.AGENT, NodeState.ACTIVE),
+              Node(PREFIX + "S8", "short", "10.0.1.8", NodeKind.AGENT, NodeState.ACTIVE)]
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents, PREFIX[:10], "http://cluster")
+    message = str(caught.value)
+    assert f"{PREFIX}S7 ({'h' * 57}..., no address)" in message and f"{PREFIX}S8 (short, 10.0.1.8)" in message
+
+
+def test_a_narrow_terminal_cuts_host_names_to_what_is_left_once_ids_are_short():
+    rows = [as_row(Node(PREFIX + "S3", "ip-10-0-1-3.internal", "10.0.1.3", NodeKind.AGENT, NodeState.DRAINING)),
+            as_row(Node(PREFIX + "S4", "a b", "10.0.1.4", NodeKind.AGENT, NodeState.ACTIVE)),
+            as_row(Node(PREFIX + "S5", "", "", NodeKind.AGENT, NodeState.ACTIVE))]
+    assert table(rows, 40) == (
+        "HOSTNAME   IP        ID  TYPE   STATUS\n"
+        "ip-10-0-~  10.0.1.3  S3  agent  DRAINING\n"
+        "a\\x20b     10.0.1.4  S4  agent  ACTIVE\n"  # a space would read as two columns
+        "-          -         S5  agent  ACTIVE\n"  # no line ends in spaces
+        "\n"
+        "IDs are shown by their unique ending,\n"
+        "which --mesos-id accepts; `dcos node\n"
+        "list --json` has them whole.\n")
+
+
+def test_a_column_core_always_shows_stays_when_it_says_nothing():
+    standby = master_node("10.0.4.2", None, leader=False)
+    assert table([master_row(standby, INFO, {})], 80) == (
+        "HOSTNAME  IP        ID   TYPE              STATUS  REGION\n"
+        "10.0.4.2  10.0.4.2  N/A  master (standby)          eu-west-1\n")
+
+
+def test_a_masters_json_type_is_cores():
+    standby = master_node("10.0.4.2", None, leader=False)
+    assert master_object(master_row(standby, INFO, {}), INFO)["type"] == "master (standby)"
+    leader = master_node("10.0.4.1", "m1", master_id="m-1")
+    assert master_object(master_row(leader, INFO, {}), INFO)["id"] == "m-1"
+
+
+def test_a_leaders_json_id_is_its_own_when_get_master_gives_none():
+    leader = master_node("10.0.4.1", "m1", master_id="m-1")
+    assert master_object(master_row(leader, {}, {}), {})["id"] == "m-1"

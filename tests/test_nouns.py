@@ -80,6 +80,8 @@ def test_help_speaks_the_noun_it_was_reached_by(home):
         for verb in CORE_VERBS:
             assert verb in text
     assert "any other verb" in node and "any other verb" not in nodes
+    # under `dcos nodes` the list of core's verbs simply ends
+    assert "    metrics, reactivate\n\nTarget (choose one):\n" in nodes
 
 
 def test_a_usage_error_names_the_command_as_typed(home):
@@ -177,3 +179,33 @@ def test_a_core_plugin_that_hands_back_does_not_loop(dcos_node, home, tmp_path):
     core_plugin(attached_cluster(home), tmp_path, toml=toml)
     result = run_plugin(dcos_node, ["node", "log"], base_env(home), timeout=30)
     assert result.returncode == 1 and "handed it back" in result.stderr
+
+
+@pytest.mark.parametrize("plugin_toml, path", [
+    ({"commands": [{"name": "node", "path": "bin/dcos-core-cli"}]}, "/c/env/bin/dcos-core-cli"),
+    ({"commands": [{"name": "job", "path": "bin/job"}, {"name": "node", "path": "/opt/core/node"}]},
+     "/opt/core/node"),
+    ({"commands": [{"name": "node", "path": "  "}, {"name": "node", "path": "bin/second"}]}, "/c/env/bin/second"),
+    ({"commands": [{"name": "node", "path": 7}]}, None),
+    ({"commands": [{"name": "node"}]}, None),
+    ({"commands": ["node"]}, None),
+    ({"commands": {"name": "node", "path": "bin/x"}}, None),
+    ({}, None),
+    (["commands"], None),
+], ids=["relative", "absolute", "blank-then-good", "not-text", "no-path", "not-a-table", "not-a-list", "none",
+        "not-a-toml-table"])
+def test_the_core_plugins_node_command(plugin_toml, path):
+    from dcos_node_ssh.core_plugin import node_command
+
+    assert node_command(plugin_toml, "/c/env") == path
+
+
+def test_a_verb_of_neither_plugin_without_a_core_plugin_says_what_was_looked_for(home):
+    result = cli(["node", "frobnicate", "--x"], base_env(home))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "dcos node frobnicate: 'frobnicate' is not a command of this plugin (list, ssh, run, scp, ssh-config, "
+        "tunnel); it would be handed on to the DC/OS CLI's core plugin (dcos-core-cli), which cannot be found (no "
+        "DC/OS cluster is attached). With the DC/OS CLI 1.x, `dcos plugin list` shows the installed plugins and "
+        "`dcos package install dcos-core-cli --cli` installs the core plugin; with the CLI 0.x, `dcos node "
+        "frobnicate …` is the CLI's own command.\n")

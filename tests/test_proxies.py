@@ -130,3 +130,43 @@ def test_unusable_proxy_is_a_config_error_naming_the_variable(value, says):
 
 def test_unusable_proxy_is_not_read_for_a_host_in_no_proxy():
     assert proxy_for("https", "cluster.example", 443, {"HTTPS_PROXY": "socks5://x", "NO_PROXY": "*"}) is None
+
+
+HOW = (". Write it as http://proxy:port, or http://user:password@proxy:port for a proxy that wants a password (https "
+       "goes through an http:// proxy with CONNECT).")
+
+
+@pytest.mark.parametrize("value, which", [
+    (f"https://alice:{SECRET}@proxy.corp:443", "names a https:// proxy: only http:// proxies are supported"),
+    ("socks4://proxy.corp:1080", "names a socks4:// proxy: only http:// proxies are supported"),
+    ("ftp://proxy.corp", "is not an http:// proxy URL"),
+    ("http://proxy.corp:99999", "is not a proxy URL (check the port, a number from 1 to 65535, and the brackets around "
+                                "an IPv6 address)"),
+    ("http://:3128", "is not a proxy URL (no host, or port 0)"),
+    ("http://proxy corp:3128", "holds spaces, control characters or characters outside ASCII (write an "
+                               "internationalised host name in its xn-- form and percent-encode the password)"),
+])
+def test_an_unusable_proxy_is_said_in_full_without_its_password(value, which):
+    with pytest.raises(ConfigError) as caught:
+        proxy_for("https", "cluster.example", 443, {"HTTPS_PROXY": value})
+    shown = value.replace(f"alice:{SECRET}@", "")
+    assert str(caught.value) == f"HTTPS_PROXY is '{shown}', which {which}{HOW}"
+
+
+@pytest.mark.parametrize("host, port, no_proxy, bypassed", [
+    ("2001:db8::5", 443, "[2001:db8::5]", True),  # brackets without a port
+    ("2001:db8::5", 443, "[2001:db8::5", False),  # unclosed: ignored
+    ("2001:db8::5", 443, "[2001:db8::5]443", False),
+    ("2001:db8::5", 443, "[2001:db8::5]:x", False),
+    ("cluster.example", 443, "cluster.example:x", False),
+    ("cluster.example", 443, "junk:x, cluster.example", True),  # an entry ignored does not end the list
+    ("cluster.example", 443, "[x, cluster.example", True),
+    ("10.0.4.1", 443, "cluster.example", False),  # an address is never matched by a name
+    ("10.0.4.1", 443, "10.0.4.1/x", False),
+    ("cluster.example", 443, "*.", False),  # nothing left to match
+    ("cluster.example.", 443, "cluster.example", True),  # the root's dot
+    ("cluster.example", 443, "..cluster.example..", True),
+])
+def test_no_proxy_entries_at_their_edges(host, port, no_proxy, bypassed):
+    env = {"https_proxy": "http://proxy:3128", "no_proxy": no_proxy}
+    assert (proxy_for("https", host, port, env) is None) == bypassed

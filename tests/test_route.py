@@ -136,3 +136,15 @@ def test_settle_user_takes_the_user_of_the_config_file(tmp_path):
 def test_one_notice_for_direct_connections():
     assert direct_notice("10.0.1.23") == ("Connecting directly to 10.0.1.23. If it cannot be reached from here, add "
                                           "--master-proxy to hop through the master, or --proxy-ip=<bastion>.")
+
+
+@pytest.mark.parametrize("config_path, where", [
+    (None, "the environment"),
+    ("/h/.dcos/dcos.toml", "/h/.dcos/dcos.toml"),
+])
+def test_a_bad_configured_user_names_where_it_may_have_come_from(config_path, where):
+    with pytest.raises(UsageError) as caught:
+        route_of(RouteFlags(), Settings(ssh_user="a b", config_path=config_path), choose_client=lambda name: "ssh")
+    assert str(caught.value) == (
+        f"The SSH user from the ssh_user setting ({where}, DCOS_NODES_SSH_USER or DCOS_NODE_SSH_USER) must be a "
+        "plain user name (letters, digits, '_', '.', '-'; not starting with '-'), not 'a b'.")

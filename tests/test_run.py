@@ -86,7 +86,20 @@ def test_master_and_exit_argv():
 def test_forwarding_refused_is_recognised():
     assert shared.forwarding_refused(b"channel 0: open failed: administratively prohibited: open failed\n")
     assert not shared.forwarding_refused(b"ssh: connect to host 10.0.0.1 port 22: No route to host\n")
-    assert "AllowTcpForwarding" in shared.forwarding_refused_message("52.1.2.3")
+    assert shared.forwarding_refused_message("52.1.2.3") == (
+        "The proxy 52.1.2.3 refuses to forward connections to the nodes (\"administratively prohibited\": its sshd "
+        "has AllowTcpForwarding no, or forbids it for your user), so `dcos node run` cannot reach them through it. "
+        "Ask its administrator to allow TCP forwarding (AllowTcpForwarding yes or local in its sshd_config) for "
+        "your user, or hop through another host with --proxy-ip=<host>.")
+
+
+def test_the_shared_connection_logs_where_asked_reads_the_users_config_and_lets_their_options_win():
+    plan = PLAN._replace(master_log="/tmp/dcos-run-x/master.log", config_file="/home/me/.ssh/cluster",
+                         options=("ConnectTimeout=3", "BatchMode=yes"))
+    assert shared.master_argv(plan) == [
+        "ssh", "-f", "-N", "-T", "-E", "/tmp/dcos-run-x/master.log", "-F", "/home/me/.ssh/cluster",
+        "-o", "ControlMaster=yes", "-o", "ControlPath=/tmp/dcos-run-x/proxy", "-o", "ControlPersist=no",
+        "-o", "ForwardAgent=no", "-o", "Port=2222", "-o", "ConnectTimeout=3", "-o", "BatchMode=yes", "core@52.1.2.3"]
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -158,6 +171,40 @@ def test_summary_names_every_node_that_did_not_exit_0():
         "1 node: 1 ran the command, 1 exited 0.\n  not recorded in --output-dir (1): n1\n")
 
 
+def test_run_fails_when_every_node_ran_the_command_and_one_exited_non_zero():
+    ran = [NodeResult(agent(1), Result.EXITED, 0), NodeResult(agent(2), Result.EXITED, 1)]
+    assert not fanout.succeeded(ran)
+    assert fanout.summary(ran) == "2 nodes: 2 ran the command, 1 exited 0.\n  exit status 1 (1): n2\n"
+    assert fanout.succeeded(ran[:1]) and fanout.succeeded([])
+
+
+def test_interrupted_refused_and_not_started_nodes_are_each_said_as_what_they_are():
+    refused = Target(ID.format(9), "bad", "", NodeKind.AGENT, "no usable address")
+    results = [NodeResult(agent(1), Result.INTERRUPTED), NodeResult(agent(2), Result.NOT_STARTED),
+               NodeResult(refused, Result.REFUSED)]
+    assert fanout.summary(results) == (
+        "3 nodes: 0 ran the command, 0 exited 0.\n"
+        "  interrupted (1): n1\n"
+        "  not started (1): n2\n"
+        "  refused: no usable address from the cluster (1): bad\n")
+    assert [fanout.status_file(result) for result in results] == [b"interrupted\n", b"not-started\n",
+                                                                   b"refused\n"]
+
+
+def test_timed_out_says_after_how_long_when_known():
+    result = NodeResult(agent(1), Result.TIMED_OUT)
+    assert (fanout.describe(result, 2.5), fanout.describe(result)) == ("timed out after 2.5 s", "timed out")
+
+
+def test_gather_merges_only_nodes_with_the_same_output_and_the_same_exit_status():
+    results = [NodeResult(agent(1), Result.EXITED, 3, b"x\n"), NodeResult(agent(2), Result.EXITED, 3, b"x\n"),
+               NodeResult(agent(3), Result.EXITED, 4, b"x\n"), NodeResult(agent(4), Result.EXITED, 3, b"y")]
+    assert fanout.gather(results).decode() == (
+        "---------------\nn[1-2] (2): exit status 3\n---------------\nx\n"
+        "---------------\nn4 (1): exit status 3\n---------------\ny\n"
+        "---------------\nn3 (1): exit status 4\n---------------\nx\n")
+
+
 def test_json_line_carries_non_utf8_bytes_in_base64():
     result = NodeResult(agent(1), Result.EXITED, 0, b"caf\xc3\xa9\n", b"\xff\xfe")
     entry = json.loads(fanout.json_line(result))
@@ -187,6 +234,7 @@ def test_status_file(result, text):
     ([b"\n\n", b""], [b"\n", b"\n"]),
     ([b"x\r\n\xff\x00y"], [b"x\r\n", b"\xff\x00y\n"]),
     ([b"a", b"b", b"c\nd", b"e", b"\n"], [b"abc\n", b"de\n"]),
+    ([b"a", b"b"], [b"ab\n"]),  # the last line, never ended, in pieces
 ])
 def test_lines(chunks, lines):
     splitter = fanout.Lines()
@@ -209,6 +257,7 @@ def test_a_long_line_costs_time_in_proportion_to_its_length():
 
 def test_prefixed_escapes_the_name_and_keeps_the_bytes():
     assert fanout.prefixed("n\x1b", [b"\xff\r\n"]) == b"n\\x1b: \xff\r\n"
+    assert fanout.prefixed("n", [b"a\n", b"b\n"]) == b"n: a\nn: b\n"
 
 
 @pytest.mark.parametrize("names, folded", [
@@ -310,6 +359,44 @@ def test_usage_errors(home, args, message):
     assert result.stderr.startswith("dcos node run: ") and "Running on" not in result.stderr
 
 
+@pytest.mark.parametrize("flag, message", [
+    ("--parallel=1.5", "--parallel must be a whole number of at least 1, not '1.5'."),
+    ("--parallel=x", "--parallel must be a whole number of at least 1, not 'x'."),
+    ("--timeout=0", "--timeout must be a number of seconds of at least 0.001, not '0'."),
+    ("--timeout=-1", "--timeout must be a number of seconds of at least 0.001, not '-1'."),
+    ("--timeout=nan", "--timeout must be a number of seconds of at least 0.001, not 'nan'."),
+    ("--timeout=inf", "--timeout must be a number of seconds of at least 0.001, not 'inf'."),
+    ("--timeout=1e400", "--timeout must be a number of seconds of at least 0.001, not '1e400'."),
+])
+def test_numbers_run_refuses_are_said_in_full(home, flag, message):
+    result = in_process(home, ["node", "run", "--agents", flag, "--", "true"])
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node run: {message}"
+
+
+def run_flags(*words):
+    from docopt import docopt
+
+    args = usage.separate_remote_command(["node", "run", *words])
+    return RunFlags.of(docopt(usage.doc_for(args), argv=args, default_help=False))
+
+
+@pytest.mark.parametrize("words, expected", [
+    (["--agents", "true"], (Selection.AGENTS, (), 32, None, "lines", None, ("true",))),
+    (["--private-agents", "--parallel=1", "--timeout=0.001", "--gather", "x"],
+     (Selection.PRIVATE_AGENTS, (), 1, 0.001, "--gather", None, ("x",))),
+    (["--public-agents", "--json", "x", "-y"], (Selection.PUBLIC_AGENTS, (), 32, None, "--json", None, ("x", "-y"))),
+    (["--masters", "--output-dir=/tmp/o", "x"], (Selection.MASTERS, (), 32, None, "--output-dir", "/tmp/o", ("x",))),
+    (["--all", "--timeout=2.5", "x"], (Selection.ALL, (), 32, 2.5, "lines", None, ("x",))),
+    (["--mesos-id=a", "--mesos-id", "b", "x"], (Selection.BY_ID, ("a", "b"), 32, None, "lines", None, ("x",))),
+])
+def test_run_flags_as_given(words, expected):
+    flags = run_flags(*words)
+    assert (flags.selection, flags.mesos_ids, flags.parallel, flags.timeout, flags.output.value, flags.output_dir,
+            flags.command) == expected
+    assert type(flags.parallel) is int
+
+
 def test_plink_is_refused_clearly(home):
     result = in_process(home, ["node", "run", "--agents", "--proxy-ip=203.0.113.5", "--ssh-client=plink",
                                "--", "true"])
@@ -327,6 +414,22 @@ def loopback_cluster(api, home, masters=("127.0.0.1",), agents=()):
     scenario["slaves"] = list(agents)
     api.write_scenario(scenario)
     config_for(home, api.url)
+
+
+@pytest.mark.parametrize("flag, addresses", [
+    ("--all", ["127.0.0.1", "127.0.0.2", "127.0.0.3"]),
+    ("--masters", ["127.0.0.1"]),
+    ("--agents", ["127.0.0.2", "127.0.0.3"]),
+    ("--private-agents", ["127.0.0.2"]),
+    ("--public-agents", ["127.0.0.3"]),
+    ("--mesos-id=S3", ["127.0.0.3"]),
+])
+def test_each_selection_runs_the_command_on_its_nodes_only(home, api, flag, addresses):
+    loopback_cluster(api, home, agents=[clusterdata.agent_entry(ID.format(2), "a-2", "127.0.0.2"),
+                                        clusterdata.agent_entry(ID.format(3), "p-3", "127.0.0.3", public=True)])
+    result = in_process(home, ["node", "run", flag, CLOSED, "--json", "--", "true"])
+    assert result.returncode == 1, result.stderr
+    assert sorted(json.loads(line)["address"] for line in result.stdout.splitlines()) == addresses
 
 
 def test_a_master_mesos_dns_describes_unusably_is_reported_and_the_others_run(home, api, tmp_path):

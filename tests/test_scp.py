@@ -42,6 +42,10 @@ L, R = Place.LOCAL, Place.REMOTE
     ("-rf", Operand(L, "-rf")),
     ("[not-closed:x", Operand(L, "[not-closed:x")),
     ("[]:x", Operand(L, "[]:x")),
+    ("a/b:c/d", Operand(L, "a/b:c/d")),  # the first '/' comes before the ':'
+    ("a:x", Operand(R, "x", "a")),  # a one-letter node
+    ("[a]:x", Operand(R, "x", "a")),
+    ("[fd00::1]:/a]b", Operand(R, "/a]b", "fd00::1")),  # the address ends at the first ']'
 ])
 def test_parse_operand(word, expected):
     assert parse_operand(word) == expected
@@ -55,6 +59,25 @@ def test_parse_operand(word, expected):
 def test_parse_operands_refuses(words, message):
     with pytest.raises(UsageError, match=message):
         parse_operands(words)
+
+
+@pytest.mark.parametrize("words, message", [
+    (["a", "b"], "None of the paths names a node. A remote path is <node>:<path>, where <node> is `leader` (or "
+                 "`master`), an agent's ID or a unique part of it, its host name or its address; for a local copy, "
+                 "use cp."),
+    (["x", "core@S1:/x"], "'core@S1' names a user and a node; give the node alone (`<node>:<path>`) and the user "
+                          "with --user=<user>."),
+    (["S1:/x"], "Give at least one source and a destination."),
+    ([], "Give at least one source and a destination."),
+])
+def test_operands_refused_are_said_in_full(words, message):
+    with pytest.raises(UsageError) as caught:
+        parse_operands(words)
+    assert str(caught.value) == message
+
+
+def test_a_user_at_a_local_path_is_only_a_file_name():
+    assert parse_operands(["me@home", "S1:/x"])[0] == Operand(L, "me@home")
 
 
 def test_node_names_once_each_in_order():
@@ -115,6 +138,9 @@ ALIAS = f"HostKeyAlias=dcos-c1-{T}"
                  id="options-on-both-connections-proxy-options-on-the-proxys"),
     pytest.param(["x", "S1:y"], dict(proxy=None, host_key_alias=None),
                  ["scp", "-s", "--", "x", f"core@{T}:y"], id="direct"),
+    pytest.param(["x", "S1:y"], dict(client="/opt/openssh/bin/scp", ssh_client="/opt/openssh/bin/ssh"),
+                 ["/opt/openssh/bin/scp", "-s", "-o", f"ProxyCommand=/opt/openssh/bin/ssh -W '[%h]:%p' core@{P}",
+                  "-o", ALIAS, "--", "x", f"core@{T}:y"], id="the-clients-named"),
     pytest.param(["x", "S1:y"], dict(target="2001:db8::5", host_key_alias="dcos-c1-2001:db8::5"),
                  ["scp", "-s", "-o", PC, "-o", "HostKeyAlias=dcos-c1-2001:db8::5", "--", "x",
                   "core@[2001:db8::5]:y"], id="ipv6"),

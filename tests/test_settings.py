@@ -662,3 +662,54 @@ def test_load_settings_without_file(tmp_path):
     result, warning = load_settings({"DCOS_URL": "https://x.example.com/"}, str(tmp_path))
     assert result == Settings(dcos_url="https://x.example.com")
     assert warning is None
+
+
+# --- the edges of what a value may be ------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [(86399.5, 86399.5), ("86399", 86399.0)])
+def test_timeout_just_under_a_day_is_taken(value, expected):
+    assert settings({"core": {"timeout": value}}).timeout == expected
+
+
+@pytest.mark.parametrize("value", [86400, "86400", 1e9])
+def test_timeout_of_a_day_or_more_is_refused(value):
+    with pytest.raises(ConfigError) as caught:
+        settings({"core": {"timeout": value}})
+    assert str(caught.value) == f"core.timeout in {PATH} must be more than 0 and less than 86400 seconds."
+
+
+@pytest.mark.parametrize("token", ["a~b", "~", "!", "ab!~"])
+def test_a_token_may_hold_any_visible_ascii_character_from_bang_to_tilde(token):
+    assert settings({"core": {"dcos_acs_token": token}}).acs_token == token
+
+
+@pytest.mark.parametrize("token", ["a b", "a\x7fb", "a\tb", "tok\u00e9n", "a\nb"])
+def test_a_token_holding_anything_else_is_refused_unshown(token):
+    with pytest.raises(ConfigError) as caught:
+        settings({"core": {"dcos_acs_token": token}})
+    assert str(caught.value) == (
+        f"The access token in core.dcos_acs_token in {PATH} holds characters a token cannot hold (spaces, line "
+        "breaks, control or non-ASCII characters), so it is not sent. Log in again with `dcos auth login`.")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("hop", 'nodes.proxy_mode in {path} must be "forward" or "jump", not "hop".'),
+    (["jump"], 'nodes.proxy_mode in {path} must be a string, not ["jump"].'),
+])
+def test_a_proxy_mode_that_is_neither_is_refused_with_what_it_was(value, message):
+    with pytest.raises(ConfigError) as caught:
+        settings({"nodes": {"proxy_mode": value}})
+    assert str(caught.value) == message.format(path=PATH)
+
+
+@pytest.mark.parametrize("value, shown", [(5, "5"), ([1, "A=b"], '[1, "A=b"]'), ({"A": "b"}, '{"A": "b"}')])
+def test_ssh_options_that_are_no_list_of_strings_are_refused_with_what_they_were(value, shown):
+    with pytest.raises(ConfigError) as caught:
+        settings({"nodes": {"ssh_options": value}})
+    assert str(caught.value) == f'nodes.ssh_options in {PATH} must be a list of "Key=Value" strings, not {shown}.'
+
+
+def test_a_timeout_that_is_no_number_is_refused_with_what_it_was():
+    with pytest.raises(ConfigError) as caught:
+        settings({"core": {"timeout": "soon"}})
+    assert str(caught.value) == f'core.timeout in {PATH} must be a number of seconds, not "soon".'

@@ -529,3 +529,29 @@ def test_write_needs_openssh_to_check_the_config(home, api, openssh_home):
     assert "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was found " \
            "on PATH." in result.stderr
     assert snapshot(str(openssh_home)) == before
+
+
+def test_a_refused_prefix_is_said_with_the_rule():
+    with pytest.raises(UsageError) as caught:
+        check_prefix("-oProxyCommand=x", "--prefix")
+    assert str(caught.value) == ("The prefix from --prefix must be at most 63 letters, digits, '_', '.' and '-' (not "
+                                 "starting with '-' or '.'), not '-oProxyCommand=x'.")
+
+
+def test_an_include_line_ssh_could_not_read_is_not_taken_for_ours():
+    before = f'Include "{PATH}\n'  # an unterminated quote: no path at all
+    assert with_include(before.encode(), PATH, FOLDER, HOME) == (OURS + before).encode()
+
+
+def test_an_include_of_ours_inside_a_bare_host_line_block_moves_to_the_top():
+    assert with_include(f"Host\nInclude {PATH}\n".encode(), PATH, FOLDER, HOME) == (OURS + "Host\n").encode()
+
+
+def test_a_config_with_bytes_that_are_not_utf8_is_edited_around_them():
+    before = b"# caf\xe9\nHost a\n"
+    assert with_include(before, PATH, FOLDER, HOME) == OURS.encode() + before
+
+
+def test_an_include_of_ours_inside_a_match_block_moves_to_the_top():
+    assert with_include(f"Match host x\nInclude {PATH}\n".encode(), PATH, FOLDER, HOME) == (
+        OURS + "Match host x\n").encode()

@@ -40,7 +40,12 @@ def test_a_task_as_mesos_lists_it():
     ("[1-65535]", tuple(range(1, MAX_TASK_PORTS + 1))),  # a hostile claim is capped
     (31000, ()),
     (None, ()),
-], ids=["one", "ranges", "spaces", "empty", "no-brackets", "invalid", "capped", "number", "none"])
+    ("[x-y, 31000-31000]", (31000,)),  # a part that is no range is skipped, not the end
+    ("[1-1, 65535-65535, 65535-65536]", (1, 65535)),
+    ("31000-31001]", ()),  # brackets on both ends, or none of it
+    ("[1-999, 2000-2005, 3000-3000]", tuple(range(1, 1000)) + (2000,)),  # the cap across ranges
+], ids=["one", "ranges", "spaces", "empty", "no-brackets", "invalid", "capped", "number", "none", "skips-a-part",
+        "bounds", "one-bracket", "capped-across-ranges"])
 def test_host_ports_from_the_ranges_of_its_resources(ports, expected):
     entry = clusterdata.task_entry("t", "t", S0)
     entry["resources"]["ports"] = ports
@@ -57,6 +62,12 @@ def test_ports_are_named_by_the_discovery_info_and_only_checked_values_are_kept(
     assert task.discovery_ports == (TaskPort(31000, "http"),)
 
 
+def test_discovery_ports_from_1_to_65535_and_names_only_from_text():
+    entry = clusterdata.task_entry("t", "t", S0)
+    entry["discovery"]["ports"]["ports"] = [{"number": 1, "name": 7}, {"number": 65535}, {"number": 65536, "name": "x"}]
+    assert one(entry).discovery_ports == (TaskPort(1, ""), TaskPort(65535, ""))
+
+
 @pytest.mark.parametrize("statuses, expected", [
     ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.1.5"}]}]}}], ("9.0.1.5",)),
     ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.1.5"}]}]}},
@@ -67,7 +78,11 @@ def test_ports_are_named_by_the_discovery_info_and_only_checked_values_are_kept(
                                                                 {"ip_address": "web.mesos"},
                                                                 {"ip_address": "fe80::1%eth0"}]}]}}], ()),
     ("junk", ()),
-], ids=["one", "the-latest", "ipv6", "not-addresses", "junk"])
+    (["junk", {"container_status": "junk"},
+      {"container_status": {"network_infos": ["junk", {"ip_addresses": "junk"},
+                                              {"ip_addresses": ["junk", {"ip_address": "9.0.1.5"}]}]}}],
+     ("9.0.1.5",)),
+], ids=["one", "the-latest", "ipv6", "not-addresses", "junk", "junk-at-every-level"])
 def test_container_addresses_come_from_its_latest_status_and_are_addresses(statuses, expected):
     entry = clusterdata.task_entry("t", "t", S0)
     entry["statuses"] = statuses
@@ -171,3 +186,73 @@ def test_lookups_ask_mesos_directly_when_configured(api):
     assert [task.id for task in Lookups(settings, {}, None).tasks()] == ["web.1"]
     logged(api, "/master/tasks?limit=1000000")
     assert len(api.requests()) == 1
+
+
+def test_a_long_port_name_is_cut_at_40_characters_when_said():
+    name = "n" * 38 + "xyz"
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, name),))
+    assert task_endpoint(task, "S0", "10.0.1.20", None, None).what == (
+        f"port 31000 ({'n' * 37}...) of task x on agent S0 at 10.0.1.20")
+
+
+def test_a_task_is_described_by_its_id_and_its_name_each_cut_to_a_bound():
+    assert Task("web.1", "web", "TASK_RUNNING", S0).describe() == "web.1 (web)"
+    assert Task("web", "web", "TASK_RUNNING", S0).describe() == "web"  # the name only when it says more
+    assert Task("web.1", "", "TASK_RUNNING", S0).describe() == "web.1"
+    long_id, long_name = "i" * 99 + "jk", "n" * 59 + "op"
+    assert Task(long_id, long_name, "TASK_RUNNING", S0).describe() == f"{'i' * 97}... ({'n' * 57}...)"
+    assert Task("i" * 100, "n" * 60, "TASK_RUNNING", S0).describe() == f"{'i' * 100} ({'n' * 60})"
+
+
+def test_port_names_a_task_does_have_are_listed_each_cut_to_40_characters():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, "a" * 40), TaskPort(31001, "b" * 41)))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "c")
+    assert str(raised.value) == f"Task x has no port named 'c'; its ports are named {'a' * 40}, {'b' * 37}...."
+
+
+def test_a_container_port_is_found_by_name_only_when_the_task_has_an_address_of_its_own():
+    task = Task("x", "x", "TASK_RUNNING", S0, discovery_ports=(TaskPort(80, "http"),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "http")
+    assert str(raised.value) == "Task x has no port named 'http'; its ports are named http."
+
+
+def test_a_task_with_one_port_says_port_not_ports():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", 1)
+    assert str(raised.value) == "Task x has 1 port (0: port 31000); --port-index=1 is not one of them."
+
+
+def test_a_task_without_port_names_says_how_to_choose_one():
+    task = Task("x", "x", "TASK_RUNNING", S0, host_ports=(TaskPort(31000),))
+    with pytest.raises(ClusterDataError) as raised:
+        task_endpoint(task, "S0", "10.0.1.20", None, "http")
+    assert str(raised.value) == "Task x has no port named 'http': none of its ports has a name. Choose one with " \
+                                "--port-index=<n>."
+
+
+def test_a_value_matching_many_running_tasks_lists_ten_by_id_and_counts_the_rest():
+    tasks = [Task(f"web.{index:02d}", "web", "TASK_RUNNING", S0) for index in range(12, 0, -1)]
+    with pytest.raises(ClusterError) as raised:
+        find_task(tasks, "web", SOURCE)
+    listed = "; ".join(f"web.{index:02d} (web)" for index in range(1, 11))
+    assert str(raised.value) == f"'web' matches 12 running tasks: {listed}; and 2 more. Give the whole ID of the one " \
+                                "you mean."
+    with pytest.raises(ClusterError) as raised:
+        find_task(tasks[2:], "web", SOURCE)
+    assert "; and" not in str(raised.value) and "matches 10 running tasks" in str(raised.value)
+
+
+def test_a_name_is_a_tasks_name_before_it_is_a_part_of_an_id():
+    tasks = [Task("a-1", "front", "TASK_RUNNING", S0), Task("front-end.1", "fe", "TASK_RUNNING", S0)]
+    assert find_task(tasks, "front", SOURCE).id == "a-1"
+
+
+def test_an_ended_task_named_again_is_said_as_its_latest():
+    tasks = [Task("db.1", "db", "TASK_FINISHED", S0), Task("db.2", "db", "TASK_FAILED_" + "X" * 40, S0)]
+    with pytest.raises(ClusterError) as raised:
+        find_task(tasks, "db", SOURCE)
+    assert str(raised.value) == (f"Task db.2 (db) is TASK_FAILED_{'X' * 25}..., not running, so nothing of it "
+                                 "listens. See the running ones with `dcos task`.")

@@ -769,6 +769,14 @@ def test_every_failure_has_its_own_text(proxy):
     (502, "Bad Gateway", None, "could not reach https://cluster.example/prefix/metadata (HTTP 502 Bad Gateway)"),
     (403, "Forbidden", None, "refused to reach https://cluster.example/prefix/metadata (HTTP 403 Forbidden)"),
     (403, "Bad\x1b[31m \r\nreason", None, "(HTTP 403 Bad\\x1b[31m reason)"),
+    (401, "Unauthorized", None, "wants a user and password for"),
+    (402, "Payment Required", None, "refused to reach"),
+    (500, "Internal Server Error", None, "could not reach"),
+    (599, "Network Connect Timeout", None, "could not reach"),
+    (600, "Odd", None, "refused to reach"),
+    # the status and reason are cut to 70 characters
+    (403, "r" * 66 + "s", None, f"(HTTP 403 {'r' * 63}...)"),
+    (403, "r" * 65 + "s", None, f"(HTTP 403 {'r' * 65}s)"),
 ])
 def test_proxy_refusal_texts(status, reason, authorization, says):
     proxy = PROXY._replace(authorization=authorization)

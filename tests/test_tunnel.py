@@ -161,3 +161,49 @@ def test_check_names_what_the_forwards_reach_and_a_local_port_in_use(api, home):
     assert lines[3] == f"FAIL  local ports     {taken}"
     assert f"Could not listen on 127.0.0.1:{taken} (a forward's local port): Address already in use." in lines[4]
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "Say what to forward: one or more [<local port>:]<destination>:<port> (a node as `dcos node ssh` names "
+         "it, or a name the master resolves: S1:5051, marathon.mesos:8080), or --task=<ID or name>."),
+    (["--task="], "--task needs a task's ID or name, not an empty value."),
+    (["--port-index=1", "x:80"], "--port-index is about the port of a task: add --task=<ID or name>."),
+    (["--port-name=http", "x:80"], "--port-name is about the port of a task: add --task=<ID or name>."),
+    (["--local-port=9000", "x:80"], "--local-port is about the port of a task: add --task=<ID or name>."),
+])
+def test_a_forward_without_what_to_forward_is_said_in_full(home, args, message):
+    result = in_process(home, ["node", "tunnel", "forward"] + args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["socks", "--pac="], "--pac needs the path of the file to write, not an empty value."),
+    (["forward", "--task=web", "--local-port=x"], "--local-port must be a port number from 0 to 65535, not 'x'."),
+    (["forward", "--task=web", "--local-port=9000", "9000:x:80"],
+     "The local port 9000 is named twice; each listener needs a port of its own."),
+])
+def test_tunnel_flags_refused_are_said_in_full(home, args, message):
+    result = in_process(home, ["node", "tunnel"] + args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
+
+
+def tunnel_flags(*words):
+    from docopt import docopt
+
+    from dcos_node_ssh import commands, usage
+
+    args = ["node", "tunnel", *words]
+    return commands.load("tunnel").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
+
+
+def test_tunnel_flags_as_given():
+    socks = tunnel_flags("socks", "--port=1081", "--pac=/tmp/c.pac")
+    assert (socks.socks_port, socks.pac, socks.local_port) == (1081, "/tmp/c.pac", 0)
+    assert tunnel_flags("socks").socks_port is None  # the default port, chosen later
+    task = tunnel_flags("forward", "--task=web", "--local-port=0", "--port-index=2")
+    assert (task.task, task.local_port, task.port_index) == ("web", 0, 2)
+    assert tunnel_flags("forward", "--task=web", "--local-port=9001").local_port == 9001
+    # port 1 of a forward is not taken for the SOCKS proxy's, which is not asked for
+    assert tunnel_flags("forward", "1:x:80", "--task=web", "--local-port=2").forwards[0].local_port == 1

@@ -12,9 +12,9 @@ import pytest
 from dcos_node_ssh.errors import ClusterDataError, ClusterError, UsageError
 from dcos_node_ssh.nodes import Node, NodeKind, NodeState
 from dcos_node_ssh.openssh.tunnel import (BindFailure, Destination, Forward, Forwarding, ForwardSpec, TunnelPlan,
-                                          bind_failure_message, bind_failures, destination_of, forwarding_verdict,
-                                          pac_text, parse_forward, private_networks, probe_argv, ready_text,
-                                          tunnel_argv)
+                                          bind_failure_message, bind_failures, destination_of,
+                                          forwarding_refused_message, forwarding_verdict, pac_text, parse_forward,
+                                          private_networks, probe_argv, ready_text, ssh_port, tunnel_argv)
 
 
 @pytest.mark.parametrize("spec, expected", [
@@ -137,6 +137,23 @@ def test_bind_failure_messages_say_what_to_do():
     assert "127.0.0.1:80 (a forward's local port): Permission denied" in low and "below 1024 need root" in low
 
 
+@pytest.mark.parametrize("failures, socks_port, message", [
+    ([BindFailure(1081, "Address already in use"), BindFailure(8080, "Address already in use")], 1081,
+     "Could not listen on 127.0.0.1:1081 (the SOCKS proxy's port): Address already in use, 127.0.0.1:8080 (a "
+     "forward's local port): Address already in use. Another program listens there: choose another port, or 0 to "
+     "have a free one chosen (--port=0; a forward's local port 0, or none: 0:marathon.mesos:8080, "
+     "marathon.mesos:8080)."),
+    ([BindFailure(1023, "Permission denied")], None,
+     "Could not listen on 127.0.0.1:1023 (a forward's local port): Permission denied. Ports below 1024 need root: "
+     "choose one from 1024 up."),
+    ([BindFailure(1024, "Cannot assign requested address")], None,
+     "Could not listen on 127.0.0.1:1024 (a forward's local port): Cannot assign requested address. Choose another "
+     "port."),
+])
+def test_bind_failure_message_is_one_paragraph_with_the_fix(failures, socks_port, message):
+    assert bind_failure_message(failures, socks_port) == message
+
+
 AGENTS = [Node("20151002-000353-1695027628-5050-1177-S0", "dcos-agent-1", "10.0.1.20", NodeKind.AGENT,
                NodeState.ACTIVE),
           Node("20151002-000353-1695027628-5050-1177-S1", "10.0.1.21", "10.0.1.21", NodeKind.AGENT, NodeState.ACTIVE),
@@ -220,3 +237,77 @@ def test_what_is_printed_once_ready():
                                                                     Forward(8080, "fd00::1", 8080))))
     assert forwards.splitlines() == ["Forwarding through core@52.34.108.176, which resolves the names. Ctrl-C ends it.",
                                      "  127.0.0.1:41000 -> 10.0.1.20:80", "  127.0.0.1:8080 -> [fd00::1]:8080"]
+
+
+def test_the_probe_is_quiet_unless_asked_to_be_verbose():
+    assert "LogLevel=VERBOSE" not in probe_argv(PLAN)
+    assert probe_argv(PLAN) == probe_argv(PLAN, False)
+
+
+def test_private_networks_skip_what_is_no_address_wherever_it_comes():
+    assert [str(network) for network in private_networks(["dcos-agent-1", "10.0.1.20", "x", "10.0.9.1"])] == [
+        "10.0.1.0/24", "10.0.9.0/24"]
+
+
+def test_what_is_printed_once_ready_with_a_socks_proxy_and_forwards_at_once():
+    text = ready_text(PLAN._replace(forwards=(Forward(41000, "10.0.1.20", 80),)), "/home/me/cluster.pac")
+    assert text == (
+        "SOCKS5 proxy on 127.0.0.1:1080, through core@52.34.108.176, which resolves the names. Ctrl-C ends it.\n"
+        "  curl:    curl --proxy socks5h://127.0.0.1:1080 http://leader.mesos:5050/version\n"
+        "  browser: SOCKS host 127.0.0.1, port 1080, SOCKS v5, names resolved by the proxy (Firefox: \"Proxy DNS "
+        "when using SOCKS v5\"; Chrome: --proxy-server=socks5://127.0.0.1:1080)\n"
+        "  PAC:     file:///home/me/cluster.pac (sends only the cluster's names and private networks through the "
+        "proxy)\n"
+        "Forwarding through core@52.34.108.176, which resolves the names. Ctrl-C ends it.\n"
+        "  127.0.0.1:41000 -> 10.0.1.20:80\n")
+
+
+def test_a_proxy_that_refuses_forwarding_is_said_in_one_paragraph():
+    assert forwarding_refused_message("52.34.108.176", " (or --master-proxy)") == (
+        "The proxy 52.34.108.176 refuses TCP forwarding (\"administratively prohibited\": its sshd has "
+        "AllowTcpForwarding no, or DisableForwarding, or a PermitOpen that leaves this out, for your user), so no "
+        "tunnel can pass through it. Ask its administrator to allow it (AllowTcpForwarding yes or local in its "
+        "sshd_config), or tunnel through another host with --proxy-ip=<host> (or --master-proxy).")
+
+
+@pytest.mark.parametrize("options, port", [
+    ([], 22), (["Port=2200"], 2200), (["port=2200", "Port=2300"], 2200),  # the first wins, as in ssh
+    (["IdentityFile=/k", "ConnectTimeout=5", "Port=2200"], 2200),
+    (["Port=1"], 1), (["Port=65535"], 65535), (["Port=0"], 22), (["Port=65536"], 22), (["Port=x"], 22),
+    (["Port=\u0662\u0662"], 22),  # digits, but not ASCII ones
+])
+def test_the_port_the_options_ask_for(options, port):
+    assert ssh_port(options) == port
+
+
+def test_an_agent_destination_names_its_host_cut_to_60_characters():
+    agent = Node("20151002-000353-1695027628-5050-1177-S5", "h" * 59 + "ij", "10.0.1.25", NodeKind.AGENT,
+                 NodeState.ACTIVE)
+    assert destination_of("S5", None, [agent]) == Destination(
+        "10.0.1.25", f"agent 20151002-000353-1695027628-5050-1177-S5 ({'h' * 57}...) at 10.0.1.25")
+
+
+FORM = ": write [<local port>:]<destination>:<port> (for example marathon.mesos:8080, 8080:leader:8080 or S1:5051)."
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("marathon.mesos", "The forward 'marathon.mesos' names no port" + FORM),
+    ("host:", "The forward 'host:' names no port" + FORM),
+    (":80", "The forward ':80' names no destination" + FORM),
+    ("fd00::1:80", "The forward 'fd00::1:80' is not in that form (an IPv6 address goes in brackets)" + FORM),
+    ("8080:[fd00::1]:65536", "The port in '8080:[fd00::1]:65536' must be a port number from 1 to 65535, not '65536'."),
+])
+def test_a_forward_refused_says_why_and_how_to_write_one(spec, message):
+    with pytest.raises(UsageError) as caught:
+        parse_forward(spec)
+    assert str(caught.value) == message
+
+
+def test_port_65535_is_a_port():
+    assert parse_forward("65535:x:65535") == ForwardSpec(65535, "x", 65535)
+
+
+def test_the_pac_file_says_what_it_is_first():
+    assert pac_text(41080, [], []).splitlines()[:2] == [
+        "// dcos node tunnel socks: the cluster's names and private networks through 127.0.0.1:41080,",
+        "// everything else directly. Written anew by each run with --pac."]

@@ -6,6 +6,8 @@ from docopt import DocoptExit, docopt
 from dcos_node_ssh import commands, usage
 from dcos_node_ssh.errors import UsageError
 
+from helpers import dry_run_line, in_process
+
 LINES = [
     ["node"], ["node", "list", "--json"], ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
     ["node", "ssh", "--leader"], ["node", "ssh", "--master-proxy", "--mesos-id=S1", "--option", "A=b", "--", "df"],
@@ -79,3 +81,94 @@ def test_the_remote_command_starts_at_the_first_word_that_is_not_an_option():
     assert usage.separate_remote_command(["node", "ssh", "--slave", "S1", "ls", "-la"]) == [
         "node", "ssh", "--slave", "S1", "--", "ls", "-la"]
     assert usage.separate_remote_command(["node", "list", "--json"]) == ["node", "list", "--json"]
+
+
+# -- where the remote command starts, as a user sees it: the ssh line --dry-run prints --------
+
+DIRECT = ["node", "ssh", "--private-ip=10.0.0.1", "--dry-run"]
+
+
+@pytest.mark.parametrize("words, line", [
+    # -h after the command's first word is the command's own, not a request for help
+    (["df", "-h"], "ssh -A -T core@10.0.0.1 'df -h'"),
+    # an explicit `--` ends the plugin's options; a second one is the command's
+    (["--", "uname", "--", "-h"], "ssh -A -T core@10.0.0.1 'uname -- -h'"),
+    (["--", "--help"], "ssh -A -T -- core@10.0.0.1 --help"),
+    (["ls", "--", "-h"], "ssh -A -T core@10.0.0.1 'ls -- -h'"),
+    # a lone `-` is a word of the command (stdin, to many programs), not an option
+    (["-", "x"], "ssh -A -T -- core@10.0.0.1 '- x'"),
+])
+def test_the_remote_command_keeps_its_own_options(home, words, line):
+    assert dry_run_line(in_process(home, DIRECT + words)) == line
+
+
+@pytest.mark.parametrize("args", [
+    # docopt takes a unique beginning of a long option; one that takes a value takes the next word
+    ["node", "ssh", "--private-i", "10.0.0.1", "--dry", "--opt", "Port=2", "uname", "-a"],
+    ["node", "ssh", "--private-i=10.0.0.1", "--dry-r", "--opt=Port=2", "uname", "-a"],
+])
+def test_abbreviated_options_are_the_plugins_and_the_command_follows_them(home, args):
+    assert dry_run_line(in_process(home, args)) == "ssh -A -T -o Port=2 core@10.0.0.1 'uname -a'"
+
+
+def test_h_before_the_command_asks_for_help(home):
+    result = in_process(home, DIRECT + ["-h", "uname"])
+    assert result.returncode == 0 and result.stdout.startswith("SSH to the leading master or to any agent")
+
+
+def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
+    result = in_process(home, DIRECT + ["--frob", "ls"])
+    assert result.returncode == 1
+    assert result.stderr.startswith("dcos node ssh: Unknown option '--frob'. To pass options to a remote command, "
+                                    "put `--` before the command.\n\nUsage:\n")
+
+
+@pytest.mark.parametrize("args, text", [
+    (["node", "ssh", "--leader", "--private-ip=10.0.0.1"], "Choose one target, not --leader and --private-ip."),
+    (["node", "ssh", "--leader", "--master-proxy", "--proxy-ip=h"],
+     "Choose one proxy, not --master-proxy and --proxy-ip."),
+    (["node", "run", "--all", "--masters", "x"], "Choose one selection, not --all and --masters."),
+    (["node", "run", "--agents", "--json", "--output-dir=o", "x"], "Choose one output, not --json and --output-dir."),
+    (["node", "scp", "--master-proxy", "--proxy-ip=h", "a", "b"],
+     "Choose one proxy, not --master-proxy and --proxy-ip."),
+])
+def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
+    result = in_process(home, args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+
+
+@pytest.mark.parametrize("args, recursive", [
+    (["node", "scp", "-r", "S1:/var/log", "."], True),
+    (["node", "scp", "S1:/var/log/x", "."], False),
+])
+def test_scp_copies_folders_only_with_r(args, recursive):
+    flags = commands.load("scp").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
+    assert (flags.recursive, flags.paths) == (recursive, tuple(args[-2:]))
+
+
+@pytest.mark.parametrize("args, text", [
+    (["node", "scp", "--frob", "a", "S1:b"], "Unknown option '--frob'."),  # no remote command to speak of
+    (["node", "ssh-config", "--frob"], "Unknown option '--frob'."),
+    (["node", "ssh", "--leader", "--frob=x"],
+     "Unknown option '--frob=x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "ssh", "--leader", "-x"],
+     "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "run", "--", "true"],
+     "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
+     "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
+     "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
+     "--task=<task>, --framework=<name>)."),
+    (["node", "copy", "a", "b"], usage.no_selection_text("copy")),
+    (["node", "fetch", "a", "b"], usage.no_selection_text("fetch")),
+    (["node", "ssh"], "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an "
+                      "agent by ID, a unique part of its ID, its host name or address), --private-ip=<ip>, or "
+                      "selectors that leave one node (--task=<task>, --host=<glob>, --attribute=<name:value>..., "
+                      "with --pick=1 to have one chosen)."),
+    (["node", "ssh-config", "--write", "extra"], "The command line does not match the usage below."),
+])
+def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args, text):
+    result = in_process(home, args)
+    assert result.returncode == 1
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+    assert "\n\nUsage:\n" in result.stderr

@@ -48,7 +48,8 @@ P, T = "52.34.108.176", "10.0.1.23"
                  id="no-openssh-config-for-plink"),
 ])
 def test_plink_argument_lists(fields, expected):
-    assert build_argv(SshPlan(target=T, user=fields.pop("user", "core"), client="plink", **fields)) == expected
+    fields = {"user": "core", **fields}  # a copy: the parameter is shared by every run of the test
+    assert build_argv(SshPlan(target=T, client="plink", **fields)) == expected
 
 
 def test_plink_path_is_kept_on_the_first_hop():
@@ -71,6 +72,12 @@ def test_is_plink(client, plink):
     (["Compression=yes", "BatchMode=yes", "AddressFamily=inet6"], ["-C", "-batch", "-6"], []),
     (["ProxyCommand=nc -X connect -x proxy:3128 %h %p"], ["-proxycmd", "nc -X connect -x proxy:3128 %h %p"], []),
     (["ServerAliveInterval=30", "port=2200"], ["-P", "2200"], ["ServerAliveInterval=30"]),
+    # the key ends at the first '='; the value may hold more
+    (["ProxyCommand=ssh -o Port=22 gw -W %h:%p"], ["-proxycmd", "ssh -o Port=22 gw -W %h:%p"], []),
+    (["Port=2222", "IdentityFile=C:\\keys\\a.ppk", "User=ops"], ["-P", "2222", "-i", "C:\\keys\\a.ppk", "-l", "ops"],
+     []),
+    (["Compression=no", "BatchMode=no", "ProxyCommand=none", "AddressFamily=any"], [], []),
+    (["AddressFamily=inet"], ["-4"], []),
 ])
 def test_plink_translation(options, flags, unexpressed):
     assert plink_translation(options) == (flags, unexpressed)
