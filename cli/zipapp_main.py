@@ -28,7 +28,7 @@ if sys.version_info[:2] < OLDEST:
         "dcos-node-ssh needs Python %d.%d or later, and the python3 that runs it is %d.%d (%s). Install a newer "
         "Python 3 and put it on PATH: it is found as python3 or by its name (python3.%d and later).\n"
         % (OLDEST + sys.version_info[:2] + (sys.executable, OLDEST[1])))
-    sys.exit(1)
+    sys.exit(125)  # the plugin's own failure (dcos_node_ssh.errors.ExitStatus.PLUGIN_FAILED)
 
 from dcos_node_ssh.app import run  # noqa: E402
 

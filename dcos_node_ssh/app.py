@@ -46,7 +46,7 @@ def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = 
         return ExitStatus.BROKEN_PIPE
     except OutputClosed as error:
         stderr.write(f"{name}: cannot write to standard output ({error}).\n")
-        return ExitStatus.FAILED
+        return ExitStatus.PLUGIN_FAILED
     except Exception as error:  # a bug: still one paragraph, the traceback only on request
         if environment.debug_on():
             raise
@@ -54,7 +54,7 @@ def main(argv: Optional[List[str]] = None, environment: Optional[Environment] = 
             f"{name}: internal error ({type(error).__name__}: {shown(str(error), 300)}). Run again with "
             "DCOS_DEBUG=1 to see where, and report it.\n"
         )
-        return ExitStatus.FAILED
+        return ExitStatus.PLUGIN_FAILED
     finally:
         stderr.flush()
 

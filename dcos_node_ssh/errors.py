@@ -12,7 +12,12 @@ class ExitStatus(enum.IntEnum):
     """The plugin's own exit statuses (a remote command's status is passed through as it is)."""
 
     OK = 0
-    FAILED = 1  # the plugin's own failure, or a node that failed in `run`
+    FAILED = 1  # a node that failed in `run`, `copy` or `fetch`; a failed `--check`
+    # The plugin's own failure (a refused command line, a cluster that cannot be asked, a node
+    # that cannot be found): a status remote commands rarely use, so that `dcos node ssh ... --
+    # test -f x` tells "no such agent" (125) from "no such file" (1) and ssh's own failure (255).
+    # 125 as `env`, `timeout`, `git bisect run` and `docker run` use it for their own failures.
+    PLUGIN_FAILED = 125
     CANNOT_RUN = 127  # a program that could not be started, as a shell reports it
     HANGUP = 129  # 128 + SIGHUP: the terminal went away
     INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
@@ -53,7 +58,7 @@ def shown(value, limit: int = 120) -> str:
 class NodeSshError(Exception):
     """A failure explained to the user in one paragraph."""
 
-    exit_code = ExitStatus.FAILED
+    exit_code = ExitStatus.PLUGIN_FAILED
 
 
 class UsageError(NodeSshError):

@@ -255,6 +255,13 @@ or ssh_proxy_ip names another), which opens every connection and resolves every
 name, as socks5h://127.0.0.1:<port> does. Once the proxy has shown that it
 forwards, they print how to use them and run until Ctrl-C, which ends them with
 exit status 0.
+
+Exit status: `ssh` exits with the remote command's status, and 255 when ssh
+itself fails (not reached, not logged in); `run`, `copy` and `fetch` exit 0 when
+every node did its part, else 1, and a failed --check exits 1; 125 is this
+plugin's own failure (a refused command line, a cluster that cannot be asked, a
+node that cannot be found), which a remote command rarely uses; a stop signal
+gives 128 + its number (130 for Ctrl-C).
 """
 
 INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"

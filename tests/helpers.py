@@ -85,9 +85,9 @@ def dry_run_line(result) -> str:
 
 
 def assert_clean_error(result, *fragments) -> None:
-    """One paragraph on stderr, exit 1, no traceback, nothing on stdout; each fragment in
+    """One paragraph on stderr, exit 125 (the plugin's own failure), no traceback, nothing on stdout; each fragment in
     that paragraph."""
-    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.returncode == 125, (result.returncode, result.stdout, result.stderr)
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
     first = result.stderr.split("\n\n")[0]

@@ -340,7 +340,7 @@ def test_an_old_python3_first_on_path_hands_over_to_a_newer_one_or_says_what_is_
     (alone / "python3").symlink_to(old)
     result = subprocess.run([str(executable), "nodes", "--version"], capture_output=True, text=True, timeout=60,
                             env={"PATH": str(alone), "HOME": str(tmp_path)})
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     assert "dcos-node-ssh needs Python 3.9 or later" in result.stderr and "Traceback" not in result.stderr
     newer = tmp_path / "with-newer"
     newer.mkdir()

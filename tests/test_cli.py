@@ -341,7 +341,7 @@ def test_no_ssh_on_path(home, tmp_path):
 def test_proxy_mode_without_an_agent(home):
     result = cli(["node", "ssh", "--proxy-ip=203.0.113.9", "--private-ip=10.0.0.1"],
                         base_env(home))
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "SSH_AUTH_SOCK is not set" in result.stderr and "ssh-add ~/.ssh/<key>.pem" in result.stderr
 
 
@@ -359,14 +359,14 @@ def test_proxy_mode_with_an_agent_that_holds_no_key(home, tmp_path):
     finally:
         agent.terminate()
         agent.wait()
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "holds no keys" in result.stderr and "ssh-add ~/.ssh/<key>.pem" in result.stderr
 
 
 def test_proxy_mode_with_a_dead_agent(home, tmp_path):
     result = cli(["node", "ssh", "--proxy-ip=203.0.113.9", "--private-ip=10.0.0.1"],
                         base_env(home, SSH_AUTH_SOCK=str(tmp_path / "gone.sock")))
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "Cannot talk to the ssh-agent" in result.stderr
 
 
@@ -621,7 +621,7 @@ def test_ssh_to_an_agent_named_forgivingly(home, api, value, address):
 def test_ssh_without_a_target_lists_a_few_agents(home, api):
     config_for(home, api.url)
     result = cli(["node", "ssh", "--master-proxy"], base_env(home))
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "dcos node ssh --master-proxy --leader" in result.stderr
     assert "dcos node ssh --master-proxy --mesos-id=S1" in result.stderr and "10.0.1.21" in result.stderr
     assert "Usage:" in result.stderr

@@ -99,7 +99,7 @@ def test_a_json_line_carries_the_nodes_folder():
 ])
 def test_usage_errors(home, args, message):
     result = in_process(home, ["node"] + args)
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith(f"dcos node {args[0]}: {message}"), result.stderr
 
 
@@ -129,7 +129,7 @@ def test_a_source_that_cannot_be_copied_is_said_once_before_anything_is_asked(ho
     path = str(tmp_path / "conf")
     make(path)
     result = in_process(home, ["node", "copy", "--all"] + ["-r"] * recursive + [path, "/tmp/"])
-    assert result.returncode == 1 and result.stderr == f"dcos node copy: {message.format(path=path)}\n"
+    assert result.returncode == 125 and result.stderr == f"dcos node copy: {message.format(path=path)}\n"
     assert api.requests() == []
 
 
@@ -167,7 +167,7 @@ def test_fetch_into_a_folder_that_is_not_empty_is_refused_before_any_node_is_rea
     (out / "127.0.0.1").mkdir(parents=True)
     (out / "127.0.0.1" / "hostname").write_bytes(b"an earlier fetch's\n")
     result = in_process(home, ["node", "fetch", "--masters", CLOSED, "/etc/hostname", str(out)])
-    assert (result.returncode, result.stderr) == (1, (
+    assert (result.returncode, result.stderr) == (125, (
         f"dcos node fetch: The destination {out} is not empty. Name a new or empty folder: files of an earlier "
         "fetch beside this one's would be taken for this one's.\n"))
     assert os.listdir(out) == ["127.0.0.1"] and os.listdir(out / "127.0.0.1") == ["hostname"]
@@ -176,7 +176,7 @@ def test_fetch_into_a_folder_that_is_not_empty_is_refused_before_any_node_is_rea
 def test_plink_is_refused_for_copies_too(home):
     result = in_process(home, ["node", "fetch", "--agents", "--proxy-ip=203.0.113.5", "--ssh-client=plink", "/x",
                                "out"])
-    assert result.returncode == 1 and "`dcos node fetch` needs OpenSSH's ssh" in result.stderr
+    assert result.returncode == 125 and "`dcos node fetch` needs OpenSSH's ssh" in result.stderr
 
 
 def test_warm_connections_that_cannot_be_opened_are_nodes_that_cannot_be_reached(home, api, tmp_path):

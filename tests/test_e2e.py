@@ -79,6 +79,21 @@ def test_remote_exit_status_comes_back_directly(sim, dcos_node, home):
     assert result.returncode == 42, result.stderr
 
 
+def test_the_exit_status_tells_who_failed(sim, dcos_node, home):
+    """`-- test -f <file>`: the file is missing (1, the remote command's), the agent is
+    unknown (125, the plugin's own), the node cannot be reached (255, ssh's own)."""
+    config_for(home, sim.dcos_url)
+    missing_file = sim_ssh(sim, dcos_node, home, ["--master-proxy", f"--slave={AGENT1_ID}", "--", "test", "-f",
+                                                  "/no/such/file"])
+    assert (missing_file.returncode, missing_file.stderr) == (1, "")
+    missing_agent = sim_ssh(sim, dcos_node, home, ["--master-proxy", "--slave=S-no-such-agent", "--", "test", "-f",
+                                                   "/etc/hostname"])
+    assert missing_agent.returncode == 125 and "No agent matches 'S-no-such-agent'" in missing_agent.stderr
+    unreachable = sim_ssh(sim, dcos_node, home, [f"--slave={AGENT1_ID}", "--option=ConnectTimeout=3", "--", "test",
+                                                 "-f", "/etc/hostname"])
+    assert unreachable.returncode == 255
+
+
 def test_option_reaches_both_hops_with_spaces_intact(sim, dcos_node, home):
     """SetEnv sends a variable to the server it is given to: only the second hop reaches the agent."""
     config_for(home, sim.dcos_url)

@@ -265,7 +265,7 @@ def test_node_to_node_is_refused_where_scp_has_no_sftp_mode(sim, dcos_node, home
     configure(sim, home)
     old = openssh_8_2_scp(tmp_path / "openssh-8.2")
     result = scp(sim, dcos_node, home, [f"{AGENT1}:{DISK}/a", f"{AGENT1_ID}:{DISK}/b"], old)
-    assert result.returncode == 1 and "Running" not in result.stderr
+    assert result.returncode == 125 and "Running" not in result.stderr
     assert "sftp cannot copy from a node to a node (scp's -3)" in result.stderr
 
 
@@ -395,7 +395,7 @@ def test_write_keeps_the_users_config_and_changes_nothing_the_second_time(sim, d
 
     # A misspelled option is refused before it reaches the file every ssh command reads.
     refused = run([dcos_node, "node", "ssh-config", "--master-proxy", "--option=ServerAliveInterva=30", "--write"])
-    assert refused.returncode == 1 and "Bad configuration option: serveraliveinterva" in refused.stderr
+    assert refused.returncode == 125 and "Bad configuration option: serveraliveinterva" in refused.stderr
     assert snapshot(str(folder)) == after_first
     result = run(["ssh", "-o", "BatchMode=yes", f"dcos.{AGENT2}", "hostname"])
     assert (result.returncode, result.stdout) == (0, AGENT2 + "\n"), result.stderr
@@ -409,7 +409,7 @@ def test_a_refused_write_leaves_every_ssh_command_working(sim, dcos_node, home, 
     before = snapshot(str(folder))
     for option in ("--option=Foo=bar", "--option=StrictHostKeyChecking=perhaps"):
         result = run([dcos_node, "node", "ssh-config", "--master-proxy", option, "--write"])
-        assert result.returncode == 1 and "OpenSSH does not accept the config this would write" in result.stderr
+        assert result.returncode == 125 and "OpenSSH does not accept the config this would write" in result.stderr
         assert snapshot(str(folder)) == before
     resolved = run(["ssh", "-G", "github.com"])
     assert resolved.returncode == 0 and "user git\n" in resolved.stdout, resolved.stderr

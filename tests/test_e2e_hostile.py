@@ -188,7 +188,7 @@ def test_hostile_agent_registration_is_refused(sim, home, marker, field, index):
     config_for(home, sim.dcos_url)
     before = sim.connections()
     result = cli(["node", "ssh", "--master-proxy", f"--slave={AGENT1_ID}", "--", "true"], sim.client_env(home))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr
     assert AGENT1_ID in result.stderr and shown(agent[field]) in result.stderr
     assert "Running" not in result.stderr
     assert sim.connections() == before
@@ -207,7 +207,7 @@ def test_hostile_master_addresses_are_refused(sim, home, marker, endpoint, index
     config_for(home, sim.dcos_url)
     before = sim.connections()
     result = cli(["node", "ssh", "--master-proxy", "--leader", "--", "true"], sim.client_env(home))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr
     assert endpoint in result.stderr and shown(value) in result.stderr
     assert sim.connections() == before
 
@@ -237,7 +237,7 @@ def test_hostile_flags_are_refused(sim, home, marker, flag, says):
         args.append(f"--proxy-ip={PUBLIC}")
     before = sim.connections()
     result = cli(["node", "ssh"] + args + ["--", "true"], sim.client_env(home))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr
     assert says in result.stderr.split("\n")[0]
     assert sim.connections() == before
 
@@ -304,7 +304,7 @@ def test_broken_answers_give_a_clear_error(sim, home, override, says):
     started = time.monotonic()
     result = cli(["node", "ssh", "--master-proxy", f"--slave={AGENT1_ID}", "--", "true"], sim.client_env(home))
     assert time.monotonic() - started < 10
-    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr, result.stderr
     assert says in result.stderr
     assert result.stderr.startswith("dcos node ssh: ") and result.stderr.count("\n") == 1
 

@@ -141,7 +141,7 @@ def test_proxy_option_is_not_on_the_second_hop(sim, dcos_node, home):
 def test_jump_needs_a_proxy(sim, home):
     config_for(home, sim.dcos_url)
     result = cli(["node", "ssh", "--jump", f"--slave={AGENT1_ID}", "--", "true"], sim.client_env(home))
-    assert result.returncode == 1 and "add --master-proxy or --proxy-ip" in result.stderr
+    assert result.returncode == 125 and "add --master-proxy or --proxy-ip" in result.stderr
 
 
 def test_a_hostile_option_in_the_jump_connection_runs_nothing(sim, dcos_node, home, tmp_path):

@@ -156,7 +156,7 @@ def test_dcos_node_ssh_without_the_proxy_variable_says_what_it_could_not_reach(c
                  f'[core]\ndcos_url = "{corp.corporate_tls_url}"\ntimeout = 3\n'
                  f'ssl_verify = "{corp.corporate_ca_cert}"\n')
     result = plugin(corp, dcos_node, ["--master-proxy", "--leader", "--", "true"], env=env)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"dcos node ssh: Could not reach the cluster at {corp.corporate_tls_url}")
 
 

@@ -155,7 +155,7 @@ def test_ssh_with_several_matches_lists_them_escaped_and_asks_for_one(fleet, dco
     fleet.write_scenario(scenario)
     before = fleet.fleet.connections()
     result = sim_ssh(fleet, dcos_node, home, ["--master-proxy", "--task=kafka-*", "--", WHERE])
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     stderr = result.stderr
     assert stderr.startswith(f"dcos node ssh: --task=kafka-* selects {len(running('kafka-')) + 1} nodes: ")
     for index in sorted(running("kafka-"))[:9]:

@@ -77,7 +77,7 @@ def test_mesos_id_lists_one_node(home, api):
     assert [node["type"] for node in leader] == ["master (leader)"]
     config_for(home, api.url)
     nothing = cli(["node", "list", "--mesos-id=S9"], base_env(home))
-    assert nothing.returncode == 1 and "No agent matches 'S9'" in nothing.stderr
+    assert nothing.returncode == 125 and "No agent matches 'S9'" in nothing.stderr
 
 
 def test_cores_field_keys_work(home, api):
@@ -153,4 +153,4 @@ def test_hostile_field_values_are_escaped(home, api, field):
 def test_json_and_fields_exclude_each_other(home, api):
     config_for(home, api.url)
     result = cli(["node", "--json", "--field=pid"], base_env(home))
-    assert result.returncode == 1 and "does not match the usage" in result.stderr
+    assert result.returncode == 125 and "does not match the usage" in result.stderr

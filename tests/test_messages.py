@@ -61,7 +61,7 @@ def test_the_help_of_write_says_what_it_checks_and_refuses(help_text):
 def test_a_client_path_that_does_not_exist_is_not_said_to_be_missing_from_path(home, api, args):
     config_for(home, api.url)
     result = in_process(home, ["node"] + args[:1] + ["--ssh-client=/opt/none/ssh"] + args[1:])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.endswith(f"dcos node {args[0]}: --ssh-client names /opt/none/ssh, which does not exist. "
                                   "Name the client's path, or leave out --ssh-client to use ssh from PATH.\n")
     assert "PATH." not in result.stderr.replace("ssh from PATH.", "")
@@ -71,7 +71,7 @@ def test_a_client_path_that_is_not_a_program_is_said_to_be_so(home, tmp_path):
     client = tmp_path / "ssh"
     client.write_text("not a program")
     result = in_process(home, ["node", "ssh", "--private-ip=10.0.1.20", f"--ssh-client={client}"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert f"--ssh-client names {client}, which is not an executable file." in result.stderr
 
 
@@ -83,5 +83,5 @@ def test_the_examples_after_a_missing_target_never_name_a_refused_agent(home, ap
     api.write_scenario(scenario)
     config_for(home, api.url)
     result = in_process(home, ["node", "ssh"])
-    assert result.returncode == 1 and "For example:" in result.stderr
+    assert result.returncode == 125 and "For example:" in result.stderr
     assert "--mesos-id=S2" in result.stderr and "S-odd" not in result.stderr and "10.0.1.9" not in result.stderr

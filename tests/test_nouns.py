@@ -81,12 +81,12 @@ def test_help_speaks_the_noun_it_was_reached_by(home):
             assert verb in text
     assert "any other verb" in node and "any other verb" not in nodes
     # under `dcos nodes` the list of core's verbs simply ends
-    assert "    metrics, reactivate\n\nTarget (choose one):\n" in nodes
+    assert "    metrics, reactivate\n\nTarget of dcos nodes ssh (one of these" in nodes
 
 
 def test_a_usage_error_names_the_command_as_typed(home):
     result = cli(["nodes", "ssh"], base_env(home))
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.startswith("dcos nodes ssh: Say which node to reach")
     assert "Usage:\n    dcos nodes [list]" in result.stderr
 
@@ -94,7 +94,7 @@ def test_a_usage_error_names_the_command_as_typed(home):
 def test_an_unknown_verb_under_nodes_is_a_usage_error(home, tmp_path):
     record = core_plugin(attached_cluster(home), tmp_path)
     result = cli(["nodes", "frobnicate"], base_env(home))
-    assert result.returncode == 1 and result.stderr.startswith("dcos nodes frobnicate: Unknown command 'frobnicate'")
+    assert result.returncode == 125 and result.stderr.startswith("dcos nodes frobnicate: Unknown command 'frobnicate'")
     assert not record.exists()
 
 
@@ -152,7 +152,7 @@ def test_our_own_verbs_are_never_handed_on(home, tmp_path):
 def test_without_a_core_plugin_a_handed_on_verb_is_a_clear_error(home):
     folder = attached_cluster(home)
     result = cli(["node", "log", "--leader"], base_env(home))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 125 and "Traceback" not in result.stderr
     assert result.stderr.startswith("dcos node log: `dcos node log` is a command of the DC/OS CLI's core plugin")
     assert os.path.join(folder, "subcommands", "dcos-core-cli", "env", "plugin.toml") in result.stderr
     assert result.stderr.count("\n") == 1
@@ -160,7 +160,7 @@ def test_without_a_core_plugin_a_handed_on_verb_is_a_clear_error(home):
 
 def test_without_any_cluster_the_error_says_so(home):
     result = cli(["node", "metrics", "summary"], base_env(home))
-    assert result.returncode == 1 and "no DC/OS cluster is attached" in result.stderr
+    assert result.returncode == 125 and "no DC/OS cluster is attached" in result.stderr
 
 
 @pytest.mark.parametrize("toml, says", [
@@ -171,14 +171,14 @@ def test_without_any_cluster_the_error_says_so(home):
 def test_a_broken_core_plugin_is_a_clear_error(home, tmp_path, toml, says):
     core_plugin(attached_cluster(home), tmp_path, toml=toml)
     result = cli(["node", "log"], base_env(home))
-    assert result.returncode == 1 and says in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 125 and says in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_core_plugin_that_hands_back_does_not_loop(dcos_node, home, tmp_path):
     toml = f'[[commands]]\nname = "node"\npath = "{dcos_node}"\n'
     core_plugin(attached_cluster(home), tmp_path, toml=toml)
     result = run_plugin(dcos_node, ["node", "log"], base_env(home), timeout=30)
-    assert result.returncode == 1 and "handed it back" in result.stderr
+    assert result.returncode == 125 and "handed it back" in result.stderr
 
 
 @pytest.mark.parametrize("plugin_toml, path", [
@@ -202,10 +202,10 @@ def test_the_core_plugins_node_command(plugin_toml, path):
 
 def test_a_verb_of_neither_plugin_without_a_core_plugin_says_what_was_looked_for(home):
     result = cli(["node", "frobnicate", "--x"], base_env(home))
-    assert (result.returncode, result.stdout) == (1, "")
+    assert (result.returncode, result.stdout) == (125, "")
     assert result.stderr == (
-        "dcos node frobnicate: 'frobnicate' is not a command of this plugin (list, ssh, run, scp, ssh-config, "
-        "tunnel); it would be handed on to the DC/OS CLI's core plugin (dcos-core-cli), which cannot be found (no "
+        "dcos node frobnicate: 'frobnicate' is not a command of this plugin (list, ssh, run, copy, fetch, "
+        "disconnect, scp, ssh-config, tunnel); it would be handed on to the DC/OS CLI's core plugin (dcos-core-cli), which cannot be found (no "
         "DC/OS cluster is attached). With the DC/OS CLI 1.x, `dcos plugin list` shows the installed plugins and "
         "`dcos package install dcos-core-cli --cli` installs the core plugin; with the CLI 0.x, `dcos node "
         "frobnicate …` is the CLI's own command.\n")

@@ -57,10 +57,10 @@ def test_an_error_from_either_lookup_is_reported(home, api):
     api.write_scenario(scenario)
     config_for(home, api.url)
     result = cli(["node", "ssh", "--master-proxy", f"--slave={S1}"], base_env(home))
-    assert result.returncode == 1 and "PUBLIC_IPV4" in result.stderr
+    assert result.returncode == 125 and "PUBLIC_IPV4" in result.stderr
     api.write_scenario(api.default_scenario())
     result = cli(["node", "ssh", "--master-proxy", "--slave=unknown"], base_env(home))
-    assert result.returncode == 1 and "No agent matches 'unknown'" in result.stderr
+    assert result.returncode == 125 and "No agent matches 'unknown'" in result.stderr
 
 
 # http.client (and the email and ssl modules it imports) is the HTTP client, loaded

@@ -108,7 +108,7 @@ def test_ssh_leader_found_by_neither_is_one_paragraph(api, home):
     scenario(api, leader_dns=False, master_info=False)
     config_for(home, api.url)
     result = in_process(home, ["node", "ssh", "--dry-run", "--leader"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     [line] = result.stderr.splitlines()
     assert line.startswith(f"dcos node ssh: The cluster answered {api.url}/mesos/api/v1 with HTTP 400 Bad Request")
     assert "Mesos DNS could not name the leader: " in line
@@ -138,7 +138,7 @@ def test_scp_says_the_leader_fallback_before_refusing_two_nodes(api, home):
     config_for(home, api.url)
     result = in_process(home, ["node", "scp", "leader:/etc/hostname", f"{S1}:/tmp/x"])
     lines = result.stderr.splitlines()
-    assert result.returncode == 1 and lines[-1].startswith("dcos node scp: The paths name different nodes")
+    assert result.returncode == 125 and lines[-1].startswith("dcos node scp: The paths name different nodes")
     assert len([line for line in lines if line.startswith(DNS_FALLBACK)]) == 1
 
 

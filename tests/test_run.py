@@ -22,6 +22,7 @@ import clusterdata
 from dcos_node_ssh import fanout, usage
 from dcos_node_ssh.fanout import NodeResult, Result
 from dcos_node_ssh.files import EmptyFolder
+from dcos_node_ssh.flags import RunFlags, Selection
 from dcos_node_ssh.nodes import NodeKind
 from dcos_node_ssh.openssh import shared
 from dcos_node_ssh.proc.window import Ending
@@ -355,7 +356,7 @@ def test_usage_errors_say_what_run_needs():
 ])
 def test_usage_errors(home, args, message):
     result = in_process(home, ["node", "run"] + args)
-    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert result.returncode == 125 and message in result.stderr, result.stderr
     assert result.stderr.startswith("dcos node run: ") and "Running on" not in result.stderr
 
 
@@ -370,7 +371,7 @@ def test_usage_errors(home, args, message):
 ])
 def test_numbers_run_refuses_are_said_in_full(home, flag, message):
     result = in_process(home, ["node", "run", "--agents", flag, "--", "true"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node run: {message}"
 
 
@@ -392,15 +393,15 @@ def run_flags(*words):
 ])
 def test_run_flags_as_given(words, expected):
     flags = run_flags(*words)
-    assert (flags.selection, flags.mesos_ids, flags.parallel, flags.timeout, flags.output.value, flags.output_dir,
-            flags.command) == expected
+    assert (flags.nodes.kind, flags.nodes.mesos_ids, flags.parallel, flags.timeout, flags.output.value,
+            flags.output_dir, flags.command) == expected
     assert type(flags.parallel) is int
 
 
 def test_plink_is_refused_clearly(home):
     result = in_process(home, ["node", "run", "--agents", "--proxy-ip=203.0.113.5", "--ssh-client=plink",
                                "--", "true"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "needs OpenSSH's ssh" in result.stderr and "plink cannot" in result.stderr
 
 
@@ -484,7 +485,7 @@ def test_output_dir_that_is_not_empty_is_refused_before_any_node_is_reached(home
     (out / "127.0.0.1").mkdir(parents=True)
     (out / "127.0.0.1" / "status").write_bytes(b"0\n")  # an earlier run's
     result = in_process(home, ["node", "run", "--masters", CLOSED, f"--output-dir={out}", "--", "true"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr == (f"dcos node run: --output-dir {out} is not empty. Name a new or empty folder: results "
                              "of an earlier run beside this run's would be taken for this run's.\n")
     assert (out / "127.0.0.1" / "status").read_bytes() == b"0\n" and os.listdir(out) == ["127.0.0.1"]
@@ -494,7 +495,7 @@ def test_output_dir_that_is_a_file_is_refused(home, api, tmp_path):
     loopback_cluster(api, home)
     (tmp_path / "file").write_bytes(b"")
     result = in_process(home, ["node", "run", "--masters", CLOSED, f"--output-dir={tmp_path}/file", "--", "true"])
-    assert result.returncode == 1 and "Cannot write to --output-dir" in result.stderr
+    assert result.returncode == 125 and "Cannot write to --output-dir" in result.stderr
     assert "Running on" not in result.stderr
 
 
@@ -510,7 +511,7 @@ def test_output_dir_that_cannot_be_written_is_refused_before_any_node_is_reached
     else:
         out.chmod(0o555)
     result = subprocess.run(argv, env=base_env(home), capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr in (f"dcos node run: Cannot write to --output-dir {out}: {reason}.\n"
                              for reason in ("Permission denied", "Read-only file system"))
 
@@ -623,7 +624,7 @@ def test_a_limit_on_open_files_too_low_for_one_node_is_refused_at_once(home, api
     limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (34, 34))  # noqa: E731
     result = subprocess.run([dcos_node, "node", "run", "--masters", CLOSED, "--", "true"],
                             env=base_env(home), capture_output=True, text=True, timeout=120, preexec_fn=limit)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.startswith("dcos node run: The limit on open files (`ulimit -n`: 34) is too low for "
                                     "`dcos node run`")
     assert "Running on" not in result.stderr

@@ -237,7 +237,7 @@ def test_a_cluster_id_that_utf8_cannot_encode_still_names_the_keys(dcos_node, ho
 def test_scp_refuses(home, api, args, message, usage):
     config_for(home, api.url)
     result = in_process(home, ["node", "scp"] + args)
-    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert result.returncode == 125 and message in result.stderr, result.stderr
     assert result.stderr.startswith("dcos node scp: ") and ("Usage:" in result.stderr) == usage
 
 
@@ -245,7 +245,7 @@ def test_two_different_nodes_are_an_error_not_a_usage_text(home, api):
     """It used to print the whole usage after the message, as if the command line were wrong."""
     config_for(home, api.url)
     result = in_process(home, ["node", "scp", f"{S1}:a", "leader:b"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr == (
         f"dcos node scp: The paths name different nodes ({S1} at 10.0.1.21, leader at {LEADER}); one copy "
         "reaches one node. Copy through this machine in two steps.\n")
@@ -259,7 +259,7 @@ def test_an_agent_the_other_commands_refuse_is_refused_for_the_same_reason(home,
     reason = "The cluster gives agent S-odd the hostname 'odd name', which is not an IP address or host name."
     copied = in_process(home, ["node", "scp", "--master-proxy", "x", "S-odd:/tmp/"])
     reached = in_process(home, ["node", "ssh", "--master-proxy", "--mesos-id=S-odd", "--dry-run"])
-    assert copied.returncode == reached.returncode == 1
+    assert copied.returncode == reached.returncode == 125
     assert copied.stderr == f"dcos node scp: {reason} Refusing to connect to it.\n"
     assert reached.stderr == f"dcos node ssh: {reason} Refusing to connect to it.\n"
 
@@ -450,7 +450,7 @@ def test_an_scp_without_sftp_mode_says_what_sftp_cannot_do(home, api, tmp_path):
     config_for(home, api.url)
     folder = openssh_8_2_scp(tmp_path / "old")
     result = in_process(home, ["node", "scp", f"{S1}:a", f"{S1}:b"], PATH=folder + ":" + base_env(home)["PATH"])
-    assert result.returncode == 1 and "Running" not in result.stderr
+    assert result.returncode == 125 and "Running" not in result.stderr
     assert result.stderr.endswith("dcos node scp: This scp has no SFTP mode, and sftp cannot copy from a node to a "
                                   "node (scp's -3): copy to this machine, then to the node, in two commands, or use "
                                   "OpenSSH 8.7 or later.\n")

@@ -505,7 +505,7 @@ def test_ssh_with_several_matches_lists_them_and_asks_for_one(home, api):
     scenario(api, slaves=AGENTS + [hostile])
     config_for(home, api.url)
     result = in_process(home, ["node", "ssh", "--attribute=rack:r1"])
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith("dcos node ssh: --attribute=rack:r1 selects 3 nodes: ")
     assert f"{ID.format(0)} (a-0, 10.0.1.10); {ID.format(1)} (a-1, 10.0.1.11); " in result.stderr
     assert "S5\\x1b]0;owned\\x07 (-, no usable address)" in result.stderr  # its host name is refused
@@ -517,7 +517,7 @@ def test_ssh_with_a_selection_of_a_refused_node_says_why(home, api):
     scenario(api, slaves=[dict(AGENTS[0], pid="slave(1)@10.0.0.1;reboot:5051")] + AGENTS[1:])
     config_for(home, api.url)
     result = in_process(home, ["node", "ssh", "--dry-run", "--task=web.1"])
-    assert result.returncode == 1 and "whose host part is not an IP address" in result.stderr
+    assert result.returncode == 125 and "whose host part is not an IP address" in result.stderr
 
 
 def test_ssh_config_with_a_selection_writes_entries_for_those_agents_only(home, api):
@@ -530,7 +530,7 @@ def test_ssh_config_with_a_selection_writes_entries_for_those_agents_only(home, 
     everything = in_process(home, ["node", "ssh-config", "--prefix=c."])
     assert everything.stdout.count("\nHost ") == 6
     nothing = in_process(home, ["node", "ssh-config", "--prefix=c.", "--zone=nowhere"])
-    assert nothing.returncode == 1 and "--zone=nowhere matches none of the 5 agents" in nothing.stderr
+    assert nothing.returncode == 125 and "--zone=nowhere matches none of the 5 agents" in nothing.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -551,7 +551,7 @@ def test_usage_errors_of_a_selection(home, api, args, message):
     scenario(api)
     config_for(home, api.url)
     result = in_process(home, args)
-    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert result.returncode == 125 and message in result.stderr, result.stderr
     assert "Running on" not in result.stderr
     if message != "Say which node to reach":  # which asks the cluster for examples of agents
         assert api.requests() == []
@@ -561,7 +561,7 @@ def test_run_with_a_selector_that_matches_nothing_connects_to_nothing(home, api)
     scenario(api)
     config_for(home, api.url)
     result = in_process(home, ["node", "run", "--host=nothing*", "--", "true"])
-    assert result.returncode == 1 and result.stderr.startswith("dcos node run: --host=nothing* matches no host name")
+    assert result.returncode == 125 and result.stderr.startswith("dcos node run: --host=nothing* matches no host name")
     assert "Running on" not in result.stderr
 
 

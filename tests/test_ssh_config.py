@@ -311,7 +311,7 @@ def test_a_cluster_id_that_utf8_cannot_encode_still_names_the_keys(home, api):
 
 def test_ssh_config_refuses_a_bad_prefix(home, api):
     result = ssh_config(home, api, "--prefix=a b")
-    assert result.returncode == 1 and "The prefix from --prefix must be at most 63 letters" in result.stderr
+    assert result.returncode == 125 and "The prefix from --prefix must be at most 63 letters" in result.stderr
 
 
 # -- --write: ~/.ssh, as OpenSSH reads it ------------------------------------------------
@@ -378,7 +378,7 @@ def test_write_refuses_a_config_openssh_refuses(home, api, openssh_home, option,
     config = users_config(openssh_home)
     before = snapshot(str(openssh_home))
     result = ssh_config(home, api, option, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     generated = openssh_home / ".ssh" / "dcos-node-ssh.dcos.conf"
     assert error_of(result).startswith("dcos node ssh-config: OpenSSH does not accept the config this would write: "
                                        f'`ssh -G` says "{generated}')
@@ -394,7 +394,7 @@ def test_write_refuses_a_config_openssh_refuses(home, api, openssh_home, option,
 def test_an_option_that_cannot_be_a_config_line_is_refused_before_anything(home, api, openssh_home, option, write):
     before = snapshot(str(openssh_home))
     result = ssh_config(home, api, "--master-proxy", option, *write)
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith("dcos node ssh-config: The ssh option ")
     assert "is not an option" in result.stderr or "holds a line break" in result.stderr
     assert api.requests() == [] and snapshot(str(openssh_home)) == before
@@ -403,7 +403,7 @@ def test_an_option_that_cannot_be_a_config_line_is_refused_before_anything(home,
 def test_an_empty_prefix_is_refused_for_write_only(home, api, openssh_home):
     before = snapshot(str(openssh_home))
     refused = ssh_config(home, api, "--prefix=", "--write")
-    assert refused.returncode == 1
+    assert refused.returncode == 125
     assert refused.stderr.startswith("dcos node ssh-config: An empty --prefix makes the agents' own IDs, host names "
                                      "and addresses the aliases")
     assert api.requests() == [] and snapshot(str(openssh_home)) == before
@@ -430,7 +430,7 @@ def test_write_keeps_the_mode_of_a_writable_config(home, api, openssh_home):
 def test_a_read_only_config_is_left_alone_with_the_lines_to_add(home, api, openssh_home):
     config = users_config(openssh_home, mode=0o400)
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     generated = openssh_home / ".ssh" / "dcos-node-ssh.dcos.conf"
     assert result.stderr.endswith(
         f"dcos node ssh-config: {config} is read-only (mode 0400), so it was left alone. For plain ssh to find the "
@@ -452,7 +452,7 @@ def test_a_hard_linked_config_is_left_alone(home, api, openssh_home, tmp_path):
     other = tmp_path / "dotfiles-config"
     os.link(config, other)
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert f"{config} has 2 names (hard links), and replacing it would leave the others with the old text, so it " \
            "was left alone." in result.stderr
     assert config.read_bytes() == other.read_bytes() == MINE and os.path.samefile(config, other)
@@ -478,7 +478,7 @@ def test_a_dangling_link_is_left_alone(home, api, openssh_home, tmp_path):
     config = openssh_home / ".ssh" / "config"
     config.symlink_to(missing)
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert f"{config} is a link to {missing}, which does not exist, so it was left alone." in result.stderr
     assert os.readlink(config) == str(missing) and not os.path.exists(tmp_path / "nowhere")
 
@@ -490,7 +490,7 @@ def test_the_generated_file_is_never_written_through_a_link(home, api, openssh_h
     link.symlink_to(victim)
     before = snapshot(str(openssh_home))
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert error_of(result) == (f"dcos node ssh-config: {link} is a symbolic link, and ssh-config writes its own file "
                              "only as a file of its own, so nothing was written. Make it a writable file of its own "
                              "(or delete it) and run again.\n")
@@ -501,7 +501,7 @@ def test_a_config_openssh_refuses_already_is_named_as_such(home, api, openssh_ho
     config = users_config(openssh_home, MINE + b"Host x\n    Bogus yes\n")
     before = snapshot(str(openssh_home))
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert error_of(result).startswith(
         f"dcos node ssh-config: OpenSSH does not accept {config} as it is, before any change: `ssh -G` says "
         f'"{config}: line 6: Bad configuration option: bogus')
@@ -516,7 +516,7 @@ def test_an_ssh_folder_that_is_no_folder_is_an_error(home, api, tmp_path, monkey
     (openssh_home / ".ssh").write_text("not a folder")
     monkeypatch.setattr(dotssh, "ssh_home", lambda environment: str(openssh_home))
     result = ssh_config(home, api, "--write")
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert error_of(result) == f"dcos node ssh-config: Cannot write {openssh_home / '.ssh'}: File exists.\n"
 
 
@@ -525,7 +525,7 @@ def test_write_needs_openssh_to_check_the_config(home, api, openssh_home):
 
     before = snapshot(str(openssh_home))
     result = ssh_config(home, api, "--write", PATH=os.path.dirname(sys.executable))
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert "--write has OpenSSH check the config (`ssh -G`) before ~/.ssh changes, and no `ssh` program was found " \
            "on PATH." in result.stderr
     assert snapshot(str(openssh_home)) == before

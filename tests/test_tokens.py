@@ -37,7 +37,7 @@ def test_another_clusters_api_never_sees_the_token_and_the_401_says_why(home, ap
     api.write_scenario(api.default_scenario(token="the-other-clusters-token"))
     config_for(home, FILE_URL, f'dcos_acs_token = "{TOKEN}"\n')
     result = in_process(home, ["node", "ssh", "--dry-run", "--leader"], DCOS_URL=api.url)
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 125 and result.stdout == ""
     assert logged(api, LEADER)["authorization"] is None
     message = result.stderr
     assert "refused the request as unauthenticated (HTTP 401)" in message

@@ -25,7 +25,7 @@ def closed_port():
 
 
 def assert_one_paragraph(result, *fragments, usage=False):
-    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    assert result.returncode == 125, (result.returncode, result.stdout, result.stderr)
     assert result.stdout == "" and "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("dcos node tunnel: ")]
     assert len(error) == 1, result.stderr
@@ -173,7 +173,7 @@ def test_check_names_what_the_forwards_reach_and_a_local_port_in_use(api, home):
 ])
 def test_a_forward_without_what_to_forward_is_said_in_full(home, args, message):
     result = in_process(home, ["node", "tunnel", "forward"] + args)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
 
 
@@ -185,7 +185,7 @@ def test_a_forward_without_what_to_forward_is_said_in_full(home, args, message):
 ])
 def test_tunnel_flags_refused_are_said_in_full(home, args, message):
     result = in_process(home, ["node", "tunnel"] + args)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node tunnel: {message}"
 
 

@@ -118,7 +118,7 @@ def test_h_before_the_command_asks_for_help(home):
 
 def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
     result = in_process(home, DIRECT + ["--frob", "ls"])
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.startswith("dcos node ssh: Unknown option '--frob'. To pass options to a remote command, "
                                     "put `--` before the command.\n\nUsage:\n")
 
@@ -134,7 +134,7 @@ def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
 ])
 def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     result = in_process(home, args)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
 
 
@@ -169,6 +169,6 @@ def test_scp_copies_folders_only_with_r(args, recursive):
 ])
 def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args, text):
     result = in_process(home, args)
-    assert result.returncode == 1
+    assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
     assert "\n\nUsage:\n" in result.stderr
