@@ -12,7 +12,8 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 from .errors import shown
 
 USAGE = """\
-SSH to the leading master or to any agent of a DC/OS cluster.
+SSH to the leading master or any agent of a DC/OS cluster, list the nodes, run
+commands and copy files on many of them, and hand plain ssh a config.
 
 Usage:
     dcos node [list] [--json | --field=<path>...] [--mesos-id=<id>]
@@ -204,7 +205,7 @@ Options:
                               for more.
     --info                    Print a one-line description of this subcommand.
     --version                 Print the version.
-    --config-schema           Print the JSON schema of the [node] config section.
+    --config-schema           Print the JSON schema of the [nodes] config section.
     -h --help                 Print this text.
 
 <command> runs on the target exactly as with `ssh host <command>`: its words are
@@ -215,14 +216,14 @@ starts with '-'.
 
 `dcos node run` runs <command> on every node selected, as `dcos node ssh --jump`
 would, through one shared connection to the proxy (when there is one) and without
-a terminal; it prints
-each line as `<node>: <line>`, or with --json one JSON object per node per line,
-and then a summary on stderr. With --batch it runs them batch by batch, each once
-the one before has ended, and with --max-fail it starts no further node once more
-have failed; the summary names the batches that ran and the nodes not started.
-It exits 0 only when every node selected ran it and exited 0; Ctrl-C, SIGTERM
-and SIGHUP end every node, and it exits with 128 + the signal. `run --list`
-prints the nodes selected, as `dcos node` lists them, and connects to nothing.
+a terminal; it prints each line as `<node>: <line>`, or with --json one JSON
+object per node per line, and then a summary on stderr. With --batch it runs them
+batch by batch, each once the one before has ended, and with --max-fail it starts
+no further node once more have failed; the summary names the batches that ran and
+the nodes not started. It exits 0 only when every node selected ran it and
+exited 0; Ctrl-C, SIGTERM and SIGHUP end every node, and it exits with 128 + the
+signal. `run --list` prints the nodes selected, as `dcos node` lists them, and
+connects to nothing.
 
 `dcos node copy` copies local files (the <path>s but the last) to the last <path> on
 every node selected, and `dcos node fetch` copies remote paths (the <path>s but the
@@ -264,7 +265,7 @@ node that cannot be found), which a remote command rarely uses; a stop signal
 gives 128 + its number (130 for Ctrl-C).
 """
 
-INFO = "SSH to the leading master or any agent of a DC/OS cluster, directly or through a proxy"
+INFO = "SSH to a DC/OS cluster's nodes, directly or through a proxy; commands and copies on many; ssh configs; tunnels"
 
 
 class ProblemKind(enum.Enum):
@@ -544,7 +545,18 @@ def diagnose(args: Sequence[str]) -> Problem:
         if words[1] == "run" and len(words) == len(args) and "--list" not in named:
             return Problem(ProblemKind.OTHER, "Say what to run on the nodes, after the options (put `--` before a "
                                               "command that starts with '-'), or --list to see the nodes selected.")
+        paths = [word for word in args[2:] if word == "-" or not word.startswith("-")]
+        if words[1] in _PATHS and len(paths) < 2:
+            return Problem(ProblemKind.OTHER, f"Name what to copy and where: {_PATHS[words[1]]}.")
     return Problem(ProblemKind.OTHER, "The command line does not match the usage below.")
+
+
+# What the paths of the commands that copy are.
+_PATHS = {
+    "copy": "one or more local files (folders with -r), then the path on the nodes to copy them to",
+    "fetch": "one or more paths on the nodes (folders with -r), then a new or empty local folder to fetch into",
+    "scp": "one or more sources, then the destination; a path on a node is <node>:<path>",
+}
 
 
 def _subcommands() -> List[str]:

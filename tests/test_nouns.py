@@ -205,7 +205,8 @@ def test_a_verb_of_neither_plugin_without_a_core_plugin_says_what_was_looked_for
     assert (result.returncode, result.stdout) == (125, "")
     assert result.stderr == (
         "dcos node frobnicate: 'frobnicate' is not a command of this plugin (list, ssh, run, copy, fetch, "
-        "disconnect, scp, ssh-config, tunnel); it would be handed on to the DC/OS CLI's core plugin (dcos-core-cli), which cannot be found (no "
+        "disconnect, scp, ssh-config, tunnel); it would be handed on to the DC/OS CLI's core plugin (dcos-core-cli), "
+        "which cannot be found (no "
         "DC/OS cluster is attached). With the DC/OS CLI 1.x, `dcos plugin list` shows the installed plugins and "
         "`dcos package install dcos-core-cli --cli` installs the core plugin; with the CLI 0.x, `dcos node "
         "frobnicate …` is the CLI's own command.\n")

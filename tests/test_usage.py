@@ -113,7 +113,8 @@ def test_abbreviated_options_are_the_plugins_and_the_command_follows_them(home, 
 
 def test_h_before_the_command_asks_for_help(home):
     result = in_process(home, DIRECT + ["-h", "uname"])
-    assert result.returncode == 0 and result.stdout.startswith("SSH to the leading master or to any agent")
+    assert result.returncode == 0 and result.stdout.startswith(
+        "SSH to the leading master or any agent of a DC/OS cluster, list the nodes")
 
 
 def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
@@ -166,6 +167,12 @@ def test_scp_copies_folders_only_with_r(args, recursive):
                       "selectors that leave one node (--task=<task>, --host=<glob>, --attribute=<name:value>..., "
                       "with --pick=1 to have one chosen)."),
     (["node", "ssh-config", "--write", "extra"], "The command line does not match the usage below."),
+    (["node", "fetch", "--agents", "/var/log/x"], "Name what to copy and where: one or more paths on the nodes "
+     "(folders with -r), then a new or empty local folder to fetch into."),
+    (["node", "copy", "--agents"], "Name what to copy and where: one or more local files (folders with -r), then the "
+     "path on the nodes to copy them to."),
+    (["node", "scp", "a"], "Name what to copy and where: one or more sources, then the destination; a path on a node "
+     "is <node>:<path>."),
 ])
 def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args, text):
     result = in_process(home, args)
