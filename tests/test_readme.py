@@ -231,3 +231,22 @@ def test_the_readmes_example_output_is_what_the_plugin_prints(readme_api, tmp_pa
             assert printed == shown, f"README.rst shows for `{line[2:]}`:\n" + "\n".join(shown)
             checked += 1
     assert checked >= 4
+
+
+def test_the_references_synopses_are_the_usage_texts():
+    """Each command's synopsis in the README is its pattern in usage.py, word for word."""
+    with open(README, encoding="utf-8") as stream:
+        text = stream.read()
+    shown = {" ".join(line.split()) for _, block in literal_blocks(text) for _, line in joined(block)}
+    shown |= {" ".join(" ".join(block).split()) for _, block in literal_blocks(text)}
+    patterns, pattern = [], []
+    for line in usage.usage_section().splitlines()[1:]:
+        if line.split()[:2] == ["dcos", "node"] and pattern:
+            patterns.append(" ".join(pattern))
+            pattern = []
+        pattern += line.split()
+    patterns.append(" ".join(pattern))
+    verbs = [words for words in patterns if re.match(r"dcos node [a-z]", words) or words.startswith("dcos node [list]")]
+    assert len(verbs) >= 10
+    missing = [words for words in verbs if not any(words in block for block in shown)]
+    assert not missing, "README.rst lacks these synopses of usage.py:\n" + "\n".join(missing)
