@@ -96,7 +96,7 @@ Selection of dcos node run, copy and fetch (at most one, or --mesos-id repeated)
     --private-agents          Every private agent.
     --public-agents           Every public agent.
 
-Selectors (dcos node run, ssh, ssh-config):
+Selectors (dcos node run, copy, fetch, ssh, ssh-config):
     They narrow the selection (without one, `run` chooses among every node, and
     `ssh-config` among the agents). Every kind given must hold; repeating one
     gives alternatives, but every --attribute must hold. A selector or an

@@ -169,7 +169,7 @@ def test_a_proxy_that_forwards_nothing_is_refused_before_ready(cluster, dcos_nod
     tunnel = Tunnel(cluster, dcos_node, home, ["socks", "--port=0", "--master-proxy",
                                                f"--proxy-option=Port={simcluster.NO_FORWARDING_PORT}"])
     status, stderr, stdout = tunnel.finish(60)
-    assert status == 1 and stdout == ""
+    assert status == 255 and stdout == ""
     paragraph = stderr.splitlines()[-1]
     assert paragraph.startswith("dcos node tunnel: The proxy 198.51.100.10 refuses TCP forwarding (\"administratively "
                                 "prohibited\": its sshd has AllowTcpForwarding no")
@@ -207,7 +207,7 @@ def test_a_local_port_in_use(cluster, dcos_node, home, args, what):
         port = busy.getsockname()[1]
         tunnel = Tunnel(cluster, dcos_node, home, [arg.format(port=port) for arg in args] + ["--master-proxy"])
         status, stderr, stdout = tunnel.finish(60)
-    assert status == 1 and stdout == ""
+    assert status == 255 and stdout == ""
     assert stderr.splitlines()[-1].startswith(f"dcos node tunnel: Could not listen on 127.0.0.1:{port} ({what}): "
                                               "Address already in use. Another program listens there"), stderr
     assert_nothing_left(stderr)

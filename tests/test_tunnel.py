@@ -24,8 +24,8 @@ def closed_port():
         return probe.getsockname()[1]
 
 
-def assert_one_paragraph(result, *fragments, usage=False):
-    assert result.returncode == 125, (result.returncode, result.stdout, result.stderr)
+def assert_one_paragraph(result, *fragments, usage=False, status=125):
+    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
     assert result.stdout == "" and "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("dcos node tunnel: ")]
     assert len(error) == 1, result.stderr
@@ -121,7 +121,7 @@ def test_ssh_that_cannot_connect_is_one_paragraph_and_leaves_nothing(home):
     result = in_process(home, ["node", "tunnel", "forward", "--proxy-ip=127.0.0.1", f"--proxy-option=Port={port}",
                                "--option=StrictHostKeyChecking=no", "0:10.0.1.20:80"])
     assert_one_paragraph(result, "Could not open the tunnel through the proxy 127.0.0.1 (ssh exit status 255): ssh: "
-                                 f"connect to host 127.0.0.1 port {port}: Connection refused.")
+                                 f"connect to host 127.0.0.1 port {port}: Connection refused.", status=255)
     assert "No proxy is named" not in result.stderr
     assert "Forward 127.0.0.1:" in result.stderr and "-> 10.0.1.20:80: an address, connected to from the proxy." \
         in result.stderr

@@ -428,7 +428,10 @@ def _bind_error(port: int) -> Optional[str]:
 
 
 class _Ended(NodeSshError):
-    """ssh ended before the tunnel was ready, or after."""
+    """ssh ended before the tunnel was ready, or after: its failure (not reached, a port it
+    could not listen on, forwarding refused), so 255 as ssh itself exits, not the plugin's 125."""
+
+    exit_code = ExitStatus.SSH_FAILED
 
 
 def _run_tunnel(flags: TunnelFlags, plan, argv: List[str], environment, wanted: Wanted) -> int:
