@@ -349,7 +349,7 @@ class LoopbackStandIn:
         if cert:
             argv += ["--cert", cert, "--key", key]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine (mutation testing on every core) starts Python slowly
         while not os.path.exists(port_file):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.stop()
