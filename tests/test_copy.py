@@ -86,7 +86,8 @@ def test_a_json_line_carries_the_nodes_folder():
 @pytest.mark.parametrize("args, message", [
     (["copy", "a", "/tmp/"], "Say which nodes to copy to: --all, --masters"),
     (["fetch", "/x", "out"], "Say which nodes to fetch from: --all"),
-    (["copy", "--agents", "a"], "The command line does not match the usage below."),
+    (["copy", "--agents", "a"], "Name what to copy and where: one or more local files (folders with -r), then the "
+                                "path on the nodes to copy them to."),
     (["copy", "--agents", "--masters", "a", "b"], "Choose one selection, not --agents and --masters."),
     (["fetch", "--agents", "--warm=0", "/x", "out"], "--warm must be a whole number of at least 1, not '0'."),
     (["fetch", "--agents", "--warm=1.5", "/x", "out"], "--warm must be a whole number of at least 1, not '1.5'."),
