@@ -22,7 +22,9 @@ one after the other:
 and the peak RSS of the plugin's own process (VmHWM) in each. The fleet's sshd serves every
 agent address from one namespace that shares this machine's /tmp, so every copy writes the
 same file: what is timed is 500 transfers; the bytes are checked there and, for fetches, in
-every node's own folder here. Prints a table with the ratios and the targets of issue 20.
+every node's own folder here. Prints a table with the ratios and the targets of issue 20,
+and the CPU time each command took with all it waited for (ssh, scp; not the daemons of
+warm connections, not sshd).
 Exits 1 only when a measurement broke (a tool did not reach every node, a file is wrong, a
 warm connection outlived `dcos node disconnect`), not when a target is missed.
 
@@ -55,10 +57,11 @@ PERSIST_LINES = """\
 """
 
 
-def processes_naming(text):
-    """The processes whose command line holds `text`, as (pid, command line)."""
+def processes_naming(*texts):
+    """The processes whose command line holds one of `texts`, as (pid, its words). A
+    ControlPersist master retitles itself `ssh: <ControlPath> [mux]`."""
     found = []
-    needle = text.encode()
+    needles = [text.encode() for text in texts]
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
@@ -67,8 +70,8 @@ def processes_naming(text):
                 cmdline = stream.read()
         except OSError:
             continue
-        if needle in cmdline:
-            found.append((int(name), cmdline.replace(b"\0", b" ").decode(errors="replace")))
+        if any(needle in cmdline for needle in needles):
+            found.append((int(name), cmdline.decode(errors="replace").rstrip("\0").split("\0")))
     return found
 
 
@@ -207,21 +210,26 @@ class Bench:
             self.persist_config, "pdsh", "-S", "true")  # the master's mux serves 500 ProxyCommands: 4 fds each
         self.run("persist-open", "pdsh, ControlPersist per node (first: opens)", argv, self.pdsh_ran, env)
         self.run("persist", "pdsh, ControlPersist per node (second: reuses)", argv, self.pdsh_ran, env)
-        self.persist_memory = self.connections_memory(processes_naming(self.persist_config), baseline)
-        for pid, _ in processes_naming(self.persist_config):
+        # the masters are titled by their ControlPath; their ProxyCommands name the config
+        persisting = (self.persist_folder, self.persist_config)
+        self.persist_memory = self.connections_memory(processes_naming(*persisting), baseline)
+        for pid, _ in processes_naming(*persisting):
             try:
                 os.kill(pid, 15)
             except ProcessLookupError:
                 pass
-        if not wait_until(lambda: not processes_naming(self.persist_config), 10):
-            for pid, _ in processes_naming(self.persist_config):
-                os.kill(pid, 9)
+        if not wait_until(lambda: not processes_naming(*persisting), 10):
+            for pid, _ in processes_naming(*persisting):
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
         wait_until(lambda: len(fleet_sessions(self.cluster)) <= baseline[0], 10)
 
     def connections_memory(self, clients, baseline):
         count, rss, pss = total_memory(pid for pid, _ in clients)
         sessions = total_memory(fleet_sessions(self.cluster))
-        forwarders = sum(1 for _, cmdline in clients if " -W " in cmdline)  # ProxyCommand `ssh -W`
+        forwarders = sum(1 for _, words in clients if "-W" in words)  # ProxyCommand `ssh -W`
         return {"ssh processes": count, "ssh rss": rss, "ssh pss": pss, "ssh -W": forwarders,
                 "sshd processes": sessions[0] - baseline[0], "sshd rss": sessions[1] - baseline[1],
                 "sshd pss": sessions[2] - baseline[2]}
@@ -278,8 +286,8 @@ class Bench:
             ("warm", "pdsh", 0.2), ("persist", "pdsh", None), ("warm-open", "pdsh", None),
             ("persist-open", "pdsh", None),
             ("copy", "pdcp", 1.0), ("pdcp", "pdcp", None), ("fetch", "rpdcp", 1.0), ("rpdcp", "rpdcp", None)]
-        lines = [("command", "wall s", "ratio", "against", "target", "result", "own peak MiB", "largest MiB",
-                  "nodes")]
+        lines = [("command", "wall s", "ratio", "against", "target", "result", "CPU s", "own CPU s", "own peak MiB",
+                  "largest MiB", "nodes")]
         for key, against, target in comparisons:
             if key not in rows:
                 continue
@@ -287,7 +295,8 @@ class Bench:
             ours = key in ("cold", "warm", "warm-open", "copy", "fetch")
             lines.append((row["label"], f"{row['wall']:.2f}", f"{ratio:.2f}",
                           "cold pdsh" if against == "pdsh" else against, f"<= {target}" if target else "",
-                          ("pass" if ratio <= target else "MISS") if target else "",
+                          ("pass" if ratio <= target else "MISS") if target else "", f"{row['tree_cpu']:.1f}",
+                          f"{row['own_cpu']:.1f}" if ours else "",
                           f"{row['own_hwm_kib'] / 1024:.1f}" if ours else "", f"{row['maxrss_kib'] / 1024:.1f}",
                           f"{row['accounted']} of {self.agents}"))
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 import simcluster  # noqa: E402
 
-# Runs one command; reports wall time, exit status, the peak RSS of the command's own
+# Runs one command; reports wall time, exit status, the CPU time of the command's own
+# process and of it with every descendant it waited for, the peak RSS of its own
 # process (VmHWM of the launched pid, sampled every 50 ms: the last value before it
 # exits), the largest single process among it and its descendants (wait4's ru_maxrss
 # counts every descendant that was waited for) and, when asked (it walks /proc, which
@@ -62,18 +63,30 @@ def own_hwm():
         pass
     return 0
 
+def own_cpu():
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            fields = stream.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+ticks = os.sysconf("SC_CLK_TCK")
 peak_tree = own = 0
+cpu = 0.0
 while True:
     done, status, usage = os.wait4(pid, os.WNOHANG)
     if done:
         break
     own = max(own, own_hwm())
+    cpu = max(cpu, own_cpu())
     if sample_tree:
         peak_tree = max(peak_tree, tree_rss())
     time.sleep(0.05)
 wall = time.perf_counter() - start
 with open(report, "w") as stream:
-    json.dump({"wall": wall, "status": os.waitstatus_to_exitcode(status), "own_hwm_kib": own,
+    json.dump({"wall": wall, "status": os.waitstatus_to_exitcode(status), "own_hwm_kib": own, "own_cpu": cpu,
+               "tree_cpu": usage.ru_utime + usage.ru_stime,
                "maxrss_kib": usage.ru_maxrss, "tree_peak_kib": peak_tree // 1024}, stream)
 """
 
