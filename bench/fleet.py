@@ -36,6 +36,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,7 +153,7 @@ class Bench:
                           timeout=MEASURE_SECONDS, cwd=self.workdir)
         figures["label"] = label
         figures["accounted"] = accounted(figures)
-        self.rows[key] = figures
+        self.rows.setdefault(key, []).append(figures)
         print(f"  {label}: {figures['wall']:.2f} s, exit {figures['status']}, "
               f"{figures['accounted']} of {self.agents} nodes", file=sys.stderr)
         if figures["accounted"] != self.agents:
@@ -169,10 +170,18 @@ class Bench:
     # -- run ------------------------------------------------------------------------------
 
     def cold(self):
-        self.run("cold", "dcos node run --master-proxy --agents -- true", self.ours("run", "--", "true"),
-                 self.ours_ran)
-        self.run("pdsh", f"pdsh -R ssh -f {PARALLEL} -w ^hosts true",
-                 self.pdsh_family(self.cold_config, "pdsh", "-S", "true"), self.pdsh_ran)
+        for ours_first in self.orders():
+            pair = [lambda: self.run("cold", "dcos node run --master-proxy --agents -- true",
+                                     self.ours("run", "--", "true"), self.ours_ran),
+                    lambda: self.run("pdsh", f"pdsh -R ssh -f {PARALLEL} -w ^hosts true",
+                                     self.pdsh_family(self.cold_config, "pdsh", "-S", "true"), self.pdsh_ran)]
+            for measured in pair if ours_first else pair[::-1]:
+                measured()
+
+    def orders(self):
+        """Whether ours goes first, round by round: alternately, so that drift in the load
+        (this machine is shared) falls on both alike."""
+        return [round % 2 == 0 for round in range(self.options.rounds)]
 
     def warm(self):
         """Ours twice with --warm; the memory of what stays; disconnect; nothing may stay."""
@@ -251,28 +260,48 @@ class Bench:
                     return self.agents if os.path.exists(on_nodes) and sha256(on_nodes) == digest else 0
                 return accounted
 
-            self.run("copy", "dcos node copy --master-proxy --agents <1 MB> /tmp/",
-                     self.ours("copy", "--", name, "/tmp/"), copied(f"Copied to {self.agents} of {self.agents} nodes."))
-            os.remove(on_nodes)
-            self.run("pdcp", f"pdcp -R ssh -f {PARALLEL} -w ^hosts <1 MB> /tmp/",
-                     self.pdsh_family(self.cold_config, "pdcp", name, "/tmp/"), copied(""))
-
-            ours_dir, theirs_dir = os.path.join(self.workdir, "fetched"), os.path.join(self.workdir, "rpdcp")
-            os.mkdir(theirs_dir)
-
-            def fetched(paths):
+            def fetched(folder, named):
                 def accounted(figures):
-                    return sum(1 for path in paths() if os.path.getsize(path) == FILE_BYTES and sha256(path) == digest)
+                    paths = [path for path in named(folder) if os.path.isfile(path)]
+                    return sum(1 for path in paths if os.path.getsize(path) == FILE_BYTES and sha256(path) == digest)
                 return accounted
 
-            self.run("fetch", f"dcos node fetch --master-proxy --agents {on_nodes} <dir>",
-                     self.ours("fetch", "--", on_nodes, ours_dir),
-                     fetched(lambda: [os.path.join(ours_dir, node, name) for node in os.listdir(ours_dir)
-                                      if os.path.isfile(os.path.join(ours_dir, node, name))]))
-            self.run("rpdcp", f"rpdcp -R ssh -f {PARALLEL} -w ^hosts {on_nodes} <dir>",
-                     self.pdsh_family(self.cold_config, "rpdcp", on_nodes, theirs_dir),
-                     fetched(lambda: [os.path.join(theirs_dir, entry) for entry in os.listdir(theirs_dir)
-                                      if entry.startswith(name + ".")]))
+            def ours_fetched(folder):
+                return [os.path.join(folder, node, name) for node in os.listdir(folder)]
+
+            def rpdcp_fetched(folder):
+                return [os.path.join(folder, entry) for entry in os.listdir(folder) if entry.startswith(name + ".")]
+
+            def copy_ours():
+                if os.path.exists(on_nodes):
+                    os.remove(on_nodes)
+                self.run("copy", "dcos node copy --master-proxy --agents <1 MB> /tmp/",
+                         self.ours("copy", "--", name, "/tmp/"),
+                         copied(f"Copied to {self.agents} of {self.agents} nodes."))
+
+            def copy_pdcp():
+                if os.path.exists(on_nodes):
+                    os.remove(on_nodes)
+                self.run("pdcp", f"pdcp -R ssh -f {PARALLEL} -w ^hosts <1 MB> /tmp/",
+                         self.pdsh_family(self.cold_config, "pdcp", name, "/tmp/"), copied(""))
+
+            def fetch_ours():
+                folder = os.path.join(self.workdir, "fetched")  # new: fetch wants it new or empty
+                self.run("fetch", f"dcos node fetch --master-proxy --agents {on_nodes} <dir>",
+                         self.ours("fetch", "--", on_nodes, folder), fetched(folder, ours_fetched))
+                shutil.rmtree(folder)
+
+            def fetch_rpdcp():
+                folder = os.path.join(self.workdir, "rpdcp")
+                os.mkdir(folder)
+                self.run("rpdcp", f"rpdcp -R ssh -f {PARALLEL} -w ^hosts {on_nodes} <dir>",
+                         self.pdsh_family(self.cold_config, "rpdcp", on_nodes, folder), fetched(folder, rpdcp_fetched))
+                shutil.rmtree(folder)
+
+            for ours_first in self.orders():
+                for pair in ((copy_ours, copy_pdcp), (fetch_ours, fetch_rpdcp)):
+                    for measured in pair if ours_first else pair[::-1]:
+                        measured()
         finally:
             if os.path.exists(on_nodes):
                 os.remove(on_nodes)
@@ -280,29 +309,36 @@ class Bench:
     # -- the report ---------------------------------------------------------------------------
 
     def report(self, load_before):
-        rows = self.rows
+        rows = {key: {"label": runs[0]["label"], "runs": runs, "wall": statistics.median(run["wall"] for run in runs),
+                      "accounted": min(run["accounted"] for run in runs),
+                      **{figure: max(run[figure] for run in runs) for figure in ("own_hwm_kib", "maxrss_kib")},
+                      **{figure: statistics.median(run[figure] for run in runs) for figure in ("tree_cpu", "own_cpu")}}
+                for key, runs in self.rows.items()}
         comparisons = [  # (row, against, target ratio or None)
             ("cold", "pdsh", 1.0), ("pdsh", "pdsh", None),
             ("warm", "pdsh", 0.2), ("persist", "pdsh", None), ("warm-open", "pdsh", None),
             ("persist-open", "pdsh", None),
             ("copy", "pdcp", 1.0), ("pdcp", "pdcp", None), ("fetch", "rpdcp", 1.0), ("rpdcp", "rpdcp", None)]
-        lines = [("command", "wall s", "ratio", "against", "target", "result", "CPU s", "own CPU s", "own peak MiB",
-                  "largest MiB", "nodes")]
+        lines = [("command", "wall s", "each run s", "ratio", "against", "target", "result", "CPU s", "own CPU s",
+                  "own peak MiB", "largest MiB", "nodes")]
         for key, against, target in comparisons:
             if key not in rows:
                 continue
             row, ratio = rows[key], rows[key]["wall"] / rows[against]["wall"]
             ours = key in ("cold", "warm", "warm-open", "copy", "fetch")
-            lines.append((row["label"], f"{row['wall']:.2f}", f"{ratio:.2f}",
+            lines.append((row["label"], f"{row['wall']:.2f}", " ".join(f"{run['wall']:.1f}" for run in row["runs"]),
+                          f"{ratio:.2f}",
                           "cold pdsh" if against == "pdsh" else against, f"<= {target}" if target else "",
                           ("pass" if ratio <= target else "MISS") if target else "", f"{row['tree_cpu']:.1f}",
                           f"{row['own_cpu']:.1f}" if ours else "",
                           f"{row['own_hwm_kib'] / 1024:.1f}" if ours else "", f"{row['maxrss_kib'] / 1024:.1f}",
                           f"{row['accounted']} of {self.agents}"))
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "
-              f"{uptime()} after; one run each, in this order: cold, warm, pdsh ControlPersist, copy, fetch. "
+              f"{uptime()} after. In this order: cold ({self.options.rounds} rounds, ours first in odd ones), warm, "
+              f"pdsh ControlPersist (once each), copy and fetch ({self.options.rounds} rounds, alternating); "
+              "wall s: the median. "
               f"Copies go to one path that is the same on every node (the simulated nodes share this "
-              f"machine's /tmp): 500 transfers, one file.\n")
+              f"machine's /tmp): {self.agents} transfers, one file.\n")
         print_table(lines)
         peaks = [(key, rows[key]["own_hwm_kib"] / 1024) for key in ("cold", "warm", "copy", "fetch") if key in rows]
         worst = max(peak for _, peak in peaks)
@@ -331,6 +367,7 @@ class Bench:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the cold runs, copies and fetches")
     parser.add_argument("--warm", type=int, default=600, help="--warm=<seconds> of the warm runs")
     parser.add_argument("--dcos-node", default=shutil.which("dcos-node", path=os.path.dirname(sys.executable))
                         or shutil.which("dcos-node"))
