@@ -12,30 +12,21 @@ processes under it, sampled every 50 ms) and the nodes accounted for.
     sudo .venv/bin/python bench/fanout.py [--agents 500] [--runs 3]
 """
 
-import argparse
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 
-from simrun import (accounted_ours, accounted_pdsh, measure, operator_env, pdsh_wrapper, print_table, simcluster,
-                    start_cluster, write_hosts, write_pdsh_config)
+from simrun import (accounted_ours, accounted_pdsh, measure, operator_env, parser_for, pdsh_wrapper, print_table,
+                    require, start_cluster, write_hosts, write_pdsh_config)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", type=int, default=500)
+    parser = parser_for(__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--dcos-node", default=shutil.which("dcos-node", path=os.path.dirname(sys.executable))
-                        or shutil.which("dcos-node"))
     options = parser.parse_args(argv)
-    reason = simcluster.unavailable_reason()
-    if reason:
-        sys.exit(f"cannot build the simulated cluster: {reason}")
-    pdsh = shutil.which("pdsh")
-    if pdsh is None:
-        sys.exit("pdsh is not installed (Debian package pdsh)")
+    require("pdsh")
     cluster = start_cluster(options.agents)
     workdir = tempfile.mkdtemp(prefix="dcos-node-bench-fanout-", dir="/tmp")
     os.chmod(workdir, 0o755)

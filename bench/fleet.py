@@ -31,7 +31,6 @@ warm connection outlived `dcos node disconnect`), not when a target is missed.
     scripts/isolated .venv/bin/python bench/fleet.py [--agents 500] [--warm 600]
 """
 
-import argparse
 import hashlib
 import os
 import secrets
@@ -42,8 +41,8 @@ import sys
 import tempfile
 import time
 
-from simrun import (accounted_ours, accounted_pdsh, measure, operator_env, pdsh_wrapper, print_table, simcluster,
-                    start_cluster, write_hosts, write_pdsh_config)
+from simrun import (accounted_ours, accounted_pdsh, measure, operator_env, parser_for, pdsh_wrapper, print_table,
+                    require, start_cluster, write_hosts, write_pdsh_config)
 
 PARALLEL = 32  # pdsh's -f; ours runs 32 at once by default
 FILE_BYTES = 1_000_000
@@ -365,19 +364,11 @@ class Bench:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", type=int, default=500)
+    parser = parser_for(__doc__)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the cold runs, copies and fetches")
     parser.add_argument("--warm", type=int, default=600, help="--warm=<seconds> of the warm runs")
-    parser.add_argument("--dcos-node", default=shutil.which("dcos-node", path=os.path.dirname(sys.executable))
-                        or shutil.which("dcos-node"))
     options = parser.parse_args(argv)
-    reason = simcluster.unavailable_reason()
-    if reason:
-        sys.exit(f"cannot build the simulated cluster: {reason}")
-    missing = [tool for tool in ("pdsh", "pdcp", "rpdcp") if shutil.which(tool) is None]
-    if missing:
-        sys.exit(f"not installed: {', '.join(missing)} (Debian package pdsh)")
+    require("pdsh", "pdcp", "rpdcp")
     load_before = uptime()
     cluster = start_cluster(options.agents)
     workdir = tempfile.mkdtemp(prefix="dcos-node-bench-fleet-", dir="/tmp")

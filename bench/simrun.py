@@ -5,8 +5,10 @@ connection to the master, and a launcher that measures one command.
 Needs root (tests/simcluster.py builds network namespaces).
 """
 
+import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -121,6 +123,25 @@ status=$?
 [ "$KEEP" = 1 ] || ssh -F "$config" -O exit bench-master 2>/dev/null
 exit $status
 """
+
+
+def parser_for(doc):
+    """The benchmark's command line: its title, --agents and --dcos-node (the one beside this Python)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--dcos-node", default=shutil.which("dcos-node", path=os.path.dirname(sys.executable))
+                        or shutil.which("dcos-node"))
+    return parser
+
+
+def require(*tools):
+    """Exit with the reason when the simulated cluster cannot be built here or a tool is missing."""
+    reason = simcluster.unavailable_reason()
+    if reason:
+        sys.exit(f"cannot build the simulated cluster: {reason}")
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"not installed: {', '.join(missing)} (Debian package pdsh)")
 
 
 def start_cluster(agents):
