@@ -292,6 +292,7 @@ def test_a_tunnel_whose_connection_is_lost_says_so(cluster, dcos_node, home):
         os.kill(pid, signal.SIGKILL)
     status, stderr, _ = tunnel.finish()
     assert status == 255, stderr  # ssh's failure, as ssh itself exits
+    assert "closed by remote host. Run the command again to reopen it." in stderr, stderr
     assert stderr.splitlines()[-1].startswith("dcos node tunnel: The tunnel through 198.51.100.10 ended (ssh exit "
                                               "status 255)"), stderr
     assert "Run the command again to reopen it." in stderr

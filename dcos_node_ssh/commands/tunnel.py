@@ -547,7 +547,7 @@ def _last_line(text: str) -> str:
 def _said(child) -> str:
     """What ssh said, for an error: its last lines."""
     lines = [text.strip() for text in child.said if text.strip()]
-    return (": " + shown(" / ".join(lines[-3:]), 600)) if lines else ""
+    return (": " + shown(" / ".join(lines[-3:]), 600).rstrip(".")) if lines else ""  # a period of ours follows
 
 
 def _failed_message(plan, child) -> str:
