@@ -11,9 +11,9 @@ empty) is said once, before any node is connected to, not once per node.
 
 import os
 import stat
-from typing import TYPE_CHECKING, Dict, Mapping, Sequence
+from typing import TYPE_CHECKING, Dict, Sequence
 
-from ..errors import NodeSshError, SshSetupError, shown
+from ..errors import NodeSshError, shown
 from ..flags import CopyFlags
 
 if TYPE_CHECKING:
@@ -27,12 +27,13 @@ def parse(opts) -> CopyFlags:
 def run(flags: CopyFlags, environment) -> int:
     from .. import fanout, fleet, outputs
     from ..openssh.shared import Copy, forwarding_refused_message, scp_argv
+    from ..proc.programs import find_scp
     from ..proc.signals import Signals
 
     verb = "fetch" if flags.fetch else "copy"
     if not flags.fetch:
         check_sources(flags.sources, flags.recursive)
-    scp = _scp(environment.env)
+    scp = find_scp(environment.env)
     nodes_of = fleet.prepare(flags.route, flags.nodes, flags.parallel, environment, verb)
     stderr = environment.stderr
     folders: Dict["Target", str] = {}
@@ -73,16 +74,6 @@ def check_sources(paths: Sequence[str], recursive: bool) -> None:
             raise NodeSshError(f"{shown(path)} is a folder: add -r to copy it and what it holds.")
         if not os.access(path, os.R_OK | (os.X_OK if is_folder else 0)):
             raise NodeSshError(f"Cannot copy {shown(path)}: you may not read it.")
-
-
-def _scp(env: Mapping[str, str]) -> str:
-    from ..proc.programs import which
-
-    program = which("scp", env.get("PATH", os.defpath))
-    if program is None:
-        raise SshSetupError("No `scp` program was found on PATH. Install an OpenSSH client (Debian and Ubuntu: "
-                            "`apt install openssh-client`; RHEL: `yum install openssh-clients`).")
-    return program
 
 
 def _node_folders(destination: str, targets: Sequence["Target"], stderr) -> Dict["Target", str]:

@@ -25,7 +25,7 @@ def node_address(cluster, name: str):
 def run(flags: ScpFlags, environment) -> int:
     from ..openssh.copy import ScpPlan, node_names, parse_operands, scp_argv, scp_has_sftp_mode, sftp_argv
     from ..proc.handover import exec_program
-    from ..proc.programs import which
+    from ..proc.programs import find_scp
     from ..proc.spawn import run as run_probe
     from ..openssh.hops import display
     from ..settings import DEFAULT_SSH_USER
@@ -50,17 +50,13 @@ def run(flags: ScpFlags, environment) -> int:
                                                            in zip(names, found))
             + "); one copy reaches one node. Copy through this machine in two steps."
         )
-    search = environment.env.get("PATH", os.defpath)
-    program = which("scp", search)
-    if program is None:
-        raise SshSetupError("No `scp` program was found on PATH. Install an OpenSSH client (Debian and Ubuntu: "
-                            "`apt install openssh-client`; RHEL: `yum install openssh-clients`).")
+    program = find_scp(environment.env)
     plan = ScpPlan(operands, hop.target, route.user or DEFAULT_SSH_USER, hop.proxy, route.options,
                    route.proxy_options, flags.recursive, hop.host_key_alias, preserve=flags.preserve)
     stderr = environment.stderr
     batch = None
     if scp_has_sftp_mode(run_probe([program], environment.env, PROBE_SECONDS).errors) is False:
-        program, batch = _sftp_instead(plan, program, search, environment)
+        program, batch = _sftp_instead(plan, program, environment.env.get("PATH", os.defpath), environment)
         argv = sftp_argv(plan)
     else:
         argv = scp_argv(plan)

@@ -1,7 +1,7 @@
 """Finding programs: on PATH as a shell finds them, and which ssh client to use."""
 
 import os
-from typing import Optional
+from typing import Mapping, Optional
 
 from ..errors import SshSetupError, shown
 from . import POSIX
@@ -57,3 +57,12 @@ def find_client(name: str, plink: bool, posix: bool = POSIX, search: Optional[st
             "--ssh-client=plink) and try again."
         )
     return path
+
+
+def find_scp(env: Mapping[str, str]) -> str:
+    """OpenSSH's scp on the user's PATH, or an error that says how to install it."""
+    program = which("scp", env.get("PATH", os.defpath))
+    if program is None:
+        raise SshSetupError("No `scp` program was found on PATH. Install an OpenSSH client (Debian and Ubuntu: "
+                            "`apt install openssh-client`; RHEL: `yum install openssh-clients`).")
+    return program
