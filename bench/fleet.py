@@ -28,7 +28,8 @@ warm connections, not sshd).
 Exits 1 only when a measurement broke (a tool did not reach every node, a file is wrong, a
 warm connection outlived `dcos node disconnect`), not when a target is missed.
 
-    scripts/isolated .venv/bin/python bench/fleet.py [--agents 500] [--warm 600]
+    scripts/isolated .venv/bin/python bench/fleet.py [--agents 500] [--warm 600] [--rounds 2]
+        [--parts cold,warm,pdsh_persist,copies]
 """
 
 import hashlib
@@ -48,6 +49,7 @@ PARALLEL = 32  # pdsh's -f; ours runs 32 at once by default
 FILE_BYTES = 1_000_000
 MEASURE_SECONDS = 1200
 MiB = 1024 * 1024
+PARTS = ("cold", "warm", "pdsh_persist", "copies")  # Bench's methods, in the order they run
 
 # pdsh's reference for warm runs: a connection per node that outlives the run.
 PERSIST_LINES = """\
@@ -321,7 +323,7 @@ class Bench:
         lines = [("command", "wall s", "each run s", "ratio", "against", "target", "result", "CPU s", "own CPU s",
                   "own peak MiB", "largest MiB", "nodes")]
         for key, against, target in comparisons:
-            if key not in rows:
+            if key not in rows or against not in rows:
                 continue
             row, ratio = rows[key], rows[key]["wall"] / rows[against]["wall"]
             ours = key in ("cold", "warm", "warm-open", "copy", "fetch")
@@ -333,8 +335,9 @@ class Bench:
                           f"{row['own_hwm_kib'] / 1024:.1f}" if ours else "", f"{row['maxrss_kib'] / 1024:.1f}",
                           f"{row['accounted']} of {self.agents}"))
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "
-              f"{uptime()} after. In this order: cold ({self.options.rounds} rounds, ours first in odd ones), warm, "
-              f"pdsh ControlPersist (once each), copy and fetch ({self.options.rounds} rounds, alternating); "
+              f"{uptime()} after. In this order, of {self.options.parts}: cold ({self.options.rounds} rounds, "
+              f"ours first in odd ones), warm, pdsh ControlPersist (once each), copy and fetch "
+              f"({self.options.rounds} rounds, alternating); "
               "wall s: the median. "
               f"Copies go to one path that is the same on every node (the simulated nodes share this "
               f"machine's /tmp): {self.agents} transfers, one file.\n")
@@ -367,7 +370,13 @@ def main(argv=None):
     parser = parser_for(__doc__)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the cold runs, copies and fetches")
     parser.add_argument("--warm", type=int, default=600, help="--warm=<seconds> of the warm runs")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"what to measure, of {','.join(PARTS)} (all; the report shows what ran)")
     options = parser.parse_args(argv)
+    parts = options.parts.split(",")
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"--parts: not a part: {', '.join(sorted(unknown))}")
     require("pdsh", "pdcp", "rpdcp")
     load_before = uptime()
     cluster = start_cluster(options.agents)
@@ -376,10 +385,9 @@ def main(argv=None):
     tmpdir = tempfile.mkdtemp(prefix="dnb-", dir="/tmp")  # short: the warm sockets' paths must fit
     bench = Bench(cluster, options, workdir, tmpdir)
     try:
-        bench.cold()
-        bench.warm()
-        bench.pdsh_persist()
-        bench.copies()
+        for part in PARTS:
+            if part in parts:
+                getattr(bench, part)()
         bench.report(load_before)
     finally:
         from dcos_node_ssh.warm import close_all
