@@ -320,6 +320,13 @@ def test_selectors_as_flags():
     assert run_choice(opts_of(["--task=web"])).kind is None
 
 
+def test_an_exclusion_is_named_as_given_when_its_value_holds_equals_signs():
+    """As messages name it ("--exclude=host:a=b=c matches no node"): every '=' of the value kept."""
+    choice = run_choice(opts_of(["--agents", "--exclude=host:a=b=c", "--exclude=attribute:k:v=1"]))
+    assert [selector.excluded() for selector in choice.exclude] == ["--exclude=host:a=b=c",
+                                                                     "--exclude=attribute:k:v=1"]
+
+
 @pytest.mark.parametrize("words, message", [
     (["--attribute=:r1"], "--attribute takes <name>:<value>"),
     (["--attribute=rack:"], "--attribute takes <name>:<value>"),

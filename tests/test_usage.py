@@ -139,13 +139,15 @@ def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
 
 
-@pytest.mark.parametrize("args, recursive", [
-    (["node", "scp", "-r", "S1:/var/log", "."], True),
-    (["node", "scp", "S1:/var/log/x", "."], False),
+@pytest.mark.parametrize("args, recursive, preserve", [
+    (["node", "scp", "-r", "S1:/var/log", "."], True, False),
+    (["node", "scp", "S1:/var/log/x", "."], False, False),
+    (["node", "scp", "-p", "S1:/var/log/x", "."], False, True),
+    (["node", "scp", "-r", "-p", "S1:/var/log", "."], True, True),
 ])
-def test_scp_copies_folders_only_with_r(args, recursive):
+def test_scp_copies_folders_only_with_r_and_keeps_times_only_with_p(args, recursive, preserve):
     flags = commands.load("scp").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
-    assert (flags.recursive, flags.paths) == (recursive, tuple(args[-2:]))
+    assert (flags.recursive, flags.preserve, flags.paths) == (recursive, preserve, tuple(args[-2:]))
 
 
 @pytest.mark.parametrize("args, text", [
