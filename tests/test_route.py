@@ -133,6 +133,21 @@ def test_settle_user_takes_the_user_of_the_config_file(tmp_path):
     assert settle_user(chosen, "10.9.9.9", {"PATH": "/usr/bin:/bin"}).user == "core"
 
 
+def test_a_user_of_the_config_file_that_is_no_plain_name_is_refused_as_the_file_sets_it(tmp_path):
+    """`User "a b"`: ssh -G says `user a b`; the whole name is read, and refused."""
+    import shutil
+
+    if shutil.which("ssh") is None:
+        pytest.skip("OpenSSH's ssh is not installed (Debian package openssh-client)")
+    config = tmp_path / "config"
+    config.write_text(f'Host {T}\n    User "a b"\n')
+    with pytest.raises(UsageError) as caught:
+        settle_user(route(RouteFlags(config_file=str(config))), T, {"PATH": "/usr/bin:/bin"})
+    assert str(caught.value) == (
+        f"The SSH user from the User of {config} must be a plain user name (letters, digits, '_', '.', '-'; not "
+        "starting with '-'), not 'a b'.")
+
+
 def test_one_notice_for_direct_connections():
     assert direct_notice("10.0.1.23") == ("Connecting directly to 10.0.1.23. If it cannot be reached from here, add "
                                           "--master-proxy to hop through the master, or --proxy-ip=<bastion>.")
