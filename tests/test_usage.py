@@ -157,13 +157,6 @@ def test_scp_copies_folders_only_with_r_and_keeps_times_only_with_p(args, recurs
      "Unknown option '--frob=x'. To pass options to a remote command, put `--` before the command."),
     (["node", "ssh", "--leader", "-x"],
      "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
-    (["node", "run", "--", "true"],
-     "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
-     "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
-     "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
-     "--task=<task>, --framework=<name>)."),
-    (["node", "copy", "a", "b"], usage.no_selection_text("copy")),
-    (["node", "fetch", "a", "b"], usage.no_selection_text("fetch")),
     (["node", "ssh"], "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an "
                       "agent by ID, a unique part of its ID, its host name or address), --private-ip=<ip>, or "
                       "selectors that leave one node (--task=<task>, --host=<glob>, --attribute=<name:value>..., "
@@ -177,6 +170,23 @@ def test_scp_copies_folders_only_with_r_and_keeps_times_only_with_p(args, recurs
      "is <node>:<path>."),
 ])
 def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args, text):
+    result = in_process(home, args)
+    assert result.returncode == 125
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+    assert "\n\nUsage:\n" in result.stderr
+
+
+@pytest.mark.parametrize("args, doing", [
+    (["node", "run", "--", "true"], "run the command on"),
+    (["node", "copy", "a", "b"], "copy to"),
+    (["node", "fetch", "a", "b"], "fetch from"),
+])
+def test_a_command_on_many_nodes_without_a_selection_says_how_to_choose_them(home, args, doing):
+    text = (f"Say which nodes to {doing}: --all, --masters, --agents, --private-agents, --public-agents, or "
+            "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
+            "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
+            "--task=<task>, --framework=<name>).")
+    assert usage.no_selection_text(args[1]) == text
     result = in_process(home, args)
     assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
