@@ -132,6 +132,8 @@ def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
     (["node", "run", "--agents", "--json", "--output-dir=o", "x"], "Choose one output, not --json and --output-dir."),
     (["node", "scp", "--master-proxy", "--proxy-ip=h", "a", "b"],
      "Choose one proxy, not --master-proxy and --proxy-ip."),
+    (["node", "tunnel", "forward", "--task=web", "--port-index=0", "--port-name=http"],
+     "Choose one port, not --port-index and --port-name."),
 ])
 def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     result = in_process(home, args)
