@@ -193,3 +193,40 @@ def test_a_command_on_many_nodes_without_a_selection_says_how_to_choose_them(hom
     assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
     assert "\n\nUsage:\n" in result.stderr
+
+
+NO_MATCH = "The command line does not match the usage below."
+COPY_PATHS = ("Name what to copy and where: one or more local files (folders with -r), then the path on the nodes to "
+              "copy them to.")
+K = usage.ProblemKind
+
+
+@pytest.mark.parametrize("args, kind, text", [
+    (["node", "tunnel"], K.OTHER, "Say which tunnel: `socks` (a SOCKS5 proxy on 127.0.0.1 into the cluster) or "
+                                  "`forward` (local ports to <node>:<port>, <name>:<port> or a task's port)."),
+    (["node", "tunnel", "socks", "--", "x"], K.OTHER, NO_MATCH),  # a kind of tunnel, with words it does not take
+    (["node", "--", "x"], K.OTHER, NO_MATCH),  # no subcommand among the plugin's own words
+    (["node", "copy"], K.OTHER, COPY_PATHS),
+    (["node", "ssh", "--leader", "--private-ip=10.0.0.1"], K.TWO_OF_A_KIND,
+     "Choose one target, not --leader and --private-ip."),
+    (["node", "copy", "--agents", "--gather", "a", "b"], K.UNKNOWN_OPTION,
+     "--gather is not an option of `dcos node copy`."),
+    (["node", "ssh", "--leader", "-x"], K.UNKNOWN_OPTION,
+     "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "run", "--agents", "--list", "--", "x"], K.OTHER,
+     "--list prints the nodes selected and runs nothing: leave out the command, or --list."),
+    (["node", "run", "--agents", "--list", "--timeout=1", "--timeout=2"], K.OTHER, NO_MATCH),  # a flag twice
+    (["node", "run", "--agents"], K.OTHER, "Say what to run on the nodes, after the options (put `--` before a "
+                                           "command that starts with '-'), or --list to see the nodes selected."),
+    # the paths of a copy: every word from the third on that is not an option, after `--` too ('-' among them)
+    (["node", "copy", "--agents", "--", "a"], K.OTHER, COPY_PATHS),
+    (["node", "copy", "--agents", "--json", "a"], K.OTHER, COPY_PATHS),
+    (["node", "copy", "a", "--agents", "--timeout=1", "--timeout=2", "b"], K.OTHER, NO_MATCH),
+    (["node", "copy", "--agents", "--timeout=1", "--timeout=2", "--", "-", "a"], K.OTHER, NO_MATCH),
+])
+def test_what_is_wrong_with_a_line_docopt_refuses(home, args, kind, text):
+    assert usage.diagnose(args) == usage.Problem(kind, text)
+    result = in_process(home, args)
+    assert result.returncode == 125
+    paragraph = result.stderr.split("\n\n")[0]
+    assert paragraph.startswith("dcos node") and paragraph.endswith(": " + text), result.stderr
