@@ -22,6 +22,8 @@ def test_printable_escapes_what_a_terminal_could_act_on(value, text):
 
 
 def test_shown_bounds_a_long_value_after_escaping_it():
+    assert shown("x" * 120) == "x" * 120  # a line's worth by default
+    assert shown("x" * 121) == "x" * 117 + "..."
     assert shown("x" * 10, 10) == "x" * 10
     assert shown("x" * 11, 10) == "xxxxxxx..."
     assert shown("\x1b" * 3, 10) == "\\x1b\\x1..."
