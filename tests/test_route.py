@@ -107,12 +107,15 @@ def test_a_jump_through_a_proxy_runs_its_proxycommand_with_sh():
     assert Hop(route(), None, T).env_changes == {}
 
 
-def test_the_hop_plans_with_every_choice():
-    chosen = route(RouteFlags(proxy_ip=P, jump=True, user="ops", options=("A=1",), proxy_options=("Port=2",)))
+def test_the_hop_plans_with_every_choice(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("")
+    chosen = route(RouteFlags(proxy_ip=P, jump=True, user="ops", options=("A=1",), proxy_options=("Port=2",),
+                              ssh_client="/opt/ssh/bin/ssh", config_file=str(config)))
     plan = Hop(chosen, P, T, "c1").plan(tty=False, command=("uptime",))
     assert (plan.target, plan.user, plan.proxy, plan.options, plan.proxy_options, plan.jump, plan.tty,
-            plan.command, plan.host_key_alias) == (T, "ops", P, ("A=1",), ("Port=2",), True, False, ("uptime",),
-                                                   f"dcos-c1-{T}")
+            plan.command, plan.host_key_alias, plan.client, plan.config_file) == (
+        T, "ops", P, ("A=1",), ("Port=2",), True, False, ("uptime",), f"dcos-c1-{T}", "/opt/ssh/bin/ssh", str(config))
     assert Hop(route(), None, T).plan(tty=True).user == "core"  # settled nowhere: the default
 
 

@@ -9,7 +9,8 @@ from dcos_node_ssh.errors import UsageError
 from helpers import dry_run_line, in_process
 
 LINES = [
-    ["node"], ["node", "list", "--json"], ["node", "list", "--mesos-id=S1"], ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
+    ["node"], ["node", "list", "--json"], ["node", "list", "--mesos-id=S1"],
+    ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
     ["node", "ssh", "--leader"], ["node", "ssh", "--master-proxy", "--mesos-id=S1", "--option", "A=b", "--", "df"],
     ["node", "ssh", "--proxy-ip=h", "--private-ip=10.0.0.1", "--jump", "--check", "--json"],
     ["node", "run", "--agents", "--gather", "--", "true"], ["node", "run", "--mesos-id=a", "--mesos-id=b", "--", "x"],
