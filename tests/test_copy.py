@@ -91,7 +91,9 @@ def test_a_json_line_carries_the_nodes_folder():
     (["copy", "--agents", "--masters", "a", "b"], "Choose one selection, not --agents and --masters."),
     (["fetch", "--agents", "--warm=0", "/x", "out"], "--warm must be a whole number of at least 1, not '0'."),
     (["fetch", "--agents", "--warm=1.5", "/x", "out"], "--warm must be a whole number of at least 1, not '1.5'."),
-    (["run", "--agents", "--warm=86401", "--", "true"], "--warm keeps connections open for at most 86400 seconds"),
+    (["run", "--agents", "--warm=86401", "--", "true"], "--warm keeps connections open for at most 86400 seconds (a "
+                                                        "day), not '86401'; close them sooner with `dcos node "
+                                                        "disconnect`.\n"),
     (["copy", "--agents", "--parallel=0", "a", "b"], "--parallel must be a whole number of at least 1"),
     (["fetch", "--agents", "--timeout=0", "/x", "out"], "--timeout must be a number of seconds of at least 0.001, not "
                                                         "'0'."),
@@ -113,8 +115,8 @@ def test_usage_errors(home, args, message):
      (False, ("conf",), "~/x", True, True, 2, 0.5, True, 60)),
     (["fetch", "--all", "-p", "/var/log/syslog", "out"], (True, ("/var/log/syslog",), "out", False, True, 32, None,
                                                           False, None)),
-    (["fetch", "--all", "-r", "--timeout=0.001", "/etc", "out"], (True, ("/etc",), "out", True, False, 32, 0.001,
-                                                                 False, None)),
+    (["fetch", "--all", "-r", "--timeout=0.001", "--warm=86400", "/etc", "out"],
+     (True, ("/etc",), "out", True, False, 32, 0.001, False, 86400)),  # a day at most
 ])
 def test_the_flags_of_a_copy_as_given(args, expected):
     flags = commands.load(args[0]).parse(usage.options(["node"] + args))
