@@ -229,5 +229,7 @@ def test_what_is_wrong_with_a_line_docopt_refuses(home, args, kind, text):
     assert usage.diagnose(args) == usage.Problem(kind, text)
     result = in_process(home, args)
     assert result.returncode == 125
-    paragraph = result.stderr.split("\n\n")[0]
+    paragraph, shown = result.stderr.split("\n\n", 1)
     assert paragraph.startswith("dcos node") and paragraph.endswith(": " + text), result.stderr
+    # the usage patterns follow, and only they: the options are for --help
+    assert shown.startswith("Usage:\n    dcos node [list] ") and shown.endswith("\n    dcos node (-h | --help)\n")
