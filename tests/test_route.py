@@ -8,6 +8,7 @@ from dcos_node_ssh.flags import RouteFlags
 from dcos_node_ssh.route import (Hop, ProxyKind, Route, direct_notice, host_key_alias, needs_cluster_key, route_of,
                                  settle_user)
 from dcos_node_ssh.settings import ProxyMode, Settings
+from helpers import in_process
 
 P, T = "52.34.108.176", "10.0.1.23"
 
@@ -166,3 +167,11 @@ def test_a_bad_configured_user_names_where_it_may_have_come_from(config_path, wh
     assert str(caught.value) == (
         f"The SSH user from the ssh_user setting ({where}, DCOS_NODES_SSH_USER or DCOS_NODE_SSH_USER) must be a "
         "plain user name (letters, digits, '_', '.', '-'; not starting with '-'), not 'a b'.")
+
+
+@pytest.mark.parametrize("value", ["", "a b"])
+def test_a_private_ip_that_names_no_host_is_refused_naming_the_flag(home, value):
+    result = in_process(home, ["node", "ssh", f"--private-ip={value}", "--dry-run"])
+    assert result.returncode == 125
+    assert result.stderr.split("\n\n")[0] == (
+        f"dcos node ssh: --private-ip must be an IP address or a host name, not '{value}'.")
