@@ -464,6 +464,11 @@ def _exclusive_groups(subcommand: str) -> List[Tuple[bool, Tuple[str, ...]]]:
     return groups
 
 
+# Groups that share their section with other options, named by what they choose: "Tunnels"
+# explains the tunnels, of which --port-index and --port-name choose a task's port.
+_GROUP_NOUNS = {("--port-index", "--port-name"): "port"}
+
+
 def _group_noun(flags: Tuple[str, ...]) -> str:
     """The section of the options list that explains a group: "Target", "Proxy"."""
     section = ""
@@ -525,8 +530,8 @@ def diagnose(args: Sequence[str]) -> Problem:
             if required and not present:
                 return Problem(ProblemKind.NO_TARGET, NO_TARGET_TEXT)
             if len(present) > 1:
-                return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {_group_noun(flags)}, not "
-                               f"{' and '.join(present)}.")
+                noun = _GROUP_NOUNS.get(flags) or _group_noun(flags)
+                return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {noun}, not {' and '.join(present)}.")
         command = words[1:3] if words[1] == "tunnel" else words[1:2]
         own = {option for option, _ in _LONG.findall(_patterns(*command))}
         foreign = [name for name in named if name is not None and name not in own]

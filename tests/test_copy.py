@@ -11,7 +11,7 @@ import os
 import pytest
 
 import clusterdata
-from dcos_node_ssh import fanout
+from dcos_node_ssh import commands, fanout, usage
 from dcos_node_ssh.fanout import NodeResult, Result
 from dcos_node_ssh.nodes import NodeKind
 from dcos_node_ssh.openssh import shared
@@ -91,8 +91,12 @@ def test_a_json_line_carries_the_nodes_folder():
     (["copy", "--agents", "--masters", "a", "b"], "Choose one selection, not --agents and --masters."),
     (["fetch", "--agents", "--warm=0", "/x", "out"], "--warm must be a whole number of at least 1, not '0'."),
     (["fetch", "--agents", "--warm=1.5", "/x", "out"], "--warm must be a whole number of at least 1, not '1.5'."),
-    (["run", "--agents", "--warm=86401", "--", "true"], "--warm keeps connections open for at most 86400 seconds"),
+    (["run", "--agents", "--warm=86401", "--", "true"], "--warm keeps connections open for at most 86400 seconds (a "
+                                                        "day), not '86401'; close them sooner with `dcos node "
+                                                        "disconnect`.\n"),
     (["copy", "--agents", "--parallel=0", "a", "b"], "--parallel must be a whole number of at least 1"),
+    (["fetch", "--agents", "--timeout=0", "/x", "out"], "--timeout must be a number of seconds of at least 0.001, not "
+                                                        "'0'."),
     (["copy", "--agents", "a", ""], "A path is empty: name a file or a folder (on the nodes, `~` is the home"),
     (["copy", "--agents", "--gather", "a", "b"], "--gather is not an option of `dcos node copy`."),
     (["disconnect", "--agents"], "--agents is not an option of `dcos node disconnect`."),
@@ -102,6 +106,22 @@ def test_usage_errors(home, args, message):
     result = in_process(home, ["node"] + args)
     assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith(f"dcos node {args[0]}: {message}"), result.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    # (fetch, sources, destination, -r, -p, --parallel, --timeout, --json, --warm)
+    (["copy", "--agents", "a", "b", "/tmp/"], (False, ("a", "b"), "/tmp/", False, False, 32, None, False, None)),
+    (["copy", "--masters", "-r", "-p", "--parallel=2", "--timeout=0.5", "--json", "--warm=60", "conf", "~/x"],
+     (False, ("conf",), "~/x", True, True, 2, 0.5, True, 60)),
+    (["fetch", "--all", "-p", "/var/log/syslog", "out"], (True, ("/var/log/syslog",), "out", False, True, 32, None,
+                                                          False, None)),
+    (["fetch", "--all", "-r", "--timeout=0.001", "--warm=86400", "/etc", "out"],
+     (True, ("/etc",), "out", True, False, 32, 0.001, False, 86400)),  # a day at most
+])
+def test_the_flags_of_a_copy_as_given(args, expected):
+    flags = commands.load(args[0]).parse(usage.options(["node"] + args))
+    assert (flags.fetch, flags.sources, flags.destination, flags.recursive, flags.preserve, flags.parallel,
+            flags.timeout, flags.json, flags.warm) == expected
 
 
 # -- the command, against the loopback API ---------------------------------------------------------

@@ -80,6 +80,7 @@ def test_help_speaks_the_noun_it_was_reached_by(home):
         for verb in CORE_VERBS:
             assert verb in text
     assert "any other verb" in node and "any other verb" not in nodes
+    assert "`dcos nodes` (or `dcos nodes list`) lists the masters" in nodes and "`dcos node`" not in nodes
     # under `dcos nodes` the list of core's verbs simply ends
     assert "    metrics, reactivate\n\nTarget of dcos nodes ssh (one of these" in nodes
 

@@ -8,6 +8,7 @@ from dcos_node_ssh.flags import RouteFlags
 from dcos_node_ssh.route import (Hop, ProxyKind, Route, direct_notice, host_key_alias, needs_cluster_key, route_of,
                                  settle_user)
 from dcos_node_ssh.settings import ProxyMode, Settings
+from helpers import in_process
 
 P, T = "52.34.108.176", "10.0.1.23"
 
@@ -56,22 +57,30 @@ def test_commands_that_always_jump():
     assert route(RouteFlags(), Settings(proxy_mode=F), jump=True).forwarding is False
 
 
+NO_PROXY = "is about the connection to a proxy, and there is none: add --master-proxy or --proxy-ip=<host>."
+
+
 @pytest.mark.parametrize("flags, settings, message", [
-    (RouteFlags(proxy_options=("Port=2",)), Settings(), "--proxy-option is about the connection to a proxy"),
-    (RouteFlags(jump=True), Settings(), "--jump is about the connection to a proxy"),
+    (RouteFlags(proxy_options=("Port=2",)), Settings(), "--proxy-option " + NO_PROXY),
+    (RouteFlags(jump=True), Settings(), "--jump " + NO_PROXY),
     (RouteFlags(proxy_ip="-oProxyCommand=x"), Settings(), "--proxy-ip must be an IP address or a host name"),
     (RouteFlags(), Settings(ssh_proxy_ip="a b"), "the ssh_proxy_ip setting"),
-    (RouteFlags(user="a b"), Settings(), "plain user name"),
+    (RouteFlags(user="a b"), Settings(), "The SSH user from --user must be a plain user name"),
     (RouteFlags(), Settings(ssh_user="-x"), "the ssh_user setting"),
-    (RouteFlags(options=("NoEquals",)), Settings(), "Key=Value"),
+    (RouteFlags(options=("NoEquals",)), Settings(), "The ssh option 'NoEquals' from --option is not of the form "
+                                                     "Key=Value"),
     (RouteFlags(), Settings(ssh_options=("bad",)), "ssh_options setting"),
-    (RouteFlags(proxy_options=("A=1\n",), proxy_ip="b"), Settings(), "Key=Value"),
+    (RouteFlags(proxy_options=("A=1\n",), proxy_ip="b"), Settings(), "The ssh option 'A=1\\n' from --proxy-option "
+                                                                     "holds a line break"),
     (RouteFlags(config_file="/nonexistent/config"), Settings(), "which is not a file"),
-    (RouteFlags(master_proxy=True, jump=True, ssh_client="plink"), Settings(), "Jump mode needs OpenSSH"),
+    (RouteFlags(master_proxy=True, jump=True, ssh_client="plink"), Settings(), (
+        "Jump mode needs OpenSSH's ssh for the first hop (plink cannot pass options to the jump connection); leave out "
+        "--ssh-client=plink, or use agent forwarding.")),
 ])
 def test_route_refuses(flags, settings, message):
-    with pytest.raises(UsageError, match=message):
+    with pytest.raises(UsageError) as caught:
         route(flags, settings)
+    assert message in str(caught.value)
 
 
 def test_plink_is_told_apart_by_name_or_path():
@@ -107,12 +116,15 @@ def test_a_jump_through_a_proxy_runs_its_proxycommand_with_sh():
     assert Hop(route(), None, T).env_changes == {}
 
 
-def test_the_hop_plans_with_every_choice():
-    chosen = route(RouteFlags(proxy_ip=P, jump=True, user="ops", options=("A=1",), proxy_options=("Port=2",)))
+def test_the_hop_plans_with_every_choice(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("")
+    chosen = route(RouteFlags(proxy_ip=P, jump=True, user="ops", options=("A=1",), proxy_options=("Port=2",),
+                              ssh_client="/opt/ssh/bin/ssh", config_file=str(config)))
     plan = Hop(chosen, P, T, "c1").plan(tty=False, command=("uptime",))
     assert (plan.target, plan.user, plan.proxy, plan.options, plan.proxy_options, plan.jump, plan.tty,
-            plan.command, plan.host_key_alias) == (T, "ops", P, ("A=1",), ("Port=2",), True, False, ("uptime",),
-                                                   f"dcos-c1-{T}")
+            plan.command, plan.host_key_alias, plan.client, plan.config_file) == (
+        T, "ops", P, ("A=1",), ("Port=2",), True, False, ("uptime",), f"dcos-c1-{T}", "/opt/ssh/bin/ssh", str(config))
     assert Hop(route(), None, T).plan(tty=True).user == "core"  # settled nowhere: the default
 
 
@@ -133,6 +145,21 @@ def test_settle_user_takes_the_user_of_the_config_file(tmp_path):
     assert settle_user(chosen, "10.9.9.9", {"PATH": "/usr/bin:/bin"}).user == "core"
 
 
+def test_a_user_of_the_config_file_that_is_no_plain_name_is_refused_as_the_file_sets_it(tmp_path):
+    """`User "a b"`: ssh -G says `user a b`; the whole name is read, and refused."""
+    import shutil
+
+    if shutil.which("ssh") is None:
+        pytest.skip("OpenSSH's ssh is not installed (Debian package openssh-client)")
+    config = tmp_path / "config"
+    config.write_text(f'Host {T}\n    User "a b"\n')
+    with pytest.raises(UsageError) as caught:
+        settle_user(route(RouteFlags(config_file=str(config))), T, {"PATH": "/usr/bin:/bin"})
+    assert str(caught.value) == (
+        f"The SSH user from the User of {config} must be a plain user name (letters, digits, '_', '.', '-'; not "
+        "starting with '-'), not 'a b'.")
+
+
 def test_one_notice_for_direct_connections():
     assert direct_notice("10.0.1.23") == ("Connecting directly to 10.0.1.23. If it cannot be reached from here, add "
                                           "--master-proxy to hop through the master, or --proxy-ip=<bastion>.")
@@ -148,3 +175,11 @@ def test_a_bad_configured_user_names_where_it_may_have_come_from(config_path, wh
     assert str(caught.value) == (
         f"The SSH user from the ssh_user setting ({where}, DCOS_NODES_SSH_USER or DCOS_NODE_SSH_USER) must be a "
         "plain user name (letters, digits, '_', '.', '-'; not starting with '-'), not 'a b'.")
+
+
+@pytest.mark.parametrize("value", ["", "a b"])
+def test_a_private_ip_that_names_no_host_is_refused_naming_the_flag(home, value):
+    result = in_process(home, ["node", "ssh", f"--private-ip={value}", "--dry-run"])
+    assert result.returncode == 125
+    assert result.stderr.split("\n\n")[0] == (
+        f"dcos node ssh: --private-ip must be an IP address or a host name, not '{value}'.")

@@ -320,6 +320,29 @@ def test_selectors_as_flags():
     assert run_choice(opts_of(["--task=web"])).kind is None
 
 
+def test_an_exclusion_is_named_as_given_when_its_value_holds_equals_signs():
+    """As messages name it ("--exclude=host:a=b=c matches no node"): every '=' of the value kept."""
+    choice = run_choice(opts_of(["--agents", "--exclude=host:a=b=c", "--exclude=attribute:k:v=1"]))
+    assert [selector.excluded() for selector in choice.exclude] == ["--exclude=host:a=b=c",
+                                                                     "--exclude=attribute:k:v=1"]
+
+
+def test_a_long_selector_is_named_in_80_characters_and_a_refused_value_whole():
+    choice = run_choice(opts_of(["--agents", "--host=" + "h" * 100, "--exclude=zone:" + "z" * 100]))
+    assert [str(selector) for selector in choice.include + choice.exclude] == [
+        "--host=" + "h" * 77 + "...", "--zone=" + "z" * 77 + "..."]
+    assert choice.exclude[0].excluded() == "--exclude=zone:" + "z" * 77 + "..."
+    with pytest.raises(UsageError) as raised:
+        run_choice(opts_of(["--agents", "--exclude=rack:r1"]))
+    assert str(raised.value) == (
+        "--exclude takes <kind>:<value>, the kind one of attribute:, region:, zone:, host:, task:, framework:, "
+        "mesos-id: (--exclude=host:fleet-1*, --exclude=attribute:rack:r1); not 'rack:r1'.")
+    with pytest.raises(UsageError) as raised:
+        run_choice(opts_of(["--agents", "--attribute=:r1"]))
+    assert str(raised.value) == ("--attribute takes <name>:<value> (rack:r1), or a name alone for any value; not "
+                                 "':r1'.")
+
+
 @pytest.mark.parametrize("words, message", [
     (["--attribute=:r1"], "--attribute takes <name>:<value>"),
     (["--attribute=rack:"], "--attribute takes <name>:<value>"),

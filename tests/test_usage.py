@@ -9,7 +9,8 @@ from dcos_node_ssh.errors import UsageError
 from helpers import dry_run_line, in_process
 
 LINES = [
-    ["node"], ["node", "list", "--json"], ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
+    ["node"], ["node", "list", "--json"], ["node", "list", "--mesos-id=S1"],
+    ["node", "--field=pid", "--field", "hostname"], ["node", "--info"],
     ["node", "ssh", "--leader"], ["node", "ssh", "--master-proxy", "--mesos-id=S1", "--option", "A=b", "--", "df"],
     ["node", "ssh", "--proxy-ip=h", "--private-ip=10.0.0.1", "--jump", "--check", "--json"],
     ["node", "run", "--agents", "--gather", "--", "true"], ["node", "run", "--mesos-id=a", "--mesos-id=b", "--", "x"],
@@ -132,6 +133,8 @@ def test_an_unknown_option_before_the_command_says_to_put_double_dash(home):
     (["node", "run", "--agents", "--json", "--output-dir=o", "x"], "Choose one output, not --json and --output-dir."),
     (["node", "scp", "--master-proxy", "--proxy-ip=h", "a", "b"],
      "Choose one proxy, not --master-proxy and --proxy-ip."),
+    (["node", "tunnel", "forward", "--task=web", "--port-index=0", "--port-name=http"],
+     "Choose one port, not --port-index and --port-name."),
 ])
 def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     result = in_process(home, args)
@@ -139,13 +142,15 @@ def test_two_flags_of_a_kind_are_named_with_their_kind(home, args, text):
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
 
 
-@pytest.mark.parametrize("args, recursive", [
-    (["node", "scp", "-r", "S1:/var/log", "."], True),
-    (["node", "scp", "S1:/var/log/x", "."], False),
+@pytest.mark.parametrize("args, recursive, preserve", [
+    (["node", "scp", "-r", "S1:/var/log", "."], True, False),
+    (["node", "scp", "S1:/var/log/x", "."], False, False),
+    (["node", "scp", "-p", "S1:/var/log/x", "."], False, True),
+    (["node", "scp", "-r", "-p", "S1:/var/log", "."], True, True),
 ])
-def test_scp_copies_folders_only_with_r(args, recursive):
+def test_scp_copies_folders_only_with_r_and_keeps_times_only_with_p(args, recursive, preserve):
     flags = commands.load("scp").parse(docopt(usage.doc_for(args), argv=args, default_help=False))
-    assert (flags.recursive, flags.paths) == (recursive, tuple(args[-2:]))
+    assert (flags.recursive, flags.preserve, flags.paths) == (recursive, preserve, tuple(args[-2:]))
 
 
 @pytest.mark.parametrize("args, text", [
@@ -155,13 +160,6 @@ def test_scp_copies_folders_only_with_r(args, recursive):
      "Unknown option '--frob=x'. To pass options to a remote command, put `--` before the command."),
     (["node", "ssh", "--leader", "-x"],
      "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
-    (["node", "run", "--", "true"],
-     "Say which nodes to run the command on: --all, --masters, --agents, --private-agents, --public-agents, or "
-     "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
-     "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
-     "--task=<task>, --framework=<name>)."),
-    (["node", "copy", "a", "b"], usage.no_selection_text("copy")),
-    (["node", "fetch", "a", "b"], usage.no_selection_text("fetch")),
     (["node", "ssh"], "Say which node to reach: --leader (the leading master), --mesos-id=<id> (alias --slave: an "
                       "agent by ID, a unique part of its ID, its host name or address), --private-ip=<ip>, or "
                       "selectors that leave one node (--task=<task>, --host=<glob>, --attribute=<name:value>..., "
@@ -179,3 +177,59 @@ def test_a_command_line_docopt_refuses_is_said_as_precisely_as_can_be(home, args
     assert result.returncode == 125
     assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
     assert "\n\nUsage:\n" in result.stderr
+
+
+@pytest.mark.parametrize("args, doing", [
+    (["node", "run", "--", "true"], "run the command on"),
+    (["node", "copy", "a", "b"], "copy to"),
+    (["node", "fetch", "a", "b"], "fetch from"),
+])
+def test_a_command_on_many_nodes_without_a_selection_says_how_to_choose_them(home, args, doing):
+    text = (f"Say which nodes to {doing}: --all, --masters, --agents, --private-agents, --public-agents, or "
+            "--mesos-id=<id> (repeatable: an agent by ID, a unique part of its ID, its host name or address); or "
+            "selectors, which choose among every node (--attribute=<name:value>, --region, --zone, --host=<glob>, "
+            "--task=<task>, --framework=<name>).")
+    assert usage.no_selection_text(args[1]) == text
+    result = in_process(home, args)
+    assert result.returncode == 125
+    assert result.stderr.split("\n\n")[0] == f"dcos node {args[1]}: {text}"
+    assert "\n\nUsage:\n" in result.stderr
+
+
+NO_MATCH = "The command line does not match the usage below."
+COPY_PATHS = ("Name what to copy and where: one or more local files (folders with -r), then the path on the nodes to "
+              "copy them to.")
+K = usage.ProblemKind
+
+
+@pytest.mark.parametrize("args, kind, text", [
+    (["node", "tunnel"], K.OTHER, "Say which tunnel: `socks` (a SOCKS5 proxy on 127.0.0.1 into the cluster) or "
+                                  "`forward` (local ports to <node>:<port>, <name>:<port> or a task's port)."),
+    (["node", "tunnel", "socks", "--", "x"], K.OTHER, NO_MATCH),  # a kind of tunnel, with words it does not take
+    (["node", "--", "x"], K.OTHER, NO_MATCH),  # no subcommand among the plugin's own words
+    (["node", "copy"], K.OTHER, COPY_PATHS),
+    (["node", "ssh", "--leader", "--private-ip=10.0.0.1"], K.TWO_OF_A_KIND,
+     "Choose one target, not --leader and --private-ip."),
+    (["node", "copy", "--agents", "--gather", "a", "b"], K.UNKNOWN_OPTION,
+     "--gather is not an option of `dcos node copy`."),
+    (["node", "ssh", "--leader", "-x"], K.UNKNOWN_OPTION,
+     "Unknown option '-x'. To pass options to a remote command, put `--` before the command."),
+    (["node", "run", "--agents", "--list", "--", "x"], K.OTHER,
+     "--list prints the nodes selected and runs nothing: leave out the command, or --list."),
+    (["node", "run", "--agents", "--list", "--timeout=1", "--timeout=2"], K.OTHER, NO_MATCH),  # a flag twice
+    (["node", "run", "--agents"], K.OTHER, "Say what to run on the nodes, after the options (put `--` before a "
+                                           "command that starts with '-'), or --list to see the nodes selected."),
+    # the paths of a copy: every word from the third on that is not an option, after `--` too ('-' among them)
+    (["node", "copy", "--agents", "--", "a"], K.OTHER, COPY_PATHS),
+    (["node", "copy", "--agents", "--json", "a"], K.OTHER, COPY_PATHS),
+    (["node", "copy", "a", "--agents", "--timeout=1", "--timeout=2", "b"], K.OTHER, NO_MATCH),
+    (["node", "copy", "--agents", "--timeout=1", "--timeout=2", "--", "-", "a"], K.OTHER, NO_MATCH),
+])
+def test_what_is_wrong_with_a_line_docopt_refuses(home, args, kind, text):
+    assert usage.diagnose(args) == usage.Problem(kind, text)
+    result = in_process(home, args)
+    assert result.returncode == 125
+    paragraph, shown = result.stderr.split("\n\n", 1)
+    assert paragraph.startswith("dcos node") and paragraph.endswith(": " + text), result.stderr
+    # the usage patterns follow, and only they: the options are for --help
+    assert shown.startswith("Usage:\n    dcos node [list] ") and shown.endswith("\n    dcos node (-h | --help)\n")
