@@ -132,7 +132,9 @@ def test_unknown_value_shows_the_closest_and_how_to_list():
 def test_unknown_value_with_nothing_close():
     with pytest.raises(ClusterError) as caught:
         match_agent(AGENTS, "zzzzzz", "http://cluster")
-    assert "Closest" not in str(caught.value)
+    assert str(caught.value) == (
+        "No agent matches 'zzzzzz' (by ID, a unique part of the start or end of an ID, host name or address) among "
+        "the 4 agents of the cluster at http://cluster. List the agents with `dcos node`.")
 
 
 @pytest.mark.parametrize("value, full", [
@@ -150,6 +152,22 @@ def test_unique_suffixes_are_accepted_by_the_matcher():
     assert short[PREFIX + "S1"] == "1177-S1"
     for agent_id, suffix in short.items():
         assert match_agent(AGENTS, suffix, "c").id == agent_id
+
+
+@pytest.mark.parametrize("ids, short", [
+    # one part before the last tells them apart: the ending from the second part
+    (["x-a-S1", "x-b-S1"], {"x-a-S1": "a-S1", "x-b-S1": "b-S1"}),
+    # only the first part differs: the whole ID
+    (["x-a-S1", "y-a-S1"], {"x-a-S1": "x-a-S1", "y-a-S1": "y-a-S1"}),
+    (["a-S1", "b-S1"], {"a-S1": "a-S1", "b-S1": "b-S1"}),
+    (["S1", "S2"], {"S1": "S1", "S2": "S2"}),
+    # an ID that is an ending of another has no unique ending of its own: the whole ID
+    (["a-S1", "S1"], {"a-S1": "a-S1", "S1": "S1"}),
+    # the cluster may list an ID twice
+    (["a-S1", "a-S1", "a-S2"], {"a-S1": "a-S1", "a-S2": "S2"}),
+])
+def test_unique_suffixes_fall_back_to_longer_endings_then_the_whole_id(ids, short):
+    assert unique_suffixes(ids) == short
 
 
 # -- the listing: core's columns, types and keys ---------------------------------------
