@@ -44,6 +44,8 @@ def test_a_url_that_is_not_http_is_refused_without_its_password():
     ("https://cluster.example:80", ("https", "cluster.example", 80, "", "https://cluster.example:80"),
      "cluster.example:80"),
     ("http://h:1", ("http", "h", 1, "", "http://h:1"), "h:1"),
+    ("https://cluster.example/SANDBOX/", ("https", "cluster.example", 443, "/SANDBOX", "https://cluster.example/SANDBOX"),
+     "cluster.example"),  # only slashes are stripped
 ])
 def test_a_base_url_in_its_parts(url, parts, authority):
     base = split_base(url, "core.dcos_url")
