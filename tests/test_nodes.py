@@ -107,9 +107,40 @@ AGENTS = [
     ("dcos-02.example.com", PREFIX + "S2"),  # host name
     ("DCOS-01", PREFIX + "S1"),  # host names are not case-sensitive
     ("dcos-02.example.com.", PREFIX + "S2"),
+    (PREFIX + "S1", PREFIX + "S1"),  # a whole ID, though S12's starts with it
 ])
 def test_match_agent(value, expected):
     assert match_agent(AGENTS, value, "http://cluster").id == expected
+
+
+def test_a_host_name_given_with_its_root_dot_matches_the_name_typed_without():
+    agents = [Node(PREFIX + "S1", "dcos-01.example.com.", "10.0.1.1", NodeKind.AGENT, NodeState.ACTIVE),
+              Node(PREFIX + "S2", ".dcos-01.example.com", "10.0.1.2", NodeKind.AGENT, NodeState.ACTIVE)]
+    assert match_agent(agents, "dcos-01.example.com", "http://cluster").id == PREFIX + "S1"
+
+
+def agents_numbered(count, **names):
+    return [Node(PREFIX + f"S{index}", names.get("hostname", f"h{index}"), f"10.0.3.{index}", NodeKind.AGENT,
+                 NodeState.ACTIVE) for index in range(count)]
+
+
+def test_two_agents_of_one_host_name_are_both_listed():
+    """An agent that registered again under a new ID may be listed beside its old self."""
+    agents = agents_numbered(2, hostname="dcos-01")
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents, "dcos-01", "http://cluster")
+    assert str(caught.value) == (
+        f"'dcos-01' matches 2 agents: {PREFIX}S0 (dcos-01, 10.0.3.0); {PREFIX}S1 (dcos-01, 10.0.3.1). Give more of "
+        "the ID, or the agent's address.")
+
+
+@pytest.mark.parametrize("count, more", [(10, ""), (11, "; and 1 more"), (13, "; and 3 more")])
+def test_an_ambiguous_value_lists_ten_agents_and_counts_the_rest(count, more):
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents_numbered(count), PREFIX[:8], "http://cluster")
+    listed = "; ".join(f"{PREFIX}S{index} (h{index}, 10.0.3.{index})" for index in range(10))
+    assert str(caught.value) == (
+        f"'{PREFIX[:8]}' matches {count} agents: {listed}{more}. Give more of the ID, or the agent's address.")
 
 
 @pytest.mark.parametrize("value, count", [("S1", 2), ("2", 3), (PREFIX[:8], 3)])
