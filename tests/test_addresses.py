@@ -11,6 +11,7 @@ import pytest
 
 from clusterdata import agent_entry, fixture, scenario
 from dcos_node_ssh.cluster.answers import (
+    agent_query,
     agents_in,
     leader_from_master_info,
     leader_from_mesos_dns,
@@ -331,6 +332,15 @@ def test_an_answer_without_a_slaves_array_says_so(text):
         list(agents_in(text, "http://c/mesos/master/slaves", NotJson, {}))
     assert str(caught.value) == ("The cluster's answer to http://c/mesos/master/slaves is not the expected agent list "
                                  "(no \"slaves\" array).")
+
+
+@pytest.mark.parametrize("agent_id, query", [
+    (S1, f"/master/slaves?slave_id={S1}"),
+    # whatever the ID holds stays in the query: it cannot reach another path or parameter
+    ("../x/y?z=1&a b#c", "/master/slaves?slave_id=..%2Fx%2Fy%3Fz%3D1%26a%20b%23c"),
+])
+def test_the_query_for_one_agent_escapes_the_id(agent_id, query):
+    assert agent_query(agent_id) == query
 
 
 def test_find_agent_exact_id_in_filtered_answer():
