@@ -381,6 +381,14 @@ def test_a_host_name_keeps_8_characters_however_narrow_the_terminal():
                                      "b         10.0.1.4  S4  agent  ACTIVE"]
 
 
+def test_a_master_alone_on_a_narrow_terminal_keeps_its_id_and_no_note():
+    """`dcos node --mesos-id=<the leader's ID>`: only agents' IDs are ever shortened."""
+    leader = master_node("10.0.4.1", "m1", master_id="3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10")
+    assert table([master_row(leader, INFO, {})], 40) == (
+        "HOSTNAME  IP        ID                                    TYPE             STATUS  REGION     ZONE\n"
+        "m1        10.0.4.1  3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10  master (leader)          eu-west-1  eu-west-1a\n")
+
+
 def test_a_name_that_fits_exactly_is_not_cut():
     text = table(TWO_AGENTS, FIXED + len("ip-10-0-1-3.internal"))
     assert f"ip-10-0-1-3.internal  10.0.1.3  {PREFIX}S3  agent  ACTIVE" in text.splitlines()
