@@ -602,6 +602,9 @@ def test_public_ip_from_metadata_refuses_hostile_value(value, shown):
     assert shown in message
     assert "PUBLIC_IPV4" in message
     assert "https://dcos.example.com/metadata" in message
+    assert message == (
+        f"The cluster's answer to https://dcos.example.com/metadata gives the master's public address (PUBLIC_IPV4) "
+        f"as {shown}, which is not an IP address or host name. Refusing to connect to it.")
 
 
 # --- host_of_url -----------------------------------------------------------------------
