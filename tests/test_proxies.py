@@ -72,6 +72,8 @@ def test_proxy_for(target, env, expected):
     ("cluster.example", 443, "api.cluster.example", False),
     ("cluster.example", 443, "CLUSTER.Example", True),
     ("cluster.example", 443, "other.example , cluster.example", True),
+    ("cluster.example", 443, "other.example,cluster.example", True),
+    ("10.0.4.1", 443, "localhost,127.0.0.1,10.0.4.1", True),
     ("cluster.example", 443, "other.example,,  ", False),
     ("cluster.example", 443, "cluster.example:443", True),
     ("cluster.example", 443, "cluster.example:8443", False),
