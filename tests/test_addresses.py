@@ -268,6 +268,34 @@ def test_an_agent_with_a_host_name_that_is_none_is_refused_by_the_one_rule(hostn
     assert node.address == "10.0.1.20"  # the listing still shows where the cluster says it is
 
 
+NO_PID = "without a usable pid (got {}), so its address is unknown. Use --private-ip=<ip> instead."
+NOT_A_HOST = "which is not an IP address or host name. Refusing to connect to it."
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"id": S2, "hostname": "10.0.1.22"}, f"The cluster describes agent {S2} " + NO_PID.format("None")),
+    ({"id": S2, "pid": "slave(1)10.0.1.22:5051"},
+     f"The cluster describes agent {S2} " + NO_PID.format("slave(1)10.0.1.22:5051")),
+    ({"pid": 7}, "The cluster describes agent ? " + NO_PID.format("7")),
+    ({"id": S0, "pid": "slave(1)@a b:5051"},
+     f"The cluster gives agent {S0} the pid 'slave(1)@a b:5051', whose host part is not an IP address or host name. "
+     "Refusing to connect to it."),
+    ({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": "a\nb"},
+     f"The cluster gives agent {S0} the hostname 'a\\nb', " + NOT_A_HOST),
+    ({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": 12},
+     f"The cluster gives agent {S0} the hostname 12, " + NOT_A_HOST),
+])
+def test_each_refused_agent_is_said_in_full(entry, message):
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address(entry)
+    assert str(caught.value) == message
+
+
+def test_an_agent_without_a_host_name_is_reached_at_its_pid():
+    assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051"}) == "10.0.1.20"
+    assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": None}) == "10.0.1.20"
+
+
 def test_a_usable_agent_has_no_problem():
     node = agent_node(agent_entry(S0, "dcos-01", "10.0.1.20"))
     assert (node.address, node.problem) == ("10.0.1.20", None)

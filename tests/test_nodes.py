@@ -22,6 +22,7 @@ from dcos_node_ssh.listing import (
     Row,
     agent_object,
     agent_row,
+    fault_domain,
     field_value,
     master_object,
     master_row,
@@ -253,6 +254,26 @@ def test_core_types_and_statuses():
     standby_line = text.splitlines()[1].split()
     # a standby master: no ID nor zone (only the leader has them), the region is every master's
     assert standby_line == ["10.0.4.2", "10.0.4.2", "N/A", "master", "(standby)", "eu-west-1", "N/A"]
+
+
+def domain(**parts):
+    return {"domain": {"fault_domain": parts}}
+
+
+@pytest.mark.parametrize("entry, names", [
+    (domain(region={"name": "eu-west-1"}, zone={"name": "eu-west-1a"}), ("eu-west-1", "eu-west-1a")),
+    (domain(region={"name": "eu-west-1"}), ("eu-west-1", "")),
+    (domain(zone={"name": "eu-west-1a"}), ("", "eu-west-1a")),
+    (domain(region={"name": 5}, zone={"name": None}), ("", "")),
+    (domain(region="eu-west-1", zone=["eu-west-1a"]), ("", "")),
+    ({"domain": {"fault_domain": "eu-west-1"}}, ("", "")),
+    ({"domain": "eu-west-1"}, ("", "")),
+    ({}, ("", "")),
+    (None, ("", "")),
+    ("domain", ("", "")),
+])
+def test_fault_domain_names_only_what_the_cluster_gives_as_text(entry, names):
+    assert fault_domain(entry) == names
 
 
 def test_agent_json_is_as_sent_with_cores_keys_then_ours():
