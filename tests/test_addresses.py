@@ -11,10 +11,12 @@ import pytest
 
 from clusterdata import agent_entry, fixture, scenario
 from dcos_node_ssh.cluster.answers import (
+    ListedMaster,
     agent_query,
     agents_in,
     leader_from_master_info,
     leader_from_mesos_dns,
+    masters_from_mesos_dns,
     public_ip_from_metadata,
 )
 from dcos_node_ssh.errors import ClusterDataError, UsageError
@@ -497,6 +499,40 @@ def test_leader_from_mesos_dns_refuses_hostile_ip(ip, shown):
     assert source in message
     assert shown in message
     assert "leading master" in message
+
+
+DNS = "https://dcos.example.com/mesos_dns/v1/hosts/master.mesos"
+
+
+def refused(what, shown):
+    return (f"The cluster's answer to {DNS} gives the {what} as {shown}, which is not an IP address or host name. "
+            "Refusing to connect to it.")
+
+
+def test_the_leader_from_mesos_dns_is_refused_in_full():
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns([{"ip": "10.0.4.1 ; id"}], DNS)
+    assert str(caught.value) == refused("leading master", "10.0.4.1 ; id")
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns([{"host": "leader.mesos."}], DNS)
+    assert str(caught.value) == f'Mesos DNS answered {DNS} without an "ip" for the leader.'
+
+
+def test_masters_from_mesos_dns_keep_their_order_once_each_and_say_why_one_is_refused():
+    answer = [{"ip": " 10.0.4.2 "}, {"ip": "10.0.4.1"}, {"ip": 7}, {"ip": "10.0.4.2"}, {"ip": "a;b"}, {"ip": None},
+              {"ip": ["10.0.4.3"]}, {"ip": 7}]
+    assert masters_from_mesos_dns(answer, DNS) == [
+        ListedMaster("10.0.4.2"), ListedMaster("10.0.4.1"), ListedMaster("", "7", refused("master", "7")),
+        ListedMaster("", "a;b", refused("master", "a;b")), ListedMaster("", "None", refused("master", "None")),
+        ListedMaster("", "['10.0.4.3']", refused("master", "['10.0.4.3']"))]
+
+
+@pytest.mark.parametrize("answer", [[], {}, None, "10.0.4.1", [{"ip": "10.0.4.1"}, "10.0.4.2"],
+                                    [{"ip": "10.0.4.1"}, {"host": "master.mesos."}], {"ip": "10.0.4.1"}])
+def test_masters_from_mesos_dns_without_an_ip_for_each(answer):
+    with pytest.raises(ClusterDataError) as caught:
+        masters_from_mesos_dns(answer, DNS)
+    assert str(caught.value) == f'Mesos DNS answered {DNS} without an "ip" for each master.'
 
 
 # --- leader_from_master_info ----------------------------------------------------------
