@@ -55,6 +55,13 @@ def test_fixture_agents_become_rows():
     ({"deactivated": True, "active": False}, "agent", "deactivated"),
     ({"drain_info": {"state": "DRAINED"}}, "agent", "drained"),
     ({"drain_info": {"state": "DRAINING"}, "active": False}, "agent", "draining"),
+    # attribute values and drain states are read whatever their case
+    ({"attributes": {"public_ip": "True"}}, "public agent", "active"),
+    ({"drain_info": {"state": "draining"}}, "agent", "draining"),
+    ({"drain_info": {"state": "Drained"}}, "agent", "drained"),
+    # what is not what it should be is left alone
+    ({"attributes": "public_ip", "reserved_resources": ["slave_public"], "drain_info": "DRAINED"}, "agent", "active"),
+    ({"drain_info": {"state": 7}, "deactivated": "true", "active": 0}, "agent", "active"),
 ])
 def test_type_and_state(changes, type_, state):
     entry = agent_entry(PREFIX + "S9", "a", "10.0.0.9")
