@@ -356,6 +356,14 @@ def test_the_streamed_agent_list_reads_every_agent_and_the_members_asked_for_aro
         list(agents_in('{"slaves": [], "x": 1 "y": 2}', "source", NotJson, {"x": None}))
 
 
+def test_the_streamed_agent_list_reads_compact_json_as_mesos_sends_it():
+    text = '{"hostname":"m","slaves":[{"id":"a"},{"id":"b"},{"id":"c"}],"after":[1],"other":{"x":2},"last":3}'
+    assert list(agents_in(text, "source", NotJson)) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    top = {"hostname": None, "after": None, "last": None}
+    assert list(agents_in(text, "source", NotJson, top)) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert top == {"hostname": "m", "after": [1], "last": 3}
+
+
 @pytest.mark.parametrize("text", ["[]", '{"slaves": {}}', '{"agents": []}', "{}"])
 def test_an_answer_without_a_slaves_array_says_so(text):
     with pytest.raises(ClusterDataError) as caught:
