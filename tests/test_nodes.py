@@ -94,6 +94,13 @@ def test_sort_is_masters_then_agents_then_public_agents_by_address_then_id():
     assert sort_nodes(list(reversed(nodes))) == sort_nodes(nodes)
 
 
+def test_ipv4_addresses_sort_before_ipv6_ones_and_the_rest_after_them_as_text():
+    nodes = [Node(agent_id, "h", address, NodeKind.AGENT, NodeState.ACTIVE) for agent_id, address in [
+        ("a", "dcos-02"), ("b", "fd00::10"), ("c", "dcos-01"), ("d", "fd00::9"), ("e", "10.0.0.2"), ("f", "")]]
+    assert [node.address for node in sort_nodes(nodes)] == ["10.0.0.2", "fd00::9", "fd00::10", "", "dcos-01",
+                                                            "dcos-02"]
+
+
 # -- matching ---------------------------------------------------------------------
 
 AGENTS = [
