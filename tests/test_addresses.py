@@ -293,6 +293,13 @@ def test_each_refused_agent_is_said_in_full(entry, message):
     assert str(caught.value) == message
 
 
+def test_an_agent_and_the_leader_read_the_same_host_from_a_pid_with_two_ats():
+    """Whatever the cluster sends, every reader of a pid agrees on its host: what follows the last '@'."""
+    pid = "slave(1)@x@10.0.1.20:5051"
+    assert agent_address({"id": S0, "pid": pid}) == agent_node({"id": S0, "pid": pid}).address == "10.0.1.20"
+    assert leader_from_master_info({"get_master": {"master_info": {"pid": pid}}}, "x") == "10.0.1.20"
+
+
 def test_an_agent_without_a_host_name_is_reached_at_its_pid():
     assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051"}) == "10.0.1.20"
     assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": None}) == "10.0.1.20"
