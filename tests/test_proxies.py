@@ -102,6 +102,12 @@ def test_no_proxy(host, port, no_proxy, bypassed):
     assert (proxy_for("https", host, port, upper) is None) == bypassed
 
 
+@pytest.mark.parametrize("host", ["cluster.example", "xxxx", "10.0.4.1", "2001:db8::5"])
+def test_without_no_proxy_every_host_goes_through_the_proxy(host):
+    assert proxy_for("https", host, 443, {"https_proxy": "http://proxy:3128"}) == Proxy(
+        "proxy", 3128, None, "http://proxy:3128", "https_proxy")
+
+
 def test_lower_case_no_proxy_wins():
     env = {"https_proxy": "http://proxy:3128", "no_proxy": "other.example", "NO_PROXY": "cluster.example"}
     assert proxy_for("https", "cluster.example", 443, env) is not None
