@@ -416,6 +416,14 @@ def test_a_host_name_keeps_8_characters_however_narrow_the_terminal():
                                      "b         10.0.1.4  S4  agent  ACTIVE"]
 
 
+def test_an_agent_the_cluster_lists_with_an_empty_id_is_listed_beside_shortened_ones():
+    agents = [as_row(Node("", "h", "10.0.1.2", NodeKind.AGENT, NodeState.ACTIVE)),
+              as_row(Node(PREFIX + "S3", "g", "10.0.1.3", NodeKind.AGENT, NodeState.ACTIVE))]
+    assert table(agents, 40).splitlines()[:3] == ["HOSTNAME  IP        ID  TYPE   STATUS",
+                                                  "h         10.0.1.2      agent  ACTIVE",
+                                                  "g         10.0.1.3  S3  agent  ACTIVE"]
+
+
 def test_a_master_alone_on_a_narrow_terminal_keeps_its_id_and_no_note():
     """`dcos node --mesos-id=<the leader's ID>`: only agents' IDs are ever shortened."""
     leader = master_node("10.0.4.1", "m1", master_id="3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10")
