@@ -11,9 +11,12 @@ import pytest
 
 from clusterdata import agent_entry, fixture, scenario
 from dcos_node_ssh.cluster.answers import (
+    ListedMaster,
+    agent_query,
     agents_in,
     leader_from_master_info,
     leader_from_mesos_dns,
+    masters_from_mesos_dns,
     public_ip_from_metadata,
 )
 from dcos_node_ssh.errors import ClusterDataError, UsageError
@@ -267,6 +270,41 @@ def test_an_agent_with_a_host_name_that_is_none_is_refused_by_the_one_rule(hostn
     assert node.address == "10.0.1.20"  # the listing still shows where the cluster says it is
 
 
+NO_PID = "without a usable pid (got {}), so its address is unknown. Use --private-ip=<ip> instead."
+NOT_A_HOST = "which is not an IP address or host name. Refusing to connect to it."
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"id": S2, "hostname": "10.0.1.22"}, f"The cluster describes agent {S2} " + NO_PID.format("None")),
+    ({"id": S2, "pid": "slave(1)10.0.1.22:5051"},
+     f"The cluster describes agent {S2} " + NO_PID.format("slave(1)10.0.1.22:5051")),
+    ({"pid": 7}, "The cluster describes agent ? " + NO_PID.format("7")),
+    ({"id": S0, "pid": "slave(1)@a b:5051"},
+     f"The cluster gives agent {S0} the pid 'slave(1)@a b:5051', whose host part is not an IP address or host name. "
+     "Refusing to connect to it."),
+    ({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": "a\nb"},
+     f"The cluster gives agent {S0} the hostname 'a\\nb', " + NOT_A_HOST),
+    ({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": 12},
+     f"The cluster gives agent {S0} the hostname 12, " + NOT_A_HOST),
+])
+def test_each_refused_agent_is_said_in_full(entry, message):
+    with pytest.raises(ClusterDataError) as caught:
+        agent_address(entry)
+    assert str(caught.value) == message
+
+
+def test_an_agent_and_the_leader_read_the_same_host_from_a_pid_with_two_ats():
+    """Whatever the cluster sends, every reader of a pid agrees on its host: what follows the last '@'."""
+    pid = "slave(1)@x@10.0.1.20:5051"
+    assert agent_address({"id": S0, "pid": pid}) == agent_node({"id": S0, "pid": pid}).address == "10.0.1.20"
+    assert leader_from_master_info({"get_master": {"master_info": {"pid": pid}}}, "x") == "10.0.1.20"
+
+
+def test_an_agent_without_a_host_name_is_reached_at_its_pid():
+    assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051"}) == "10.0.1.20"
+    assert agent_address({"id": S0, "pid": "slave(1)@10.0.1.20:5051", "hostname": None}) == "10.0.1.20"
+
+
 def test_a_usable_agent_has_no_problem():
     node = agent_node(agent_entry(S0, "dcos-01", "10.0.1.20"))
     assert (node.address, node.problem) == ("10.0.1.20", None)
@@ -325,12 +363,29 @@ def test_the_streamed_agent_list_reads_every_agent_and_the_members_asked_for_aro
         list(agents_in('{"slaves": [], "x": 1 "y": 2}', "source", NotJson, {"x": None}))
 
 
+def test_the_streamed_agent_list_reads_compact_json_as_mesos_sends_it():
+    text = '{"hostname":"m","slaves":[{"id":"a"},{"id":"b"},{"id":"c"}],"after":[1],"other":{"x":2},"last":3}'
+    assert list(agents_in(text, "source", NotJson)) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    top = {"hostname": None, "after": None, "last": None}
+    assert list(agents_in(text, "source", NotJson, top)) == [{"id": "a"}, {"id": "b"}, {"id": "c"}]
+    assert top == {"hostname": "m", "after": [1], "last": 3}
+
+
 @pytest.mark.parametrize("text", ["[]", '{"slaves": {}}', '{"agents": []}', "{}"])
 def test_an_answer_without_a_slaves_array_says_so(text):
     with pytest.raises(ClusterDataError) as caught:
         list(agents_in(text, "http://c/mesos/master/slaves", NotJson, {}))
     assert str(caught.value) == ("The cluster's answer to http://c/mesos/master/slaves is not the expected agent list "
                                  "(no \"slaves\" array).")
+
+
+@pytest.mark.parametrize("agent_id, query", [
+    (S1, f"/master/slaves?slave_id={S1}"),
+    # whatever the ID holds stays in the query: it cannot reach another path or parameter
+    ("../x/y?z=1&a b#c", "/master/slaves?slave_id=..%2Fx%2Fy%3Fz%3D1%26a%20b%23c"),
+])
+def test_the_query_for_one_agent_escapes_the_id(agent_id, query):
+    assert agent_query(agent_id) == query
 
 
 def test_find_agent_exact_id_in_filtered_answer():
@@ -459,6 +514,40 @@ def test_leader_from_mesos_dns_refuses_hostile_ip(ip, shown):
     assert source in message
     assert shown in message
     assert "leading master" in message
+
+
+DNS = "https://dcos.example.com/mesos_dns/v1/hosts/master.mesos"
+
+
+def refused(what, shown):
+    return (f"The cluster's answer to {DNS} gives the {what} as {shown}, which is not an IP address or host name. "
+            "Refusing to connect to it.")
+
+
+def test_the_leader_from_mesos_dns_is_refused_in_full():
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns([{"ip": "10.0.4.1 ; id"}], DNS)
+    assert str(caught.value) == refused("leading master", "10.0.4.1 ; id")
+    with pytest.raises(ClusterDataError) as caught:
+        leader_from_mesos_dns([{"host": "leader.mesos."}], DNS)
+    assert str(caught.value) == f'Mesos DNS answered {DNS} without an "ip" for the leader.'
+
+
+def test_masters_from_mesos_dns_keep_their_order_once_each_and_say_why_one_is_refused():
+    answer = [{"ip": " 10.0.4.2 "}, {"ip": "10.0.4.1"}, {"ip": 7}, {"ip": "10.0.4.2"}, {"ip": "a;b"}, {"ip": None},
+              {"ip": ["10.0.4.3"]}, {"ip": 7}]
+    assert masters_from_mesos_dns(answer, DNS) == [
+        ListedMaster("10.0.4.2"), ListedMaster("10.0.4.1"), ListedMaster("", "7", refused("master", "7")),
+        ListedMaster("", "a;b", refused("master", "a;b")), ListedMaster("", "None", refused("master", "None")),
+        ListedMaster("", "['10.0.4.3']", refused("master", "['10.0.4.3']"))]
+
+
+@pytest.mark.parametrize("answer", [[], {}, None, "10.0.4.1", [{"ip": "10.0.4.1"}, "10.0.4.2"],
+                                    [{"ip": "10.0.4.1"}, {"host": "master.mesos."}], {"ip": "10.0.4.1"}])
+def test_masters_from_mesos_dns_without_an_ip_for_each(answer):
+    with pytest.raises(ClusterDataError) as caught:
+        masters_from_mesos_dns(answer, DNS)
+    assert str(caught.value) == f'Mesos DNS answered {DNS} without an "ip" for each master.'
 
 
 # --- leader_from_master_info ----------------------------------------------------------
@@ -592,6 +681,9 @@ def test_public_ip_from_metadata_refuses_hostile_value(value, shown):
     assert shown in message
     assert "PUBLIC_IPV4" in message
     assert "https://dcos.example.com/metadata" in message
+    assert message == (
+        f"The cluster's answer to https://dcos.example.com/metadata gives the master's public address (PUBLIC_IPV4) "
+        f"as {shown}, which is not an IP address or host name. Refusing to connect to it.")
 
 
 # --- host_of_url -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dcos_node_ssh.listing import (
     Row,
     agent_object,
     agent_row,
+    fault_domain,
     field_value,
     master_object,
     master_row,
@@ -54,6 +55,13 @@ def test_fixture_agents_become_rows():
     ({"deactivated": True, "active": False}, "agent", "deactivated"),
     ({"drain_info": {"state": "DRAINED"}}, "agent", "drained"),
     ({"drain_info": {"state": "DRAINING"}, "active": False}, "agent", "draining"),
+    # attribute values and drain states are read whatever their case
+    ({"attributes": {"public_ip": "True"}}, "public agent", "active"),
+    ({"drain_info": {"state": "draining"}}, "agent", "draining"),
+    ({"drain_info": {"state": "Drained"}}, "agent", "drained"),
+    # what is not what it should be is left alone
+    ({"attributes": "public_ip", "reserved_resources": ["slave_public"], "drain_info": "DRAINED"}, "agent", "active"),
+    ({"drain_info": {"state": 7}, "deactivated": "true", "active": 0}, "agent", "active"),
 ])
 def test_type_and_state(changes, type_, state):
     entry = agent_entry(PREFIX + "S9", "a", "10.0.0.9")
@@ -86,6 +94,13 @@ def test_sort_is_masters_then_agents_then_public_agents_by_address_then_id():
     assert sort_nodes(list(reversed(nodes))) == sort_nodes(nodes)
 
 
+def test_ipv4_addresses_sort_before_ipv6_ones_and_the_rest_after_them_as_text():
+    nodes = [Node(agent_id, "h", address, NodeKind.AGENT, NodeState.ACTIVE) for agent_id, address in [
+        ("a", "dcos-02"), ("b", "fd00::10"), ("c", "dcos-01"), ("d", "fd00::9"), ("e", "10.0.0.2"), ("f", "")]]
+    assert [node.address for node in sort_nodes(nodes)] == ["10.0.0.2", "fd00::9", "fd00::10", "", "dcos-01",
+                                                            "dcos-02"]
+
+
 # -- matching ---------------------------------------------------------------------
 
 AGENTS = [
@@ -107,9 +122,40 @@ AGENTS = [
     ("dcos-02.example.com", PREFIX + "S2"),  # host name
     ("DCOS-01", PREFIX + "S1"),  # host names are not case-sensitive
     ("dcos-02.example.com.", PREFIX + "S2"),
+    (PREFIX + "S1", PREFIX + "S1"),  # a whole ID, though S12's starts with it
 ])
 def test_match_agent(value, expected):
     assert match_agent(AGENTS, value, "http://cluster").id == expected
+
+
+def test_a_host_name_given_with_its_root_dot_matches_the_name_typed_without():
+    agents = [Node(PREFIX + "S1", "dcos-01.example.com.", "10.0.1.1", NodeKind.AGENT, NodeState.ACTIVE),
+              Node(PREFIX + "S2", ".dcos-01.example.com", "10.0.1.2", NodeKind.AGENT, NodeState.ACTIVE)]
+    assert match_agent(agents, "dcos-01.example.com", "http://cluster").id == PREFIX + "S1"
+
+
+def agents_numbered(count, **names):
+    return [Node(PREFIX + f"S{index}", names.get("hostname", f"h{index}"), f"10.0.3.{index}", NodeKind.AGENT,
+                 NodeState.ACTIVE) for index in range(count)]
+
+
+def test_two_agents_of_one_host_name_are_both_listed():
+    """An agent that registered again under a new ID may be listed beside its old self."""
+    agents = agents_numbered(2, hostname="dcos-01")
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents, "dcos-01", "http://cluster")
+    assert str(caught.value) == (
+        f"'dcos-01' matches 2 agents: {PREFIX}S0 (dcos-01, 10.0.3.0); {PREFIX}S1 (dcos-01, 10.0.3.1). Give more of "
+        "the ID, or the agent's address.")
+
+
+@pytest.mark.parametrize("count, more", [(10, ""), (11, "; and 1 more"), (13, "; and 3 more")])
+def test_an_ambiguous_value_lists_ten_agents_and_counts_the_rest(count, more):
+    with pytest.raises(ClusterError) as caught:
+        match_agent(agents_numbered(count), PREFIX[:8], "http://cluster")
+    listed = "; ".join(f"{PREFIX}S{index} (h{index}, 10.0.3.{index})" for index in range(10))
+    assert str(caught.value) == (
+        f"'{PREFIX[:8]}' matches {count} agents: {listed}{more}. Give more of the ID, or the agent's address.")
 
 
 @pytest.mark.parametrize("value, count", [("S1", 2), ("2", 3), (PREFIX[:8], 3)])
@@ -132,7 +178,9 @@ def test_unknown_value_shows_the_closest_and_how_to_list():
 def test_unknown_value_with_nothing_close():
     with pytest.raises(ClusterError) as caught:
         match_agent(AGENTS, "zzzzzz", "http://cluster")
-    assert "Closest" not in str(caught.value)
+    assert str(caught.value) == (
+        "No agent matches 'zzzzzz' (by ID, a unique part of the start or end of an ID, host name or address) among "
+        "the 4 agents of the cluster at http://cluster. List the agents with `dcos node`.")
 
 
 @pytest.mark.parametrize("value, full", [
@@ -150,6 +198,22 @@ def test_unique_suffixes_are_accepted_by_the_matcher():
     assert short[PREFIX + "S1"] == "1177-S1"
     for agent_id, suffix in short.items():
         assert match_agent(AGENTS, suffix, "c").id == agent_id
+
+
+@pytest.mark.parametrize("ids, short", [
+    # one part before the last tells them apart: the ending from the second part
+    (["x-a-S1", "x-b-S1"], {"x-a-S1": "a-S1", "x-b-S1": "b-S1"}),
+    # only the first part differs: the whole ID
+    (["x-a-S1", "y-a-S1"], {"x-a-S1": "x-a-S1", "y-a-S1": "y-a-S1"}),
+    (["a-S1", "b-S1"], {"a-S1": "a-S1", "b-S1": "b-S1"}),
+    (["S1", "S2"], {"S1": "S1", "S2": "S2"}),
+    # an ID that is an ending of another has no unique ending of its own: the whole ID
+    (["a-S1", "S1"], {"a-S1": "a-S1", "S1": "S1"}),
+    # the cluster may list an ID twice
+    (["a-S1", "a-S1", "a-S2"], {"a-S1": "a-S1", "a-S2": "S2"}),
+])
+def test_unique_suffixes_fall_back_to_longer_endings_then_the_whole_id(ids, short):
+    assert unique_suffixes(ids) == short
 
 
 # -- the listing: core's columns, types and keys ---------------------------------------
@@ -204,6 +268,26 @@ def test_core_types_and_statuses():
     standby_line = text.splitlines()[1].split()
     # a standby master: no ID nor zone (only the leader has them), the region is every master's
     assert standby_line == ["10.0.4.2", "10.0.4.2", "N/A", "master", "(standby)", "eu-west-1", "N/A"]
+
+
+def domain(**parts):
+    return {"domain": {"fault_domain": parts}}
+
+
+@pytest.mark.parametrize("entry, names", [
+    (domain(region={"name": "eu-west-1"}, zone={"name": "eu-west-1a"}), ("eu-west-1", "eu-west-1a")),
+    (domain(region={"name": "eu-west-1"}), ("eu-west-1", "")),
+    (domain(zone={"name": "eu-west-1a"}), ("", "eu-west-1a")),
+    (domain(region={"name": 5}, zone={"name": None}), ("", "")),
+    (domain(region="eu-west-1", zone=["eu-west-1a"]), ("", "")),
+    ({"domain": {"fault_domain": "eu-west-1"}}, ("", "")),
+    ({"domain": "eu-west-1"}, ("", "")),
+    ({}, ("", "")),
+    (None, ("", "")),
+    ("domain", ("", "")),
+])
+def test_fault_domain_names_only_what_the_cluster_gives_as_text(entry, names):
+    assert fault_domain(entry) == names
 
 
 def test_agent_json_is_as_sent_with_cores_keys_then_ours():
@@ -330,6 +414,22 @@ def test_a_host_name_keeps_8_characters_however_narrow_the_terminal():
     assert text.splitlines()[:3] == ["HOSTNAME  IP        ID  TYPE   STATUS",
                                      "ip-10-0~  10.0.1.3  S3  agent  ACTIVE",
                                      "b         10.0.1.4  S4  agent  ACTIVE"]
+
+
+def test_an_agent_the_cluster_lists_with_an_empty_id_is_listed_beside_shortened_ones():
+    agents = [as_row(Node("", "h", "10.0.1.2", NodeKind.AGENT, NodeState.ACTIVE)),
+              as_row(Node(PREFIX + "S3", "g", "10.0.1.3", NodeKind.AGENT, NodeState.ACTIVE))]
+    assert table(agents, 40).splitlines()[:3] == ["HOSTNAME  IP        ID  TYPE   STATUS",
+                                                  "h         10.0.1.2      agent  ACTIVE",
+                                                  "g         10.0.1.3  S3  agent  ACTIVE"]
+
+
+def test_a_master_alone_on_a_narrow_terminal_keeps_its_id_and_no_note():
+    """`dcos node --mesos-id=<the leader's ID>`: only agents' IDs are ever shortened."""
+    leader = master_node("10.0.4.1", "m1", master_id="3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10")
+    assert table([master_row(leader, INFO, {})], 40) == (
+        "HOSTNAME  IP        ID                                    TYPE             STATUS  REGION     ZONE\n"
+        "m1        10.0.4.1  3f4a1c9e-7b2d-4e8a-9c51-0d6e2b7a8f10  master (leader)          eu-west-1  eu-west-1a\n")
 
 
 def test_a_name_that_fits_exactly_is_not_cut():

@@ -52,6 +52,9 @@ HTTP = ("http", "cluster.example", 80)
      Proxy("proxy", 3128, basic("d@main\\user:p:s@ss/wörd".encode()), "http://proxy:3128", "https_proxy")),
     (HTTPS, {"https_proxy": "http://alice@proxy:3128"},
      Proxy("proxy", 3128, basic(b"alice:"), "http://proxy:3128", "https_proxy")),
+    # an '@' left in the password: the host is what follows the last one
+    (HTTPS, {"https_proxy": "http://alice:p@ss@proxy:3128"},
+     Proxy("proxy", 3128, basic(b"alice:p@ss"), "http://proxy:3128", "https_proxy")),
 ])
 def test_proxy_for(target, env, expected):
     assert proxy_for(*target, env) == expected
@@ -69,6 +72,8 @@ def test_proxy_for(target, env, expected):
     ("cluster.example", 443, "api.cluster.example", False),
     ("cluster.example", 443, "CLUSTER.Example", True),
     ("cluster.example", 443, "other.example , cluster.example", True),
+    ("cluster.example", 443, "other.example,cluster.example", True),
+    ("10.0.4.1", 443, "localhost,127.0.0.1,10.0.4.1", True),
     ("cluster.example", 443, "other.example,,  ", False),
     ("cluster.example", 443, "cluster.example:443", True),
     ("cluster.example", 443, "cluster.example:8443", False),
@@ -95,6 +100,12 @@ def test_no_proxy(host, port, no_proxy, bypassed):
     assert (proxy_for("https", host, port, env) is None) == bypassed
     upper = {"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": no_proxy}
     assert (proxy_for("https", host, port, upper) is None) == bypassed
+
+
+@pytest.mark.parametrize("host", ["cluster.example", "xxxx", "10.0.4.1", "2001:db8::5"])
+def test_without_no_proxy_every_host_goes_through_the_proxy(host):
+    assert proxy_for("https", host, 443, {"https_proxy": "http://proxy:3128"}) == Proxy(
+        "proxy", 3128, None, "http://proxy:3128", "https_proxy")
 
 
 def test_lower_case_no_proxy_wins():
@@ -158,6 +169,11 @@ def test_an_unusable_proxy_is_said_in_full_without_its_password(value, which):
     ("2001:db8::5", 443, "[2001:db8::5", False),  # unclosed: ignored
     ("2001:db8::5", 443, "[2001:db8::5]443", False),
     ("2001:db8::5", 443, "[2001:db8::5]:x", False),
+    ("2001:db8::5", 5, "[2001:db8::5]:5", True),
+    ("2001:db8::5", 1, "[2001:db8::5]:x1", False),
+    # a block written with its host bits set is the block (as curl reads it)
+    ("10.0.4.1", 443, "10.0.4.7/24", True),
+    ("2001:db8::5", 443, "2001:db8::1/64", True),
     ("cluster.example", 443, "cluster.example:x", False),
     ("cluster.example", 443, "junk:x, cluster.example", True),  # an entry ignored does not end the list
     ("cluster.example", 443, "[x, cluster.example", True),

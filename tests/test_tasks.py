@@ -82,7 +82,10 @@ def test_discovery_ports_from_1_to_65535_and_names_only_from_text():
       {"container_status": {"network_infos": ["junk", {"ip_addresses": "junk"},
                                               {"ip_addresses": ["junk", {"ip_address": "9.0.1.5"}]}]}}],
      ("9.0.1.5",)),
-], ids=["one", "the-latest", "ipv6", "not-addresses", "junk", "junk-at-every-level"])
+    # the latest status is junk, or has no addresses: an earlier one's
+    ([{"container_status": {"network_infos": [{"ip_addresses": [{"ip_address": "9.0.1.5"}]}]}}, {"state": "x"},
+      "junk", None], ("9.0.1.5",)),
+], ids=["one", "the-latest", "ipv6", "not-addresses", "junk", "junk-at-every-level", "junk-latest"])
 def test_container_addresses_come_from_its_latest_status_and_are_addresses(statuses, expected):
     entry = clusterdata.task_entry("t", "t", S0)
     entry["statuses"] = statuses

@@ -804,6 +804,154 @@ def test_status_texts(status, proxy, www_authenticate, error_class, says):
     assert type(error) is error_class and says in str(error), str(error)
 
 
+URL = "https://cluster.example/prefix/metadata"
+VIA = " The request went through the proxy http://proxy.corp:3128 (from HTTPS_PROXY)."
+CHECK_URL = "Check that core.dcos_url points at the cluster (with https:// where it uses TLS)."
+DIRECTLY = "if this machine reaches the cluster directly, add cluster.example to NO_PROXY"
+NOT_HTTP = (ClusterError, f"The cluster closed the connection to {URL} without a valid HTTP answer. {CHECK_URL}")
+# What each failure says, directly; through PROXY the same ends with VIA.
+DIRECT_TEXTS = {
+    Failure.TIMEOUT: (ClusterUnreachable, (
+        f"The cluster at {URL} did not answer within 2.5 seconds. Check that core.dcos_url is right and the cluster "
+        "is up, or raise core.timeout.")),
+    Failure.UNREACHABLE: (ClusterUnreachable, (
+        f"Could not reach the cluster at {URL}: DETAIL. Check that core.dcos_url is right and that this machine can "
+        "reach the cluster.")),
+    Failure.NOT_HTTP: NOT_HTTP,
+    Failure.BAD_LENGTH: (ClusterError, (
+        f"The cluster's answer to {URL} is not valid HTTP (a Content-Length of 'DETAIL'). {CHECK_URL}")),
+    Failure.TOO_LARGE: (ClusterError, (
+        f"The cluster's answer to {URL} is larger than 1000 bytes, more than this command reads. Check that "
+        "core.dcos_url points at the cluster's API.")),
+    Failure.CUT_OFF: (ClusterError, (
+        f"The cluster's answer to {URL} was cut off after DETAIL bytes. The cluster or a proxy in between may be "
+        "overloaded; try again.")),
+    Failure.TLS_UNVERIFIED: (ClusterUnreachable, (
+        "The TLS certificate of https://cluster.example/prefix could not be verified (DETAIL). Set core.ssl_verify "
+        "to the path of the cluster's CA bundle (`dcos config set core.ssl_verify /path/to/dcos-ca.crt`), or to "
+        "false to skip verification.")),
+    Failure.TLS_FAILED: (ClusterUnreachable, (
+        "The TLS handshake with https://cluster.example/prefix failed (DETAIL). Check that core.dcos_url uses "
+        "https:// only where the cluster speaks TLS.")),
+    # without a proxy there is none to blame: what came back was not HTTP
+    Failure.PROXY_TIMEOUT: NOT_HTTP,
+    Failure.PROXY_UNREACHABLE: NOT_HTTP,
+    Failure.PROXY_NOT_CONNECT: NOT_HTTP,
+}
+AT_THE_PROXY = {
+    Failure.PROXY_TIMEOUT: (
+        f"The proxy http://proxy.corp:3128 (from HTTPS_PROXY) did not answer within 2.5 seconds for {URL}. Check "
+        f"HTTPS_PROXY, or {DIRECTLY}; or raise core.timeout."),
+    Failure.PROXY_UNREACHABLE: (
+        f"Could not reach the proxy http://proxy.corp:3128 (from HTTPS_PROXY) for {URL}: DETAIL. Check HTTPS_PROXY, "
+        "or unset it if this machine reaches the cluster directly (or add cluster.example to NO_PROXY)."),
+    Failure.PROXY_NOT_CONNECT: (
+        "The proxy http://proxy.corp:3128 (from HTTPS_PROXY) did not give a valid answer to CONNECT "
+        f"cluster.example:443 for {URL}. Check that HTTPS_PROXY names an HTTP proxy, or {DIRECTLY}."),
+}
+
+
+@pytest.mark.parametrize("failure", list(Failure), ids=[failure.name for failure in Failure])
+def test_each_failure_in_full(failure):
+    error = explain(failure, named(), "DETAIL")
+    assert (type(error), str(error)) == DIRECT_TEXTS[failure]
+    error = explain(failure, named(PROXY), "DETAIL")
+    if failure in AT_THE_PROXY:
+        assert (type(error), str(error)) == (ClusterUnreachable, AT_THE_PROXY[failure])
+    elif failure is Failure.TLS_UNVERIFIED:
+        assert str(error) == DIRECT_TEXTS[failure][1] + VIA + (
+            " A proxy that inspects TLS shows a certificate of its own: then core.ssl_verify must name its CA bundle.")
+    else:
+        assert (type(error), str(error)) == (DIRECT_TEXTS[failure][0], DIRECT_TEXTS[failure][1] + VIA)
+
+
+def test_connect_names_an_ipv6_cluster_in_brackets():
+    request = named(PROXY)._replace(host="fd00::1", port=8443)
+    assert "answer to CONNECT [fd00::1]:8443 for" in str(explain(Failure.PROXY_NOT_CONNECT, request))
+
+
+REFUSED = f"The proxy http://proxy.corp:3128 (from HTTPS_PROXY) refused the user and password in HTTPS_PROXY for {URL}"
+WANTS = f"The proxy http://proxy.corp:3128 (from HTTPS_PROXY) wants a user and password for {URL}"
+CHECK_THEM = (". Check them: HTTPS_PROXY holds them as http://user:password@proxy:port, percent-encoded. Or, "
+              f"{DIRECTLY}.")
+PUT_THEM = f". Put them in HTTPS_PROXY as http://user:password@proxy:port, percent-encoded. Or, {DIRECTLY}."
+NOT_REACHED = f"The proxy http://proxy.corp:3128 (from HTTPS_PROXY) could not reach {URL}"
+UP = f". Check that core.dcos_url is right and that the cluster is up. Or, {DIRECTLY}."
+NOT_ALLOWED = f"The proxy http://proxy.corp:3128 (from HTTPS_PROXY) refused to reach {URL}"
+ASK = (". It may not allow this host or port: ask its administrator, or check HTTPS_PROXY (credentials go in it as "
+       f"http://user:password@proxy:port, percent-encoded). Or, {DIRECTLY}.")
+PROXY_401 = PROXY._replace(authorization="Basic YWxpY2U6")
+
+
+@pytest.mark.parametrize("status, reason, authorization, text", [
+    (407, "Proxy Authentication Required", "Basic YWxpY2U6",
+     f"{REFUSED} (HTTP 407 Proxy Authentication Required){CHECK_THEM}"),
+    (401, "Unauthorized", "Basic YWxpY2U6", f"{REFUSED} (HTTP 401 Unauthorized){CHECK_THEM}"),
+    (407, "Proxy Authentication Required", None, f"{WANTS} (HTTP 407 Proxy Authentication Required){PUT_THEM}"),
+    (401, "", None, f"{WANTS} (HTTP 401){PUT_THEM}"),
+    (502, "Bad  Gateway", None, f"{NOT_REACHED} (HTTP 502 Bad Gateway){UP}"),
+    (499, "Odd", None, f"{NOT_ALLOWED} (HTTP 499 Odd){ASK}"),
+    (403, "Forbidden", "Basic YWxpY2U6", f"{NOT_ALLOWED} (HTTP 403 Forbidden){ASK}"),
+])
+def test_proxy_refusals_in_full(status, reason, authorization, text):
+    proxy = PROXY._replace(authorization=authorization)
+    error = proxy_refusal(named(proxy), proxy, status, reason)
+    assert (type(error), str(error)) == (ClusterUnreachable, text)
+
+
+UNAUTHENTICATED = ("The cluster at https://cluster.example/prefix refused the request as unauthenticated (HTTP 401): "
+                   "the access token is missing or has expired. Log in with `dcos auth login`.")
+FORBIDDEN = (f"The cluster refused access to {URL} (HTTP 403): your account lacks the permission. Ask a cluster "
+             "administrator, or log in as another user with `dcos auth login`.")
+
+
+def redirected(status):
+    return (f"The cluster redirected {URL} to /login (HTTP {status}) instead of answering, which usually means a "
+            "login page or a wrong core.dcos_url. Check core.dcos_url (with https:// where the cluster uses it).")
+
+
+def answered(status):
+    return (f"The cluster answered {URL} with HTTP {status} Reason. The cluster may be starting or unhealthy; try "
+            "again later.")
+
+
+@pytest.mark.parametrize("status, proxy, www_authenticate, error_class, text", [
+    (401, None, "", ClusterAuthError, UNAUTHENTICATED),
+    (401, PROXY, "Basic realm=x", ClusterAuthError, UNAUTHENTICATED + VIA),  # no credentials to refuse
+    (401, PROXY_401, "acsjwt", ClusterAuthError, UNAUTHENTICATED + VIA),  # DC/OS asks for a token, never Basic
+    (401, PROXY_401, "BASIC realm=x", ClusterUnreachable, f"{REFUSED} (HTTP 401 Reason){CHECK_THEM}"),
+    (407, PROXY, "", ClusterUnreachable, f"{WANTS} (HTTP 407 Reason){PUT_THEM}"),
+    (407, None, "", ClusterError, answered(407)),  # no proxy: the cluster said it
+    (403, None, "", ClusterAuthError, FORBIDDEN),
+    (403, PROXY, "", ClusterAuthError, FORBIDDEN + VIA),
+    (301, None, "", ClusterError, redirected(301)),
+    (302, None, "", ClusterError, redirected(302)),
+    (303, None, "", ClusterError, redirected(303)),
+    (307, PROXY, "", ClusterError, redirected(307) + VIA),
+    (308, None, "", ClusterError, redirected(308)),
+    (300, None, "", ClusterError, answered(300)),
+    (304, None, "", ClusterError, answered(304)),
+    (500, PROXY, "", ClusterError, answered(500) + VIA),
+])
+def test_statuses_in_full(status, proxy, www_authenticate, error_class, text):
+    error = status_failure(named(proxy), status, "Reason", "/login", www_authenticate)
+    assert (type(error), str(error)) == (error_class, text)
+
+
+def test_a_401_says_why_no_token_was_sent_when_it_knows():
+    request = named(PROXY)._replace(unauthenticated="No token: core.dcos_acs_token is not set.")
+    assert str(status_failure(request, 401, "Unauthorized", "", "")) == (
+        "The cluster at https://cluster.example/prefix refused the request as unauthenticated (HTTP 401). No token: "
+        "core.dcos_acs_token is not set." + VIA)
+
+
+def test_a_reason_and_location_from_the_cluster_are_escaped_and_cut():
+    error = status_failure(named(), 500, "\x1b[31m" + "r" * 70, "", "")
+    assert f"with HTTP 500 \\x1b[31m{'r' * 49}...." in str(error)
+    error = status_failure(named(), 302, "Found", "/\x1b[2J", "")
+    assert "to /\\x1b[2J (HTTP 302)" in str(error)
+
+
 # -- a real tinyproxy ---------------------------------------------------------------------------------
 
 
