@@ -21,6 +21,7 @@ from dcos_node_ssh.openssh.hops import (
     cluster_key,
     display,
     display_word,
+    first_hop_argv,
     merge_options,
     remote_command,
 )
@@ -252,6 +253,40 @@ def test_build_argv_exact(fields, expected):
 )
 def test_build_argv_local_ssh_path_only_on_first_hop(fields, expected):
     assert build_argv(SshPlan(client="/usr/local/bin/ssh", **fields)) == expected
+
+
+# --- first_hop_argv: the check command's probe of the first connection -----------------
+
+FIRST_HOP_CASES = [
+    pytest.param(
+        dict(target=TARGET, user="core", client="/usr/local/bin/ssh", config_file="/home/me/.ssh/config",
+             options=("A=1",), proxy_options=("P=1",), command=("uptime",)),
+        # No proxy: the target, with the -F file and --option values but not the proxy's own;
+        # no agent, no terminal, `true` rather than the user's command; `own` options first.
+        ["/usr/local/bin/ssh", "-T", "-F", "/home/me/.ssh/config", "-o", "Own=1", "-o", "A=1", "core@10.0.1.23",
+         "true"],
+        id="direct",
+    ),
+    pytest.param(
+        dict(target=TARGET, user="core", proxy=PROXY, config_file="/home/me/.ssh/config", options=("A=1",),
+             proxy_options=("P=1",), command=("uptime",)),
+        # Through a proxy: the proxy, as the real first hop reaches it, and nothing of the second hop.
+        ["ssh", "-T", "-F", "/home/me/.ssh/config", "-o", "Own=1", "-o", "P=1", "-o", "A=1",
+         "core@52.34.108.176", "true"],
+        id="proxied",
+    ),
+    pytest.param(
+        dict(target=TARGET, user="core", proxy=PROXY, jump=True, host_key_alias="dcos-c-10.0.1.23"),
+        ["ssh", "-T", "-o", "Own=1", "core@52.34.108.176", "true"],
+        id="jump",
+    ),
+]
+
+
+@pytest.mark.parametrize("fields, expected", FIRST_HOP_CASES)
+@pytest.mark.parametrize("tty", [True, False])
+def test_first_hop_argv_exact(fields, expected, tty):
+    assert first_hop_argv(SshPlan(tty=tty, **fields), ("Own=1",)) == expected
 
 
 @pytest.mark.parametrize("shell", SHELLS)
