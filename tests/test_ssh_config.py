@@ -201,6 +201,10 @@ OURS = f"{INCLUDE_NOTE}\nInclude {PATH}\n"
     pytest.param("Include other.conf\nHost a\n  Include dcos-node-ssh.dcos.conf\n",
                  OURS + "Include other.conf\nHost a\n  Include dcos-node-ssh.dcos.conf\n",
                  id="the-users-include-inside-a-block-stays-and-ours-goes-on-top"),
+    # Lines that resemble ours without being ours are the user's: they stay byte for byte.
+    pytest.param(f"Include {PATH} \t\nHost a\n", None, id="the-users-include-with-trailing-blanks"),
+    pytest.param(f"{INCLUDE_NOTE} \nInclude {PATH}X\n", OURS + f"{INCLUDE_NOTE} \nInclude {PATH}X\n",
+                 id="a-note-with-a-trailing-blank-and-an-include-of-another-file"),
 ])
 def test_with_include(before, after):
     result = with_include(before.encode(), PATH, FOLDER, HOME)
