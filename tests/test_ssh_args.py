@@ -401,6 +401,7 @@ def test_remote_command_joins_like_plain_ssh(words, expected):
         "SendEnv=LANG LC_*",
         "LocalForward=8080 localhost:80",
         "user=core",
+        "ForwardX11=yes",
     ],
 )
 def test_check_option_accepts_key_value(value):
@@ -449,6 +450,20 @@ def test_check_option_rejects_what_cannot_be_one_config_line(value, why):
     with pytest.raises(UsageError) as caught:
         check_option(value, "--option")
     assert str(caught.value).startswith(f"The ssh option {value!r} from --option {why}")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("NoEquals", "The ssh option 'NoEquals' from --option is not of the form Key=Value (for example --option "
+                 "StrictHostKeyChecking=accept-new)."),
+    ("Key=a\nb", "The ssh option 'Key=a\\nb' from --option holds a line break or a NUL: an ssh option is Key=Value "
+                 "on one line (in a config file, a line break would start another)."),
+    ("Host=*", "The ssh option 'Host=*' from --option is not an option: in a config file Host starts a block of its "
+               "own, and `ssh -o` refuses it too."),
+])
+def test_what_check_option_refuses_is_said_in_full(value, message):
+    with pytest.raises(UsageError) as caught:
+        check_option(value, "--option")
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("value", ["Host=*", "Match=all", "Include=/etc/passwd"])
