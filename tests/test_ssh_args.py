@@ -92,6 +92,11 @@ BUILD_CASES = [
         id="direct-one-option",
     ),
     pytest.param(
+        dict(target=TARGET, user="core", options=("A=1",), proxy_options=("Port=2222",)),
+        ["ssh", "-A", "-t", "-o", "A=1", "core@10.0.1.23"],
+        id="direct-proxy-options-unused-without-a-proxy",
+    ),
+    pytest.param(
         dict(
             target=TARGET,
             user="core",
