@@ -521,6 +521,11 @@ def test_cluster_key_digest_of_ordinary_text_is_unchanged():
             ("ProxyCommand=nc %h %p", "B=1"),
         ),
         (["B=1", "A=1"], ["D=1", "C=1"], ("B=1", "A=1", "D=1", "C=1")),
+        (
+            ["ProxyCommand=ssh -W %h:%p -o User=x bastion"],
+            ["ProxyCommand=nc %h %p", "B=1"],
+            ("ProxyCommand=ssh -W %h:%p -o User=x bastion", "B=1"),
+        ),
     ],
     ids=[
         "nothing",
@@ -532,6 +537,7 @@ def test_cluster_key_digest_of_ordinary_text_is_unchanged():
         "key-prefix-is-not-a-match",
         "value-with-equals",
         "order-kept-flags-first",
+        "value-with-equals-in-the-flag",
     ],
 )
 def test_merge_options(from_flags, from_config, expected):
