@@ -52,6 +52,14 @@ PLAN = shared.Shared(user="core", options=("StrictHostKeyChecking=yes",), proxy_
     (PLAN._replace(proxy=None, options=("ConnectTimeout=3",), command=("-x",)), "10.0.0.5", [
         "ssh", "-T", "-o", "ForwardAgent=no", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o",
         "ConnectTimeout=3", "-o", "BatchMode=yes", "--", "core@10.0.0.5", "-x"]),
+    # --config-file: read by the node's ssh, and by the ProxyCommand's
+    (PLAN._replace(config_file="/home/me/.ssh/config", command=("uptime",)), "10.0.0.5", [
+        "ssh", "-T", "-F", "/home/me/.ssh/config", "-o",
+        "ProxyCommand=ssh -F /home/me/.ssh/config -o ControlMaster=no -o ControlPath=/tmp/dcos-run-x/proxy -o "
+        "Port=2222 -o ForwardAgent=no -o ControlMaster=no -o ControlPath=none -o StrictHostKeyChecking=yes -o "
+        "ConnectTimeout=10 -o BatchMode=yes -W '[%h]:%p' core@52.1.2.3",
+        "-o", "ForwardAgent=no", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o",
+        "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10", "-o", "BatchMode=yes", "core@10.0.0.5", "uptime"]),
 ])
 def test_node_argv(plan, address, expected):
     assert shared.node_argv(plan, address) == expected

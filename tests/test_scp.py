@@ -138,6 +138,8 @@ ALIAS = f"HostKeyAlias=dcos-c1-{T}"
                  id="options-on-both-connections-proxy-options-on-the-proxys"),
     pytest.param(["x", "S1:y"], dict(proxy=None, host_key_alias=None),
                  ["scp", "-s", "--", "x", f"core@{T}:y"], id="direct"),
+    pytest.param(["x", "S1:y"], dict(proxy=None, host_key_alias=None, recursive=True, preserve=True),
+                 ["scp", "-s", "-r", "-p", "--", "x", f"core@{T}:y"], id="recursive-keeping-modes-and-times"),
     pytest.param(["x", "S1:y"], dict(client="/opt/openssh/bin/scp", ssh_client="/opt/openssh/bin/ssh"),
                  ["/opt/openssh/bin/scp", "-s", "-o", f"ProxyCommand=/opt/openssh/bin/ssh -W '[%h]:%p' core@{P}",
                   "-o", ALIAS, "--", "x", f"core@{T}:y"], id="the-clients-named"),
@@ -328,6 +330,12 @@ def plan_of(words, **fields):
     pytest.param(["a", "b c", "S1:~/x"], {}, b'put -- "a" "x/"\nput -- "b c" "x/"\n',
                  id="several-sources-need-a-folder-home-relative"),
     pytest.param(["S1:", "S1:~", "here"], {}, b'get -- "." "here/"\nget -- "." "here/"\n', id="the-home"),
+    pytest.param(["notes.txt", "S1:~/"], {}, b'put -- "notes.txt" "."\n', id="the-home-with-a-slash"),
+    pytest.param(["S1:a", "S1:b", "/tmp/dl/"], {}, b'get -- "a" "/tmp/dl/"\nget -- "b" "/tmp/dl/"\n',
+                 id="a-folder-already-ending-in-a-slash-gets-no-second-one"),
+    # `~` is the node's home only: a local path is taken as written, as scp takes it
+    pytest.param(["~/notes.txt", "S1:/tmp/"], {}, b'put -- "~/notes.txt" "/tmp/"\n', id="a-local-source-under-tilde"),
+    pytest.param(["S1:/tmp/x", "~/dl"], {}, b'get -- "/tmp/x" "~/dl"\n', id="a-local-destination-under-tilde"),
     pytest.param(["-dash", 'q"uo\\te\'#', "S1:-rf"], {},
                  b'put -- "-dash" "-rf/"\nput -- "q\\"uo\\\\te\'#" "-rf/"\n', id="dashes-quotes-backslashes"),
 ])
@@ -346,6 +354,27 @@ def test_sftp_commands(words, fields, batch):
 def test_sftp_refuses_what_it_cannot_do(words, message):
     with pytest.raises(NodeSshError, match=message):
         sftp_commands(plan_of(words))
+
+
+@pytest.mark.parametrize("words, message", [
+    (["a", "S1:b", "c"], "This scp has no SFTP mode, and sftp copies between this machine and a node only: copy the "
+                         "local paths with cp, or use OpenSSH 8.7 or later."),
+    (["S1:~other/x", "."], "'~other/x' names another user's home, which sftp cannot expand (scp in SFTP mode asks "
+                           "the server, with OpenSSH 8.7 and later): write the path in full."),
+    (["a\nb", "S1:x"], "'a\\nb' holds a line break, which sftp's commands cannot carry (they are lines): rename "
+                       "it, or use OpenSSH 8.7 or later."),
+    (["a" * 2030, "S1:/tmp/"], f"The paths of '{'a' * 117}...' are too long for one sftp command (2047 bytes, at "
+                               "most 2046): use shorter ones, or OpenSSH 8.7 or later."),
+])
+def test_what_sftp_cannot_do_is_said_in_full(words, message):
+    with pytest.raises(NodeSshError) as caught:
+        sftp_commands(plan_of(words))
+    assert str(caught.value) == message
+
+
+def test_an_sftp_command_of_the_longest_line_sftp_reads_whole_is_written():
+    batch = sftp_commands(plan_of(["a" * 2029, "S1:/tmp/"]))
+    assert batch == b'put -- "' + b"a" * 2029 + b'" "/tmp/"\n' and len(batch) == 2046 + 1
 
 
 def test_sftp_connects_as_scp_would():

@@ -21,6 +21,7 @@ from dcos_node_ssh.openssh.hops import (
     cluster_key,
     display,
     display_word,
+    first_hop_argv,
     merge_options,
     remote_command,
 )
@@ -89,6 +90,11 @@ BUILD_CASES = [
         dict(target=TARGET, user="core", options=("StrictHostKeyChecking=no",)),
         ["ssh", "-A", "-t", "-o", "StrictHostKeyChecking=no", "core@10.0.1.23"],
         id="direct-one-option",
+    ),
+    pytest.param(
+        dict(target=TARGET, user="core", options=("A=1",), proxy_options=("Port=2222",)),
+        ["ssh", "-A", "-t", "-o", "A=1", "core@10.0.1.23"],
+        id="direct-proxy-options-unused-without-a-proxy",
     ),
     pytest.param(
         dict(
@@ -254,6 +260,40 @@ def test_build_argv_local_ssh_path_only_on_first_hop(fields, expected):
     assert build_argv(SshPlan(client="/usr/local/bin/ssh", **fields)) == expected
 
 
+# --- first_hop_argv: the check command's probe of the first connection -----------------
+
+FIRST_HOP_CASES = [
+    pytest.param(
+        dict(target=TARGET, user="core", client="/usr/local/bin/ssh", config_file="/home/me/.ssh/config",
+             options=("A=1",), proxy_options=("P=1",), command=("uptime",)),
+        # No proxy: the target, with the -F file and --option values but not the proxy's own;
+        # no agent, no terminal, `true` rather than the user's command; `own` options first.
+        ["/usr/local/bin/ssh", "-T", "-F", "/home/me/.ssh/config", "-o", "Own=1", "-o", "A=1", "core@10.0.1.23",
+         "true"],
+        id="direct",
+    ),
+    pytest.param(
+        dict(target=TARGET, user="core", proxy=PROXY, config_file="/home/me/.ssh/config", options=("A=1",),
+             proxy_options=("P=1",), command=("uptime",)),
+        # Through a proxy: the proxy, as the real first hop reaches it, and nothing of the second hop.
+        ["ssh", "-T", "-F", "/home/me/.ssh/config", "-o", "Own=1", "-o", "P=1", "-o", "A=1",
+         "core@52.34.108.176", "true"],
+        id="proxied",
+    ),
+    pytest.param(
+        dict(target=TARGET, user="core", proxy=PROXY, jump=True, host_key_alias="dcos-c-10.0.1.23"),
+        ["ssh", "-T", "-o", "Own=1", "core@52.34.108.176", "true"],
+        id="jump",
+    ),
+]
+
+
+@pytest.mark.parametrize("fields, expected", FIRST_HOP_CASES)
+@pytest.mark.parametrize("tty", [True, False])
+def test_first_hop_argv_exact(fields, expected, tty):
+    assert first_hop_argv(SshPlan(tty=tty, **fields), ("Own=1",)) == expected
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 def test_config_file_never_reaches_the_second_hop(shell):
     plan = SshPlan(target=TARGET, user="core", proxy=PROXY, config_file="/home/me/.ssh/config",
@@ -366,6 +406,7 @@ def test_remote_command_joins_like_plain_ssh(words, expected):
         "SendEnv=LANG LC_*",
         "LocalForward=8080 localhost:80",
         "user=core",
+        "ForwardX11=yes",
     ],
 )
 def test_check_option_accepts_key_value(value):
@@ -414,6 +455,20 @@ def test_check_option_rejects_what_cannot_be_one_config_line(value, why):
     with pytest.raises(UsageError) as caught:
         check_option(value, "--option")
     assert str(caught.value).startswith(f"The ssh option {value!r} from --option {why}")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("NoEquals", "The ssh option 'NoEquals' from --option is not of the form Key=Value (for example --option "
+                 "StrictHostKeyChecking=accept-new)."),
+    ("Key=a\nb", "The ssh option 'Key=a\\nb' from --option holds a line break or a NUL: an ssh option is Key=Value "
+                 "on one line (in a config file, a line break would start another)."),
+    ("Host=*", "The ssh option 'Host=*' from --option is not an option: in a config file Host starts a block of its "
+               "own, and `ssh -o` refuses it too."),
+])
+def test_what_check_option_refuses_is_said_in_full(value, message):
+    with pytest.raises(UsageError) as caught:
+        check_option(value, "--option")
+    assert str(caught.value) == message
 
 
 @pytest.mark.parametrize("value", ["Host=*", "Match=all", "Include=/etc/passwd"])
@@ -466,6 +521,11 @@ def test_cluster_key_digest_of_ordinary_text_is_unchanged():
             ("ProxyCommand=nc %h %p", "B=1"),
         ),
         (["B=1", "A=1"], ["D=1", "C=1"], ("B=1", "A=1", "D=1", "C=1")),
+        (
+            ["ProxyCommand=ssh -W %h:%p -o User=x bastion"],
+            ["ProxyCommand=nc %h %p", "B=1"],
+            ("ProxyCommand=ssh -W %h:%p -o User=x bastion", "B=1"),
+        ),
     ],
     ids=[
         "nothing",
@@ -477,6 +537,7 @@ def test_cluster_key_digest_of_ordinary_text_is_unchanged():
         "key-prefix-is-not-a-match",
         "value-with-equals",
         "order-kept-flags-first",
+        "value-with-equals-in-the-flag",
     ],
 )
 def test_merge_options(from_flags, from_config, expected):

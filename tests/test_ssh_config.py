@@ -46,9 +46,14 @@ def test_default_prefix(name, prefix, noted):
         assert "\x1b" not in note
 
 
+def test_the_note_on_a_cluster_name_no_alias_can_hold_says_what_is_used_instead():
+    assert default_prefix("My Cluster") == ("dcos.", "The cluster's name 'My Cluster' holds characters a Host alias "
+                                                     "cannot; using the prefix dcos. (choose one with --prefix).")
+
+
 def test_file_name():
-    assert [file_name(p) for p in ("dcos.", "prod.", "")] == [
-        "dcos-node-ssh.dcos.conf", "dcos-node-ssh.prod.conf", "dcos-node-ssh.nodes.conf"]
+    assert [file_name(p) for p in ("dcos.", "prod.", "", "lab-X.")] == [
+        "dcos-node-ssh.dcos.conf", "dcos-node-ssh.prod.conf", "dcos-node-ssh.nodes.conf", "dcos-node-ssh.lab-X.conf"]
 
 
 def test_node_entries_aliases():
@@ -89,6 +94,31 @@ def test_node_entries_leave_out_what_is_unsafe_or_ambiguous_and_say_so():
     assert "dcos.twin" in text and text.count("dcos.twin") == 1 and "dcos.10.0.1.31" in text
     assert "S\\x1b[2J;rm" in text and "\x1b" not in text
     assert "\x1b" not in config_text(ConfigPlan("dcos.", "core", tuple(entries), P))
+    # each said once, in the order met (agents by address, then the aliases left out)
+    assert notes == [
+        "Agent ID S\\x1b[2J;rm holds characters a Host alias cannot; only its host name and address are aliases.",
+        "The cluster gives agent S7 the hostname 'bad name\\nHost *', which is not an IP address or host name. It "
+        "is left out.",
+        "The cluster describes agent S11 without a usable pid (got nowhere), so its address is unknown. It is left "
+        "out.",
+        "The cluster gives agent S13 the pid 'slave(1)@[fd00::1:5051', whose host part is not an IP address or host "
+        "name. It is left out.",
+        "The alias dcos.twin would name more than one node; left out.",
+        "The alias dcos.leader would name more than one node; left out.",
+        "The alias dcos.10.0.1.31 would name more than one node; left out.",
+    ]
+
+
+def test_an_agent_without_a_host_name_has_its_id_and_address_and_no_note():
+    entries, notes = node_entries("dcos.", "10.0.4.1", [agent(S0, "", "10.0.1.20")])
+    assert entries[1:] == [HostEntry((f"dcos.{S0}", "dcos.10.0.1.20"), "10.0.1.20", f"agent {S0}")] and notes == []
+
+
+def test_a_host_name_that_is_none_is_no_alias_and_is_said_even_on_a_node_not_refused():
+    # agent_node refuses such an agent (Node.problem); a Node made otherwise still gets no such alias.
+    entries, notes = node_entries("dcos.", "10.0.4.1", [agent(S0, "bad name\x1b", "10.0.1.20")])
+    assert entries[1:] == [HostEntry((f"dcos.{S0}", "dcos.10.0.1.20"), "10.0.1.20", f"agent {S0}")]
+    assert notes == [f"Agent {S0} has the host name bad name\\x1b, which is not a host name; it is not an alias."]
 
 
 def test_an_agent_has_an_entry_exactly_when_the_other_commands_connect_to_it():
@@ -201,6 +231,10 @@ OURS = f"{INCLUDE_NOTE}\nInclude {PATH}\n"
     pytest.param("Include other.conf\nHost a\n  Include dcos-node-ssh.dcos.conf\n",
                  OURS + "Include other.conf\nHost a\n  Include dcos-node-ssh.dcos.conf\n",
                  id="the-users-include-inside-a-block-stays-and-ours-goes-on-top"),
+    # Lines that resemble ours without being ours are the user's: they stay byte for byte.
+    pytest.param(f"Include {PATH} \t\nHost a\n", None, id="the-users-include-with-trailing-blanks"),
+    pytest.param(f"{INCLUDE_NOTE} \nInclude {PATH}X\n", OURS + f"{INCLUDE_NOTE} \nInclude {PATH}X\n",
+                 id="a-note-with-a-trailing-blank-and-an-include-of-another-file"),
 ])
 def test_with_include(before, after):
     result = with_include(before.encode(), PATH, FOLDER, HOME)
@@ -222,6 +256,18 @@ def test_include_line_refuses_a_path_openssh_would_read_otherwise(home):
     """OpenSSH reads an Include's path as a glob pattern: `[me]` would match `m` or `e`."""
     with pytest.raises(NodeSshError, match="cannot be written in an ssh config Include line"):
         include_line(home + "/.ssh/x.conf")
+
+
+def test_include_line_takes_any_other_path_as_it_is():
+    assert include_line("/home/Xavier/.ssh/x.conf") == "Include /home/Xavier/.ssh/x.conf"
+
+
+def test_a_path_an_include_line_cannot_hold_is_said_in_full():
+    with pytest.raises(NodeSshError) as caught:
+        include_line("/home/[me]/.ssh/x.conf")
+    assert str(caught.value) == ("The path /home/[me]/.ssh/x.conf cannot be written in an ssh config Include line: "
+                                 "OpenSSH would read '*', '?' and '[' as a pattern, and '\"' or a line break ends "
+                                 "the path.")
 
 
 # -- OpenSSH's verdict (`ssh -G`, real) ------------------------------------------------

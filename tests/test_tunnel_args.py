@@ -146,6 +146,10 @@ def test_bind_failure_messages_say_what_to_do():
     ([BindFailure(1023, "Permission denied")], None,
      "Could not listen on 127.0.0.1:1023 (a forward's local port): Permission denied. Ports below 1024 need root: "
      "choose one from 1024 up."),
+    ([BindFailure(80, "Address already in use")], None,
+     "Could not listen on 127.0.0.1:80 (a forward's local port): Address already in use. Another program listens "
+     "there: choose another port, or 0 to have a free one chosen (--port=0; a forward's local port 0, or none: "
+     "0:marathon.mesos:8080, marathon.mesos:8080); ports below 1024 need root: choose one from 1024 up."),
     ([BindFailure(1024, "Cannot assign requested address")], None,
      "Could not listen on 127.0.0.1:1024 (a forward's local port): Cannot assign requested address. Choose another "
      "port."),
