@@ -456,17 +456,16 @@ def wants_help(args: Sequence[str]) -> bool:
     return any(word in ("-h", "--help") for word in own_words(separate_remote_command(args)))
 
 
-def _exclusive_groups(subcommand: str) -> List[Tuple[bool, Tuple[str, ...]]]:
-    """(required, flags) of each `( a | b )` and `[ a | b ]` group of a subcommand's pattern."""
-    groups = []
-    for opening, inside in re.findall(r"([(\[])([^()\[\]]*\|[^()\[\]]*)[)\]]", _patterns(subcommand)):
-        groups.append((opening == "(", tuple(name for name, _ in _LONG.findall(inside))))
-    return groups
+def _exclusive_groups(subcommand: str) -> List[Tuple[str, ...]]:
+    """The flags of each `[ a | b ]` group of a subcommand's pattern, of which one may be
+    given. (None is required there: what one must choose, unchosen checks after docopt.)"""
+    return [tuple(name for name, _ in _LONG.findall(inside))
+            for inside in re.findall(r"\[([^()\[\]]*\|[^()\[\]]*)\]", _patterns(subcommand))]
 
 
 # Groups that share their section with other options, named by what they choose: "Tunnels"
 # explains the tunnels, of which --port-index and --port-name choose a task's port.
-_GROUP_NOUNS = {("--port-index", "--port-name"): "port"}
+_GROUP_NOUNS: Dict[Tuple[str, ...], str] = {("--port-index", "--port-name"): "port"}
 
 
 def _group_noun(flags: Tuple[str, ...]) -> str:
@@ -525,10 +524,8 @@ def diagnose(args: Sequence[str]) -> Problem:
     if len(words) > 1 and words[1] in _subcommands():
         options = _long_options()
         named = [_option_named(word, options) if word.startswith("--") else None for word in words[2:]]
-        for required, flags in _exclusive_groups(words[1]):
+        for flags in _exclusive_groups(words[1]):
             present = [name for name in named if name in flags]
-            if required and not present:
-                return Problem(ProblemKind.NO_TARGET, NO_TARGET_TEXT)
             if len(present) > 1:
                 noun = _GROUP_NOUNS.get(flags) or _group_noun(flags)
                 return Problem(ProblemKind.TWO_OF_A_KIND, f"Choose one {noun}, not {' and '.join(present)}.")
