@@ -168,6 +168,16 @@ def test_selection(words, expected):
                                                     "of the 1 nodes selected."),
     (["--agents", "--exclude=mesos-id:2015"], "'2015' matches 5 agents"),
     (["--mesos-id=nothing", "--task=web"], "No agent matches 'nothing'"),
+    (["--agents", "--exclude=mesos-id:nothing"], "--exclude=mesos-id:nothing matches no node of the cluster at "
+                                                 "http://c. Check it"),
+    (["--attribute=level:9"], "; their level values: 2.0, 2.5, 3. See them"),  # numbers as Mesos' JSON has them
+    (["--task=old.1"], "; old.1 (old) is TASK_FINISHED."),  # an ended task named by its ID
+    (["--public-agents", "--task=web.1"], "The 1 running task that --task=web.1 names run on none of the 1 public "
+                                          "agents of the cluster at http://c."),
+    (["--public-agents", "--framework=*a*"], "The running tasks of kafka, marathon (--framework=*a*) run on none of "
+                                             "the 1 public agents of the cluster at http://c."),
+    (["--private-agents", "--framework=fw-gone-0009"], "The running tasks of fw-gone-0009 (--framework=fw-gone-0009) "
+                                                       "run on none of the 4 private agents"),  # known by its ID only
 ])
 def test_a_selector_that_matches_nothing_names_what_was_looked_for(words, message):
     with pytest.raises(ClusterError) as raised:
@@ -188,10 +198,71 @@ def test_cluster_data_of_the_wrong_shape_selects_nothing_and_breaks_nothing():
                 domain={"fault_domain": {"region": "us-east-1", "zone": {"name": 7}}})]
     answers = Answers("http://c", (), odd, TASKS, {"frameworks": "not a list"}, None)
     for words, message in ((["--attribute=rack:r1"], "their rack values: (neither text nor a number)"),
-                           (["--region=us-east-1"], "none has a fault domain"),
+                           (["--region=us-east-1"], "of the cluster at http://c; none has a fault domain "
+                                                    "(Mesos' --domain)."),
                            (["--framework=marathon"], "its frameworks: none")):
         with pytest.raises(ClusterError, match=re.escape(message)):
             chosen(*words, answers=answers)
+
+
+@pytest.mark.parametrize("frameworks", [None, 7, "kafka"])
+def test_a_frameworks_answer_that_is_no_list_names_no_framework(frameworks):
+    message = "at http://c; its frameworks: none. See them with `dcos service`."
+    with pytest.raises(ClusterError, match=re.escape(message)):
+        chosen("--framework=kafka", answers=ANSWERS._replace(frameworks=frameworks))
+
+
+def test_framework_entries_without_a_text_id_are_left_out_and_a_name_not_text_is_none():
+    frameworks = ["marathon", 5, None, {"name": "no-id"}, {"id": 5, "name": "number-id"},
+                  {"id": "fw-unnamed", "name": 5}, framework_entry(KAFKA, "kafka")]
+    with pytest.raises(ClusterError, match=re.escape("; its frameworks: kafka. See them")):
+        chosen("--framework=spark", answers=ANSWERS._replace(frameworks=frameworks))
+
+
+def test_a_boolean_attribute_is_shown_as_mesos_writes_it():
+    answers = ANSWERS._replace(agents=[agent(9, "g-9", "10.0.1.19", attributes={"gpu": True})])
+    assert chosen("--attribute=gpu:true", answers=answers) == ["g-9"]
+    with pytest.raises(ClusterError, match=re.escape("; their gpu values: true. See them")):
+        chosen("--attribute=gpu:false", answers=answers)
+
+
+def test_agents_without_attributes_say_so():
+    with pytest.raises(ClusterError, match=re.escape("none has an attribute gpu (attributes they have: none).")):
+        chosen("--private-agents", "--attribute=gpu", answers=ANSWERS._replace(agents=AGENTS[4:]))
+
+
+@pytest.mark.parametrize("count, listed", [
+    (10, ", ".join(f"r{number:02}" for number in range(10)) + "."),
+    (11, ", ".join(f"r{number:02}" for number in range(10)) + ", and 1 more."),
+    (13, ", ".join(f"r{number:02}" for number in range(10)) + ", and 3 more."),
+])
+def test_a_message_lists_ten_values_and_counts_the_others(count, listed):
+    racks = [agent(number, f"a-{number}", f"10.0.1.{number + 10}", attributes={"rack": f"r{number:02}"})
+             for number in range(count)]
+    with pytest.raises(ClusterError) as raised:
+        chosen("--attribute=rack:zz", answers=ANSWERS._replace(agents=racks))
+    assert f"; their rack values: {listed} See them" in str(raised.value)
+
+
+NAME, VALUE, STATE, FRAMEWORK = "n" * 70, "v" * 70, "TASK_" + "S" * 50, "f" * 70
+LONG = Answers("http://c", (), [agent(0, "a-0", "10.0.1.10", attributes={NAME: VALUE}),
+                                agent(3, "p-3", "10.0.2.13", public=True)],
+               tasks_in({"tasks": [task_entry("t.1", "t", ID.format(0), state=STATE),
+                                   task_entry("t.2", "t", ID.format(0), framework_id="fw-long")]}, "http://c/tasks"),
+               [framework_entry("fw-long", FRAMEWORK)])
+
+
+@pytest.mark.parametrize("words, message", [
+    ([f"--attribute={NAME}:x"], f"; their {NAME[:57]}... values: {VALUE[:57]}.... See them"),
+    ([f"--attribute={NAME}x"], f"; none has an attribute {NAME[:57]}... (attributes they have: {NAME[:57]}..., "
+                               "public_ip)."),
+    (["--task=t.1"], f"; t.1 (t) is {STATE[:37]}.... See them"),
+    (["--public-agents", "--framework=fw-long"], f"The running tasks of {FRAMEWORK[:57]}... (--framework=fw-long)"),
+])
+def test_long_values_are_cut_short_in_messages(words, message):
+    with pytest.raises(ClusterError) as raised:
+        chosen(*words, answers=LONG)
+    assert message in str(raised.value)
 
 
 def test_an_empty_kind_is_an_error():
@@ -232,6 +303,8 @@ def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_i
     ("[1-10]", "10", True), ("[1-10]", "11", False), ("[1-10, 20-30]", "25", True), ("[x-y]", "1", False),
     ("{a,b}", "b", True), ("{a,b}", "c", False), ("{a,b}", "{a,b}", True),
     (True, "true", True), (None, "x", False), ({"nested": 1}, "x", False),
+    # only finite numbers compare: "nan" and "inf" hold for no number, nor bound a range
+    (2, "nan", False), (2, "inf", False), ("[1-inf]", "5", False), ("[1-10]", "inf", False),
 ])
 def test_how_an_attribute_compares(value, wanted, holds):
     assert attribute_holds(value, wanted) is holds
