@@ -223,6 +223,7 @@ def test_json_line_of_a_killed_ssh_says_which_signal():
 @pytest.mark.parametrize("result, text", [
     (RESULTS[0], b"0\n"), (RESULTS[2], b"2\n"), (RESULTS[3], b"255\n"), (RESULTS[4], b"timed-out\n"),
     (RESULTS[5], b"not-started\n"), (RESULTS[7], b"killed-by-SIGKILL\n"),
+    (RESULTS[7]._replace(signal=40), b"killed-by-signal-40\n"),  # a real-time signal has no name: one word still
 ])
 def test_status_file(result, text):
     assert fanout.status_file(result) == text
