@@ -364,6 +364,16 @@ def test_pick_chooses_among_the_nodes_that_can_be_connected_to():
         select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken))
 
 
+def test_pick_ranks_an_agent_whose_id_holds_a_lone_surrogate():
+    # JSON can carry one, which UTF-8 cannot encode: the agent is ranked as any other, not a crash
+    odd = dict(clusterdata.agent_entry("S", "odd", "198.18.2.1"), id=json.loads('"S-\\ud800-\\udc80"'))
+    choice = run_choice(opts_of(["--agents", "--pick=5"]))
+    picked = select(choice, Answers("http://c", agents=FLEET + [odd]))
+    assert len(picked) == 5 and select(choice, Answers("http://c", agents=[odd] + FLEET)) == picked
+    assert pick_key(Target(odd["id"], "odd", "198.18.2.1", NodeKind.AGENT)) != pick_key(
+        Target(odd["id"].replace("\ud800", ""), "odd", "198.18.2.1", NodeKind.AGENT))
+
+
 def test_only_one_node_for_ssh():
     hostile = agent(7, "h-7", "10.0.1.17")
     hostile["id"] = "S7\x1b[2J"
