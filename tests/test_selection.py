@@ -305,6 +305,9 @@ def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_i
     (True, "true", True), (None, "x", False), ({"nested": 1}, "x", False),
     # only finite numbers compare: "nan" and "inf" hold for no number, nor bound a range
     (2, "nan", False), (2, "inf", False), ("[1-inf]", "5", False), ("[1-10]", "inf", False),
+    # a range needs both brackets and both bounds, unsigned as Mesos' are; a set both braces
+    ("[1-10", "1", False), ("r5-9]", "7", False), ("[x-10]", "5", False), ("[-5-10]", "0", False),
+    ("{a,b", "a", False), ("a,b}", "b", False),
 ])
 def test_how_an_attribute_compares(value, wanted, holds):
     assert attribute_holds(value, wanted) is holds
@@ -360,8 +363,16 @@ def test_pick_chooses_among_the_nodes_that_can_be_connected_to():
     broken = [dict(entry, pid="nowhere") for entry in FLEET[:59]]
     picked = select(run_choice(opts_of(["--agents", "--pick=3"])), Answers("http://c", agents=broken + FLEET[59:]))
     assert [target.name for target in picked] == ["fleet-59"]
-    with pytest.raises(ClusterError, match="none of the 59 selected can: The cluster describes agent"):
-        select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken))
+    for size in (59, 1):
+        with pytest.raises(ClusterError, match=f"none of the {size} selected can: The cluster describes agent"):
+            select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken[:size]))
+
+
+def test_an_agent_ranks_by_its_id_and_a_master_by_its_address():
+    moved = [Target(ID.format(1), "a-1", address, NodeKind.AGENT) for address in ("10.0.1.11", "10.0.9.11")]
+    assert pick_key(moved[0]) == pick_key(moved[1])  # re-registered elsewhere: the same rank
+    masters = [Target("", "", address, NodeKind.MASTER) for address in ("10.0.4.1", "10.0.4.2")]
+    assert pick_key(masters[0]) != pick_key(masters[1])
 
 
 def test_pick_ranks_an_agent_whose_id_holds_a_lone_surrogate():
