@@ -442,6 +442,8 @@ def test_a_master_mesos_dns_describes_unusably_is_reported_and_the_others_run(ho
     assert "Running on 1 node directly" in result.stderr
     entries = {entry["address"] or entry["error"][:20]: entry for entry in map(json.loads, result.stdout.splitlines())}
     assert [entry["result"] for entry in entries.values()] == ["unreachable", "refused"]
+    # a master has no agent ID or host name: empty texts, as docs/design.rst shows them
+    assert [(entry["id"], entry["hostname"], entry["type"]) for entry in entries.values()] == [("", "", "master")] * 2
     assert "2 nodes: 0 ran the command" in result.stderr
     assert "refused: no usable address from the cluster (1): 127.0.0.2;reboot" in result.stderr
 
