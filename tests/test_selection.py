@@ -517,6 +517,41 @@ def test_what_the_summary_says_of_batches_and_the_budget():
     assert rolling.batch_line(2, 3, nodes[2:5]) == "Batch 2 of 3 (3 nodes): n-[2-4]\n"
 
 
+def test_the_words_for_one_batch_one_failure_and_no_batch_run():
+    nodes = [node(index) for index in range(3)]
+    assert rolling.plan([5], True, 1, Count(1)) == (
+        ", in 1 batch of 5; no further node starts once more than 1 fails (--max-fail=1)")
+    assert rolling.batch_line(1, 1, nodes[:1]) == "Batch 1 of 1 (1 node): n-0\n"
+    batches = [[target] for target in nodes]
+    stopped_at_once = [NodeResult(target, Result.NOT_STARTED) for target in nodes]
+    assert rolling.summary(batches, stopped_at_once, True, False, None, None) == (
+        "Batches run: none of 3; not run: 1-3.\n")
+    one_failed = [NodeResult(nodes[0], Result.EXITED, 1)] + stopped_at_once[1:]
+    assert rolling.summary(batches, one_failed, True, True, 0, Count(0)) == (
+        "Batches run: 1 of 3; not run: 2-3.\n"
+        "The failure budget was spent: 1 node failed, more than --max-fail=0 allows (0), so no further node was "
+        "started.\n")
+
+
+@pytest.mark.parametrize("sizes, said", [
+    ([7], ", in 1 batch of 7"), ([2, 2], ", in 2 batches of 2 (2 times)"),
+    ([1, 5, 5, 1], ", in 4 batches of 1, 5 (2 times), 1"), ([3, 3, 3, 1], ", in 4 batches of 3 (3 times), 1"),
+])
+def test_batch_sizes_with_repeats_counted(sizes, said):
+    assert rolling.plan(sizes, True, None, None) == said
+
+
+@pytest.mark.parametrize("batches_run, said", [
+    ([1, 2, 3, 5], "1-3, 5"), ([2], "2"), ([1, 3, 5], "1, 3, 5"), ([4, 5], "4-5"),
+])
+def test_the_batches_run_as_ranges(batches_run, said):
+    nodes = [node(index) for index in range(5)]
+    results = [NodeResult(target, Result.EXITED if number in batches_run else Result.NOT_STARTED, 0)
+               for number, target in enumerate(nodes, 1)]
+    summary = rolling.summary([[target] for target in nodes], results, True, False, None, None)
+    assert summary.startswith(f"Batches run: {said} of 5")
+
+
 # -- the commands in-process, against the loopback stand-in -------------------------------
 
 def scenario(api, **changes):
