@@ -118,6 +118,7 @@ def agent(index, name=None):
     (Ending.TIMED_OUT, None, (Result.TIMED_OUT, None, None)),
     (Ending.INTERRUPTED, None, (Result.INTERRUPTED, None, None)),
     (Ending.UNSTARTED, None, (Result.NOT_STARTED, None, None)),
+    (Ending.TIMED_OUT, 15, (Result.TIMED_OUT, None, None)),  # a code means a signal only when it killed ssh
 ])
 def test_node_result(ending, code, expected):
     result = fanout.node_result(agent(1), ending, code, b"o", b"e")

@@ -25,8 +25,8 @@ from dcos_node_ssh.fanout import NodeResult, Result
 from dcos_node_ssh.flags import (Choice, Count, RunFlags, Selection, Selector, SelectorKind, SshConfigFlags, SshFlags,
                                  TargetKind, count, run_choice)
 from dcos_node_ssh.nodes import NodeKind
-from dcos_node_ssh.selection import (Answers, Target, attribute_holds, needs, only_one, pick, pick_key,
-                                     select)
+from dcos_node_ssh.selection import (Answers, Target, attribute_holds, describe_choice, needs, only_one, pick,
+                                     pick_key, select)
 from helpers import base_env, cli, config_for, in_process
 
 ID = "20151002-000353-1695027628-5050-1177-S{}"
@@ -397,6 +397,39 @@ def test_only_one_node_for_ssh():
     assert "S7\\x1b[2J (h-7, 10.0.1.17)" in message and "\x1b" not in message
     assert "`dcos nodes ssh` reaches one" in message and "--pick=1" in message
     assert only_one(targets[:1], Choice()) == targets[0]
+
+
+@pytest.mark.parametrize("words, said", [
+    (["--masters", "--host=10.0.4.*"], "--masters --host=10.0.4.*"),
+    (["--agents", "--attribute=rack:r1", "--exclude=host:a-1", "--pick=2"],
+     "--agents --attribute=rack:r1 --exclude=host:a-1 --pick=2"),
+    (["--mesos-id=S0", "--mesos-id=S" + "0" * 89], "--mesos-id=S0 --mesos-id=S" + "0" * 76 + "..."),  # cut at 80
+    (["--task=web"], "--task=web"),
+])
+def test_a_choice_is_described_by_the_flags_that_made_it(words, said):
+    assert describe_choice(run_choice(opts_of(words))) == said
+
+
+@pytest.mark.parametrize("target, said", [
+    (Target("", "", "10.0.4.1", NodeKind.MASTER), "master 10.0.4.1"),
+    (Target("", "", "", NodeKind.MASTER, "refused", "m" * 70), "master " + "m" * 57 + "..."),
+    (Target("S" * 110, "h" * 70, "10.0.1.10", NodeKind.AGENT), "S" * 97 + "... (" + "h" * 57 + "..., 10.0.1.10)"),
+    (Target("S1", "", "", NodeKind.AGENT, "refused"), "S1 (-, no usable address)"),
+])
+def test_a_node_as_messages_describe_it(target, said):
+    assert target.describe() == said
+
+
+@pytest.mark.parametrize("count, more", [(10, ""), (11, "; and 1 more"), (12, "; and 2 more")])
+def test_several_nodes_for_ssh_list_ten_and_say_how_to_name_one(count, more):
+    targets = [Target(ID.format(number), f"a-{number}", f"10.0.1.{number + 10}", NodeKind.AGENT)
+               for number in range(count)]
+    listed = "; ".join(f"{ID.format(number)} (a-{number}, 10.0.1.{number + 10})" for number in range(10))
+    with pytest.raises(ClusterError) as raised:
+        only_one(targets, run_choice(opts_of(["--agents"])), "node")
+    assert str(raised.value) == (
+        f"--agents selects {count} nodes: {listed}{more}. `dcos node ssh` reaches one: name it with --mesos-id=<ID> "
+        "(a master with --private-ip=<address>), or add --pick=1 to have one chosen, the same one each time.")
 
 
 # -- the flags ------------------------------------------------------------------------------
