@@ -198,6 +198,14 @@ def test_timed_out_says_after_how_long_when_known():
     assert (fanout.describe(result, 2.5), fanout.describe(result)) == ("timed out after 2.5 s", "timed out")
 
 
+def test_gather_keeps_apart_nodes_whose_ssh_different_signals_killed():
+    results = [NodeResult(agent(1), Result.KILLED, None, b"", b"", 9),
+               NodeResult(agent(2), Result.KILLED, None, b"", b"", 11)]
+    assert fanout.gather(results).decode() == (
+        "---------------\nn1 (1): the local ssh was killed by SIGKILL (signal 9)\n---------------\n"
+        "---------------\nn2 (1): the local ssh was killed by SIGSEGV (signal 11)\n---------------\n")
+
+
 def test_gather_merges_only_nodes_with_the_same_output_and_the_same_exit_status():
     results = [NodeResult(agent(1), Result.EXITED, 3, b"x\n"), NodeResult(agent(2), Result.EXITED, 3, b"x\n"),
                NodeResult(agent(3), Result.EXITED, 4, b"x\n"), NodeResult(agent(4), Result.EXITED, 3, b"y")]

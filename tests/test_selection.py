@@ -270,20 +270,28 @@ def test_an_empty_kind_is_an_error():
         chosen("--public-agents", answers=ANSWERS._replace(agents=AGENTS[:3]))
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not"),
-    ({"pid": None}, "without a usable pid"),
-    ({"hostname": "evil\x1b[2J"}, "hostname"),
+@pytest.mark.parametrize("change, problem, name", [
+    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not", "a-0"),
+    ({"pid": None}, "without a usable pid", "a-0"),
+    ({"hostname": "evil\x1b[2J"}, "hostname", ID.format(0)),  # named by its ID, not by what was refused
 ])
-def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem):
+def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem, name):
     bad = dict(AGENTS[0], **change)
     targets = select(Choice(Selection.AGENTS), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
     refused = [target for target in targets if target.problem]
     assert len(refused) == 1 and problem in refused[0].problem and refused[0].address == ""
-    assert "\x1b" not in refused[0].name
+    assert refused[0].name == name and refused[0].hostname == ("" if name == ID.format(0) else name)
     # ...and selectors still see what it is: its attributes hold
     targets = select(run_choice(opts_of(["--attribute=rack:r1"])), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
     assert sorted(bool(target.problem) for target in targets) == [False, True]
+
+
+def test_host_compares_without_case_or_a_final_dot_on_either_side():
+    refused = dict(agent(5, "Web-5.", "10.0.1.15"), pid=None)  # its host name kept as the cluster gave it
+    ipv6 = dict(agent(6, "v-6", "10.0.1.16"), pid="slave(1)@[fd01::a]:5051")
+    answers = ANSWERS._replace(agents=[refused, ipv6])
+    assert [target.id for target in select(run_choice(opts_of(["--host=web-5"])), answers)] == [ID.format(5)]
+    assert chosen("--host=FD01::A", answers=answers) == ["v-6"]
 
 
 def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_is():
@@ -308,6 +316,7 @@ def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_i
     # a range needs both brackets and both bounds, unsigned as Mesos' are; a set both braces
     ("[1-10", "1", False), ("r5-9]", "7", False), ("[x-10]", "5", False), ("[-5-10]", "0", False),
     ("{a,b", "a", False), ("a,b}", "b", False),
+    ("r10", "r?*[0-9]", True),  # every kind of wildcard at once
 ])
 def test_how_an_attribute_compares(value, wanted, holds):
     assert attribute_holds(value, wanted) is holds
@@ -559,6 +568,9 @@ def test_the_words_for_one_batch_one_failure_and_no_batch_run():
     stopped_at_once = [NodeResult(target, Result.NOT_STARTED) for target in nodes]
     assert rolling.summary(batches, stopped_at_once, True, False, None, None) == (
         "Batches run: none of 3; not run: 1-3.\n")
+    in_part = [NodeResult(nodes[0], Result.EXITED, 0)] + stopped_at_once[1:]
+    assert rolling.summary([nodes[:2], nodes[2:]], in_part, True, False, None, None) == (
+        "Batches run: 1 of 2 (1 in part); not run: 2.\n")
     one_failed = [NodeResult(nodes[0], Result.EXITED, 1)] + stopped_at_once[1:]
     assert rolling.summary(batches, one_failed, True, True, 0, Count(0)) == (
         "Batches run: 1 of 3; not run: 2-3.\n"
