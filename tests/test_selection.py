@@ -161,8 +161,11 @@ def test_selection(words, expected):
                             "http://c; its frameworks: idle, kafka, marathon."),
     (["--framework=idle"], "--framework=idle names the framework idle, which has no running task."),
     (["--attribute=rack:r1", "--zone=us-west-2a"], "No node matches --attribute=rack:r1 and --zone=us-west-2a "
-                                                   "together: each holds for some of the 5 agents"),
-    (["--agents", "--exclude=host:zzz"], "--exclude=host:zzz matches no node of the cluster at http://c. Check it"),
+                                                   "together: each holds for some of the 5 agents of the cluster at "
+                                                   "http://c, none for all."),
+    (["--agents", "--exclude=host:zzz"], "--exclude=host:zzz matches no node of the cluster at http://c. Check it: an "
+                                         "exclusion that names nothing would leave in the nodes it is meant to keep "
+                                         "out."),
     (["--agents", "--exclude=task:nope"], "--exclude=task:nope matches no node"),
     (["--host=a-0", "--exclude=attribute:rack:r1"], "Nothing is left: --exclude=attribute:rack:r1 exclude every one "
                                                     "of the 1 nodes selected."),
@@ -263,6 +266,20 @@ def test_long_values_are_cut_short_in_messages(words, message):
     with pytest.raises(ClusterError) as raised:
         chosen(*words, answers=LONG)
     assert message in str(raised.value)
+
+
+def test_agent_entries_without_an_id_are_left_out_and_a_repeated_id_counts_once():
+    answers = ANSWERS._replace(agents=[{"hostname": "no-id"}, AGENTS[0], dict(AGENTS[0], hostname="again"), AGENTS[1]])
+    assert chosen("--agents", answers=answers) == ["a-0", "a-1"]
+
+
+def test_masters_have_no_zone_when_master_info_gives_no_leader_address():
+    for info in ({"domain": fault_domain("us-east-1", "us-east-1c")},
+                 {"address": "10.0.4.1", "domain": fault_domain("us-east-1", "us-east-1c")}):
+        assert chosen("--masters", "--region=us-east-1", answers=ANSWERS._replace(master_info=info)) == [
+            "10.0.4.1", "10.0.4.2"]
+        with pytest.raises(ClusterError, match=re.escape("--zone=us-east-1c matches none of the 2 masters")):
+            chosen("--masters", "--zone=us-east-1c", answers=ANSWERS._replace(master_info=info))
 
 
 def test_an_empty_kind_is_an_error():
