@@ -136,6 +136,7 @@ def chosen(*words, answers=ANSWERS):
     (["--all", "--exclude=region:us-east-1"], ["a-2", "b-4", "p-3"]),
     (["--agents", "--exclude=zone:us-west-2a"], ["a-0", "a-1", "b-4"]),
     (["--agents", "--exclude=mesos-id:S4"], ["a-0", "a-1", "a-2", "p-3"]),
+    (["--agents", "--exclude=mesos-id:A-1."], ["a-0", "a-2", "b-4", "p-3"]),  # an agent by its host name
     (["--agents", "--exclude=framework:kafka"], ["a-0", "a-2", "b-4", "p-3"]),
     (["--attribute=rack:r*", "--exclude=host:10.0.2.*"], ["a-0", "a-1", "a-2"]),
 ])
@@ -171,6 +172,9 @@ def test_selection(words, expected):
                                                     "of the 1 nodes selected."),
     (["--agents", "--exclude=mesos-id:2015"], "'2015' matches 5 agents"),
     (["--mesos-id=nothing", "--task=web"], "No agent matches 'nothing'"),
+    (["--mesos-id=nothing"], "agents of the cluster at http://c."),
+    (["--host=a-0", "--exclude=attribute:rack:r1", "--exclude=host:a-0"],
+     "Nothing is left: --exclude=attribute:rack:r1 and --exclude=host:a-0 exclude every one of the 1 nodes selected."),
     (["--agents", "--exclude=mesos-id:nothing"], "--exclude=mesos-id:nothing matches no node of the cluster at "
                                                  "http://c. Check it"),
     (["--attribute=level:9"], "; their level values: 2.0, 2.5, 3. See them"),  # numbers as Mesos' JSON has them
