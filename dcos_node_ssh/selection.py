@@ -421,7 +421,8 @@ def pick_key(target: Target) -> bytes:
     nodes rank the same on every run, and a node joining or leaving moves no other node."""
     import hashlib
 
-    return hashlib.sha256((target.id or target.address).encode("utf-8", "surrogateescape")).digest()
+    # surrogatepass: an ID from JSON can hold a lone surrogate ("\ud800"), which UTF-8 cannot encode
+    return hashlib.sha256((target.id or target.address).encode("utf-8", "surrogatepass")).digest()
 
 
 def pick(targets: Sequence[Target], wanted: Count) -> List[Target]:

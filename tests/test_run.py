@@ -126,6 +126,7 @@ def agent(index, name=None):
     (Ending.TIMED_OUT, None, (Result.TIMED_OUT, None, None)),
     (Ending.INTERRUPTED, None, (Result.INTERRUPTED, None, None)),
     (Ending.UNSTARTED, None, (Result.NOT_STARTED, None, None)),
+    (Ending.TIMED_OUT, 15, (Result.TIMED_OUT, None, None)),  # a code means a signal only when it killed ssh
 ])
 def test_node_result(ending, code, expected):
     result = fanout.node_result(agent(1), ending, code, b"o", b"e")
@@ -205,6 +206,14 @@ def test_timed_out_says_after_how_long_when_known():
     assert (fanout.describe(result, 2.5), fanout.describe(result)) == ("timed out after 2.5 s", "timed out")
 
 
+def test_gather_keeps_apart_nodes_whose_ssh_different_signals_killed():
+    results = [NodeResult(agent(1), Result.KILLED, None, b"", b"", 9),
+               NodeResult(agent(2), Result.KILLED, None, b"", b"", 11)]
+    assert fanout.gather(results).decode() == (
+        "---------------\nn1 (1): the local ssh was killed by SIGKILL (signal 9)\n---------------\n"
+        "---------------\nn2 (1): the local ssh was killed by SIGSEGV (signal 11)\n---------------\n")
+
+
 def test_gather_merges_only_nodes_with_the_same_output_and_the_same_exit_status():
     results = [NodeResult(agent(1), Result.EXITED, 3, b"x\n"), NodeResult(agent(2), Result.EXITED, 3, b"x\n"),
                NodeResult(agent(3), Result.EXITED, 4, b"x\n"), NodeResult(agent(4), Result.EXITED, 3, b"y")]
@@ -231,6 +240,7 @@ def test_json_line_of_a_killed_ssh_says_which_signal():
 @pytest.mark.parametrize("result, text", [
     (RESULTS[0], b"0\n"), (RESULTS[2], b"2\n"), (RESULTS[3], b"255\n"), (RESULTS[4], b"timed-out\n"),
     (RESULTS[5], b"not-started\n"), (RESULTS[7], b"killed-by-SIGKILL\n"),
+    (RESULTS[7]._replace(signal=40), b"killed-by-signal-40\n"),  # a real-time signal has no name: one word still
 ])
 def test_status_file(result, text):
     assert fanout.status_file(result) == text
@@ -449,6 +459,8 @@ def test_a_master_mesos_dns_describes_unusably_is_reported_and_the_others_run(ho
     assert "Running on 1 node directly" in result.stderr
     entries = {entry["address"] or entry["error"][:20]: entry for entry in map(json.loads, result.stdout.splitlines())}
     assert [entry["result"] for entry in entries.values()] == ["unreachable", "refused"]
+    # a master has no agent ID or host name: empty texts, as docs/design.rst shows them
+    assert [(entry["id"], entry["hostname"], entry["type"]) for entry in entries.values()] == [("", "", "master")] * 2
     assert "2 nodes: 0 ran the command" in result.stderr
     assert "refused: no usable address from the cluster (1): 127.0.0.2;reboot" in result.stderr
 

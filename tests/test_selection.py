@@ -25,8 +25,8 @@ from dcos_node_ssh.fanout import NodeResult, Result
 from dcos_node_ssh.flags import (Choice, Count, RunFlags, Selection, Selector, SelectorKind, SshConfigFlags, SshFlags,
                                  TargetKind, count, run_choice)
 from dcos_node_ssh.nodes import NodeKind
-from dcos_node_ssh.selection import (Answers, Target, attribute_holds, needs, only_one, pick, pick_key,
-                                     select)
+from dcos_node_ssh.selection import (Answers, Target, attribute_holds, describe_choice, needs, only_one, pick,
+                                     pick_key, select)
 from helpers import base_env, cli, config_for, in_process
 
 ID = "20151002-000353-1695027628-5050-1177-S{}"
@@ -136,6 +136,7 @@ def chosen(*words, answers=ANSWERS):
     (["--all", "--exclude=region:us-east-1"], ["a-2", "b-4", "p-3"]),
     (["--agents", "--exclude=zone:us-west-2a"], ["a-0", "a-1", "b-4"]),
     (["--agents", "--exclude=mesos-id:S4"], ["a-0", "a-1", "a-2", "p-3"]),
+    (["--agents", "--exclude=mesos-id:A-1."], ["a-0", "a-2", "b-4", "p-3"]),  # an agent by its host name
     (["--agents", "--exclude=framework:kafka"], ["a-0", "a-2", "b-4", "p-3"]),
     (["--attribute=rack:r*", "--exclude=host:10.0.2.*"], ["a-0", "a-1", "a-2"]),
 ])
@@ -161,13 +162,29 @@ def test_selection(words, expected):
                             "http://c; its frameworks: idle, kafka, marathon."),
     (["--framework=idle"], "--framework=idle names the framework idle, which has no running task."),
     (["--attribute=rack:r1", "--zone=us-west-2a"], "No node matches --attribute=rack:r1 and --zone=us-west-2a "
-                                                   "together: each holds for some of the 5 agents"),
-    (["--agents", "--exclude=host:zzz"], "--exclude=host:zzz matches no node of the cluster at http://c. Check it"),
+                                                   "together: each holds for some of the 5 agents of the cluster at "
+                                                   "http://c, none for all."),
+    (["--agents", "--exclude=host:zzz"], "--exclude=host:zzz matches no node of the cluster at http://c. Check it: an "
+                                         "exclusion that names nothing would leave in the nodes it is meant to keep "
+                                         "out."),
     (["--agents", "--exclude=task:nope"], "--exclude=task:nope matches no node"),
     (["--host=a-0", "--exclude=attribute:rack:r1"], "Nothing is left: --exclude=attribute:rack:r1 exclude every one "
                                                     "of the 1 nodes selected."),
     (["--agents", "--exclude=mesos-id:2015"], "'2015' matches 5 agents"),
     (["--mesos-id=nothing", "--task=web"], "No agent matches 'nothing'"),
+    (["--mesos-id=nothing"], "agents of the cluster at http://c."),
+    (["--host=a-0", "--exclude=attribute:rack:r1", "--exclude=host:a-0"],
+     "Nothing is left: --exclude=attribute:rack:r1 and --exclude=host:a-0 exclude every one of the 1 nodes selected."),
+    (["--agents", "--exclude=mesos-id:nothing"], "--exclude=mesos-id:nothing matches no node of the cluster at "
+                                                 "http://c. Check it"),
+    (["--attribute=level:9"], "; their level values: 2.0, 2.5, 3. See them"),  # numbers as Mesos' JSON has them
+    (["--task=old.1"], "; old.1 (old) is TASK_FINISHED."),  # an ended task named by its ID
+    (["--public-agents", "--task=web.1"], "The 1 running task that --task=web.1 names run on none of the 1 public "
+                                          "agents of the cluster at http://c."),
+    (["--public-agents", "--framework=*a*"], "The running tasks of kafka, marathon (--framework=*a*) run on none of "
+                                             "the 1 public agents of the cluster at http://c."),
+    (["--private-agents", "--framework=fw-gone-0009"], "The running tasks of fw-gone-0009 (--framework=fw-gone-0009) "
+                                                       "run on none of the 4 private agents"),  # known by its ID only
 ])
 def test_a_selector_that_matches_nothing_names_what_was_looked_for(words, message):
     with pytest.raises(ClusterError) as raised:
@@ -188,10 +205,85 @@ def test_cluster_data_of_the_wrong_shape_selects_nothing_and_breaks_nothing():
                 domain={"fault_domain": {"region": "us-east-1", "zone": {"name": 7}}})]
     answers = Answers("http://c", (), odd, TASKS, {"frameworks": "not a list"}, None)
     for words, message in ((["--attribute=rack:r1"], "their rack values: (neither text nor a number)"),
-                           (["--region=us-east-1"], "none has a fault domain"),
+                           (["--region=us-east-1"], "of the cluster at http://c; none has a fault domain "
+                                                    "(Mesos' --domain)."),
                            (["--framework=marathon"], "its frameworks: none")):
         with pytest.raises(ClusterError, match=re.escape(message)):
             chosen(*words, answers=answers)
+
+
+@pytest.mark.parametrize("frameworks", [None, 7, "kafka"])
+def test_a_frameworks_answer_that_is_no_list_names_no_framework(frameworks):
+    message = "at http://c; its frameworks: none. See them with `dcos service`."
+    with pytest.raises(ClusterError, match=re.escape(message)):
+        chosen("--framework=kafka", answers=ANSWERS._replace(frameworks=frameworks))
+
+
+def test_framework_entries_without_a_text_id_are_left_out_and_a_name_not_text_is_none():
+    frameworks = ["marathon", 5, None, {"name": "no-id"}, {"id": 5, "name": "number-id"},
+                  {"id": "fw-unnamed", "name": 5}, framework_entry(KAFKA, "kafka")]
+    with pytest.raises(ClusterError, match=re.escape("; its frameworks: kafka. See them")):
+        chosen("--framework=spark", answers=ANSWERS._replace(frameworks=frameworks))
+
+
+def test_a_boolean_attribute_is_shown_as_mesos_writes_it():
+    answers = ANSWERS._replace(agents=[agent(9, "g-9", "10.0.1.19", attributes={"gpu": True})])
+    assert chosen("--attribute=gpu:true", answers=answers) == ["g-9"]
+    with pytest.raises(ClusterError, match=re.escape("; their gpu values: true. See them")):
+        chosen("--attribute=gpu:false", answers=answers)
+
+
+def test_agents_without_attributes_say_so():
+    with pytest.raises(ClusterError, match=re.escape("none has an attribute gpu (attributes they have: none).")):
+        chosen("--private-agents", "--attribute=gpu", answers=ANSWERS._replace(agents=AGENTS[4:]))
+
+
+@pytest.mark.parametrize("count, listed", [
+    (10, ", ".join(f"r{number:02}" for number in range(10)) + "."),
+    (11, ", ".join(f"r{number:02}" for number in range(10)) + ", and 1 more."),
+    (13, ", ".join(f"r{number:02}" for number in range(10)) + ", and 3 more."),
+])
+def test_a_message_lists_ten_values_and_counts_the_others(count, listed):
+    racks = [agent(number, f"a-{number}", f"10.0.1.{number + 10}", attributes={"rack": f"r{number:02}"})
+             for number in range(count)]
+    with pytest.raises(ClusterError) as raised:
+        chosen("--attribute=rack:zz", answers=ANSWERS._replace(agents=racks))
+    assert f"; their rack values: {listed} See them" in str(raised.value)
+
+
+NAME, VALUE, STATE, FRAMEWORK = "n" * 70, "v" * 70, "TASK_" + "S" * 50, "f" * 70
+LONG = Answers("http://c", (), [agent(0, "a-0", "10.0.1.10", attributes={NAME: VALUE}),
+                                agent(3, "p-3", "10.0.2.13", public=True)],
+               tasks_in({"tasks": [task_entry("t.1", "t", ID.format(0), state=STATE),
+                                   task_entry("t.2", "t", ID.format(0), framework_id="fw-long")]}, "http://c/tasks"),
+               [framework_entry("fw-long", FRAMEWORK)])
+
+
+@pytest.mark.parametrize("words, message", [
+    ([f"--attribute={NAME}:x"], f"; their {NAME[:57]}... values: {VALUE[:57]}.... See them"),
+    ([f"--attribute={NAME}x"], f"; none has an attribute {NAME[:57]}... (attributes they have: {NAME[:57]}..., "
+                               "public_ip)."),
+    (["--task=t.1"], f"; t.1 (t) is {STATE[:37]}.... See them"),
+    (["--public-agents", "--framework=fw-long"], f"The running tasks of {FRAMEWORK[:57]}... (--framework=fw-long)"),
+])
+def test_long_values_are_cut_short_in_messages(words, message):
+    with pytest.raises(ClusterError) as raised:
+        chosen(*words, answers=LONG)
+    assert message in str(raised.value)
+
+
+def test_agent_entries_without_an_id_are_left_out_and_a_repeated_id_counts_once():
+    answers = ANSWERS._replace(agents=[{"hostname": "no-id"}, AGENTS[0], dict(AGENTS[0], hostname="again"), AGENTS[1]])
+    assert chosen("--agents", answers=answers) == ["a-0", "a-1"]
+
+
+def test_masters_have_no_zone_when_master_info_gives_no_leader_address():
+    for info in ({"domain": fault_domain("us-east-1", "us-east-1c")},
+                 {"address": "10.0.4.1", "domain": fault_domain("us-east-1", "us-east-1c")}):
+        assert chosen("--masters", "--region=us-east-1", answers=ANSWERS._replace(master_info=info)) == [
+            "10.0.4.1", "10.0.4.2"]
+        with pytest.raises(ClusterError, match=re.escape("--zone=us-east-1c matches none of the 2 masters")):
+            chosen("--masters", "--zone=us-east-1c", answers=ANSWERS._replace(master_info=info))
 
 
 def test_an_empty_kind_is_an_error():
@@ -199,20 +291,28 @@ def test_an_empty_kind_is_an_error():
         chosen("--public-agents", answers=ANSWERS._replace(agents=AGENTS[:3]))
 
 
-@pytest.mark.parametrize("change, problem", [
-    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not"),
-    ({"pid": None}, "without a usable pid"),
-    ({"hostname": "evil\x1b[2J"}, "hostname"),
+@pytest.mark.parametrize("change, problem, name", [
+    ({"pid": "slave(1)@10.0.0.1;rm -rf /:5051"}, "whose host part is not", "a-0"),
+    ({"pid": None}, "without a usable pid", "a-0"),
+    ({"hostname": "evil\x1b[2J"}, "hostname", ID.format(0)),  # named by its ID, not by what was refused
 ])
-def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem):
+def test_an_agent_the_cluster_describes_unusably_is_kept_and_refused(change, problem, name):
     bad = dict(AGENTS[0], **change)
     targets = select(Choice(Selection.AGENTS), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
     refused = [target for target in targets if target.problem]
     assert len(refused) == 1 and problem in refused[0].problem and refused[0].address == ""
-    assert "\x1b" not in refused[0].name
+    assert refused[0].name == name and refused[0].hostname == ("" if name == ID.format(0) else name)
     # ...and selectors still see what it is: its attributes hold
     targets = select(run_choice(opts_of(["--attribute=rack:r1"])), ANSWERS._replace(agents=[bad] + AGENTS[1:]))
     assert sorted(bool(target.problem) for target in targets) == [False, True]
+
+
+def test_host_compares_without_case_or_a_final_dot_on_either_side():
+    refused = dict(agent(5, "Web-5.", "10.0.1.15"), pid=None)  # its host name kept as the cluster gave it
+    ipv6 = dict(agent(6, "v-6", "10.0.1.16"), pid="slave(1)@[fd01::a]:5051")
+    answers = ANSWERS._replace(agents=[refused, ipv6])
+    assert [target.id for target in select(run_choice(opts_of(["--host=web-5"])), answers)] == [ID.format(5)]
+    assert chosen("--host=FD01::A", answers=answers) == ["v-6"]
 
 
 def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_is():
@@ -232,6 +332,12 @@ def test_a_master_mesos_dns_describes_unusably_is_kept_and_refused_as_an_agent_i
     ("[1-10]", "10", True), ("[1-10]", "11", False), ("[1-10, 20-30]", "25", True), ("[x-y]", "1", False),
     ("{a,b}", "b", True), ("{a,b}", "c", False), ("{a,b}", "{a,b}", True),
     (True, "true", True), (None, "x", False), ({"nested": 1}, "x", False),
+    # only finite numbers compare: "nan" and "inf" hold for no number, nor bound a range
+    (2, "nan", False), (2, "inf", False), ("[1-inf]", "5", False), ("[1-10]", "inf", False),
+    # a range needs both brackets and both bounds, unsigned as Mesos' are; a set both braces
+    ("[1-10", "1", False), ("r5-9]", "7", False), ("[x-10]", "5", False), ("[-5-10]", "0", False),
+    ("{a,b", "a", False), ("a,b}", "b", False),
+    ("r10", "r?*[0-9]", True),  # every kind of wildcard at once
 ])
 def test_how_an_attribute_compares(value, wanted, holds):
     assert attribute_holds(value, wanted) is holds
@@ -287,8 +393,26 @@ def test_pick_chooses_among_the_nodes_that_can_be_connected_to():
     broken = [dict(entry, pid="nowhere") for entry in FLEET[:59]]
     picked = select(run_choice(opts_of(["--agents", "--pick=3"])), Answers("http://c", agents=broken + FLEET[59:]))
     assert [target.name for target in picked] == ["fleet-59"]
-    with pytest.raises(ClusterError, match="none of the 59 selected can: The cluster describes agent"):
-        select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken))
+    for size in (59, 1):
+        with pytest.raises(ClusterError, match=f"none of the {size} selected can: The cluster describes agent"):
+            select(run_choice(opts_of(["--agents", "--pick=1"])), Answers("http://c", agents=broken[:size]))
+
+
+def test_an_agent_ranks_by_its_id_and_a_master_by_its_address():
+    moved = [Target(ID.format(1), "a-1", address, NodeKind.AGENT) for address in ("10.0.1.11", "10.0.9.11")]
+    assert pick_key(moved[0]) == pick_key(moved[1])  # re-registered elsewhere: the same rank
+    masters = [Target("", "", address, NodeKind.MASTER) for address in ("10.0.4.1", "10.0.4.2")]
+    assert pick_key(masters[0]) != pick_key(masters[1])
+
+
+def test_pick_ranks_an_agent_whose_id_holds_a_lone_surrogate():
+    # JSON can carry one, which UTF-8 cannot encode: the agent is ranked as any other, not a crash
+    odd = dict(clusterdata.agent_entry("S", "odd", "198.18.2.1"), id=json.loads('"S-\\ud800-\\udc80"'))
+    choice = run_choice(opts_of(["--agents", "--pick=5"]))
+    picked = select(choice, Answers("http://c", agents=FLEET + [odd]))
+    assert len(picked) == 5 and select(choice, Answers("http://c", agents=[odd] + FLEET)) == picked
+    assert pick_key(Target(odd["id"], "odd", "198.18.2.1", NodeKind.AGENT)) != pick_key(
+        Target(odd["id"].replace("\ud800", ""), "odd", "198.18.2.1", NodeKind.AGENT))
 
 
 def test_only_one_node_for_ssh():
@@ -303,6 +427,39 @@ def test_only_one_node_for_ssh():
     assert "S7\\x1b[2J (h-7, 10.0.1.17)" in message and "\x1b" not in message
     assert "`dcos nodes ssh` reaches one" in message and "--pick=1" in message
     assert only_one(targets[:1], Choice()) == targets[0]
+
+
+@pytest.mark.parametrize("words, said", [
+    (["--masters", "--host=10.0.4.*"], "--masters --host=10.0.4.*"),
+    (["--agents", "--attribute=rack:r1", "--exclude=host:a-1", "--pick=2"],
+     "--agents --attribute=rack:r1 --exclude=host:a-1 --pick=2"),
+    (["--mesos-id=S0", "--mesos-id=S" + "0" * 89], "--mesos-id=S0 --mesos-id=S" + "0" * 76 + "..."),  # cut at 80
+    (["--task=web"], "--task=web"),
+])
+def test_a_choice_is_described_by_the_flags_that_made_it(words, said):
+    assert describe_choice(run_choice(opts_of(words))) == said
+
+
+@pytest.mark.parametrize("target, said", [
+    (Target("", "", "10.0.4.1", NodeKind.MASTER), "master 10.0.4.1"),
+    (Target("", "", "", NodeKind.MASTER, "refused", "m" * 70), "master " + "m" * 57 + "..."),
+    (Target("S" * 110, "h" * 70, "10.0.1.10", NodeKind.AGENT), "S" * 97 + "... (" + "h" * 57 + "..., 10.0.1.10)"),
+    (Target("S1", "", "", NodeKind.AGENT, "refused"), "S1 (-, no usable address)"),
+])
+def test_a_node_as_messages_describe_it(target, said):
+    assert target.describe() == said
+
+
+@pytest.mark.parametrize("count, more", [(10, ""), (11, "; and 1 more"), (12, "; and 2 more")])
+def test_several_nodes_for_ssh_list_ten_and_say_how_to_name_one(count, more):
+    targets = [Target(ID.format(number), f"a-{number}", f"10.0.1.{number + 10}", NodeKind.AGENT)
+               for number in range(count)]
+    listed = "; ".join(f"{ID.format(number)} (a-{number}, 10.0.1.{number + 10})" for number in range(10))
+    with pytest.raises(ClusterError) as raised:
+        only_one(targets, run_choice(opts_of(["--agents"])), "node")
+    assert str(raised.value) == (
+        f"--agents selects {count} nodes: {listed}{more}. `dcos node ssh` reaches one: name it with --mesos-id=<ID> "
+        "(a master with --private-ip=<address>), or add --pick=1 to have one chosen, the same one each time.")
 
 
 # -- the flags ------------------------------------------------------------------------------
@@ -444,6 +601,44 @@ def test_what_the_summary_says_of_batches_and_the_budget():
         ", in 6 batches of 1, 5, 25 (3 times), 19; no further node starts once more than 10 fail (--max-fail=10%)")
     assert rolling.plan([4], False, 0, Count(0)) == "; no further node starts once more than 0 fail (--max-fail=0)"
     assert rolling.batch_line(2, 3, nodes[2:5]) == "Batch 2 of 3 (3 nodes): n-[2-4]\n"
+
+
+def test_the_words_for_one_batch_one_failure_and_no_batch_run():
+    nodes = [node(index) for index in range(3)]
+    assert rolling.plan([5], True, 1, Count(1)) == (
+        ", in 1 batch of 5; no further node starts once more than 1 fails (--max-fail=1)")
+    assert rolling.batch_line(1, 1, nodes[:1]) == "Batch 1 of 1 (1 node): n-0\n"
+    batches = [[target] for target in nodes]
+    stopped_at_once = [NodeResult(target, Result.NOT_STARTED) for target in nodes]
+    assert rolling.summary(batches, stopped_at_once, True, False, None, None) == (
+        "Batches run: none of 3; not run: 1-3.\n")
+    in_part = [NodeResult(nodes[0], Result.EXITED, 0)] + stopped_at_once[1:]
+    assert rolling.summary([nodes[:2], nodes[2:]], in_part, True, False, None, None) == (
+        "Batches run: 1 of 2 (1 in part); not run: 2.\n")
+    one_failed = [NodeResult(nodes[0], Result.EXITED, 1)] + stopped_at_once[1:]
+    assert rolling.summary(batches, one_failed, True, True, 0, Count(0)) == (
+        "Batches run: 1 of 3; not run: 2-3.\n"
+        "The failure budget was spent: 1 node failed, more than --max-fail=0 allows (0), so no further node was "
+        "started.\n")
+
+
+@pytest.mark.parametrize("sizes, said", [
+    ([7], ", in 1 batch of 7"), ([2, 2], ", in 2 batches of 2 (2 times)"),
+    ([1, 5, 5, 1], ", in 4 batches of 1, 5 (2 times), 1"), ([3, 3, 3, 1], ", in 4 batches of 3 (3 times), 1"),
+])
+def test_batch_sizes_with_repeats_counted(sizes, said):
+    assert rolling.plan(sizes, True, None, None) == said
+
+
+@pytest.mark.parametrize("batches_run, said", [
+    ([1, 2, 3, 5], "1-3, 5"), ([2], "2"), ([1, 3, 5], "1, 3, 5"), ([4, 5], "4-5"),
+])
+def test_the_batches_run_as_ranges(batches_run, said):
+    nodes = [node(index) for index in range(5)]
+    results = [NodeResult(target, Result.EXITED if number in batches_run else Result.NOT_STARTED, 0)
+               for number, target in enumerate(nodes, 1)]
+    summary = rolling.summary([[target] for target in nodes], results, True, False, None, None)
+    assert summary.startswith(f"Batches run: {said} of 5")
 
 
 # -- the commands in-process, against the loopback stand-in -------------------------------

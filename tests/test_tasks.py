@@ -134,6 +134,19 @@ def test_values_that_name_no_single_running_task(value, message):
     assert message in str(raised.value)
 
 
+def test_a_value_that_fits_many_tasks_lists_ten_by_id_and_counts_the_others():
+    # Mesos keeps a task ID unique within its framework only: two frameworks' tasks may share one,
+    # and are listed in the order the cluster gives them.
+    tasks = [Task(f"job.{number:02}", f"job-{number}", "TASK_RUNNING", S0) for number in (10, 9, 8, 7, 6, 5, 4, 3, 2)]
+    tasks += [Task("job.00", "zeta", "TASK_RUNNING", S0, "fw-1"), Task("job.00", "alpha", "TASK_RUNNING", S0, "fw-2")]
+    first_ten = "; ".join(["job.00 (zeta)", "job.00 (alpha)"] + [f"job.{number:02} (job-{number})"
+                                                                  for number in range(2, 10)])
+    for count, more in ((10, ""), (11, "; and 1 more")):  # without job.10, and with it
+        with pytest.raises(ClusterError) as raised:
+            find_task(tasks[-count:], "job", SOURCE)
+        assert f"'job' matches {count} running tasks: {first_ten}{more}. Give the whole ID" in str(raised.value)
+
+
 WEB = Task("web.1", "web", "TASK_RUNNING", S0, host_ports=(TaskPort(31000, "http"), TaskPort(31001, "admin")),
            discovery_ports=(TaskPort(31000, "http"), TaskPort(31001, "admin")))
 # On a container network with a port mapping: the agent's port 31500 for the container's 80.
