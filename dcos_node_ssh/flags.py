@@ -342,8 +342,9 @@ class RunFlags(NamedTuple):
         if pause is not None and not batches:
             raise UsageError("--pause is the wait between batches: add --batch=<n or n%>.")
         if opts.get("--list"):
-            running = [flag for flag in ("--gather", "--output-dir", "--batch", "--max-fail", "--pause",
-                                         "--timeout", "--warm") if opts.get(flag) not in (None, False)]
+            # --pause comes only with --batch (refused above otherwise), which is named first.
+            running = [flag for flag in ("--gather", "--output-dir", "--batch", "--max-fail", "--timeout", "--warm")
+                       if opts.get(flag) not in (None, False)]
             if running:
                 raise UsageError(f"--list prints the nodes selected and runs nothing, so {running[0]} has nothing to "
                                  "do: leave it out, or --list.")

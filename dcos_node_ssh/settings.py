@@ -296,10 +296,11 @@ def settings_from(file_values: dict, env: Mapping[str, str], config_path: Option
 
 
 def _another_cluster(env: Mapping[str, str], file_url: Any) -> Optional[str]:
-    """The config file's core.dcos_url when DCOS_URL names a different cluster (and no
-    DCOS_ACS_TOKEN comes with it): then the file's token is not that cluster's to receive."""
+    """The config file's core.dcos_url when DCOS_URL names a different cluster: then the
+    file's token is not that cluster's to receive. (A DCOS_ACS_TOKEN is read before the
+    file's token is looked at, so it needs no check here.)"""
     named = env.get("DCOS_URL", "").strip()
-    if not named or env.get("DCOS_ACS_TOKEN", "").strip() or not isinstance(file_url, str) or not file_url.strip():
+    if not named or not isinstance(file_url, str) or not file_url.strip():
         return None
     same = named.rstrip("/").lower() == file_url.strip().rstrip("/").lower()
     return None if same else file_url.strip().rstrip("/")

@@ -9,6 +9,7 @@ fails instead, so CI cannot pass without running the end-to-end tests.
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,16 @@ from helpers import AGENTS  # noqa: E402
 from helpers import base_env, run_plugin, snapshot, unchanged_home, write_config  # noqa: E402,F401
 
 REQUIRE_E2E = os.environ.get("DCOS_NODE_SSH_REQUIRE_E2E") == "1"
+
+
+def pytest_sessionstart(session):
+    # Some tests send a child SIGINT or SIGHUP. A signal ignored here (mutmut's workers ignore
+    # SIGINT, nohup SIGHUP) stays ignored through exec in every child, so the test would wait
+    # for nothing: take them back.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -902,3 +902,34 @@ def test_ssh_asks_what_a_selection_reads_at_once(home, api):
     entries = {entry["path"].split("?")[0]: entry for entry in api.requests()}
     for path in ("/mesos/master/state-summary", "/metadata"):
         assert entries[path]["received"] < entries["/mesos/master/tasks"]["time"] - 0.5
+
+
+@pytest.mark.parametrize("value", ["1234567890", "1234567890%", "-1", "1.5", "", "%", "٣"])
+def test_counts_of_ten_digits_or_no_digits_are_refused(value):
+    with pytest.raises(UsageError, match=f"^--x takes a whole number of nodes of at least 1, or a percentage of them "
+                                         rf"\(1% to 100%\); not '{re.escape(value)}'.$"):
+        count(value, "--x", 1)
+
+
+def test_counts_of_nine_digits_are_taken():
+    assert count("123456789", "--x", 1) == Count(123456789)
+
+
+@pytest.mark.parametrize("flag, value", [("--timeout", "5"), ("--warm", "60"), ("--max-fail", "1"),
+                                         ("--gather", True), ("--output-dir", "out")])
+def test_list_refuses_each_flag_of_a_run_by_name(flag, value):
+    with pytest.raises(UsageError) as caught:
+        RunFlags.of({"--agents": True, "--list": True, flag: value})
+    assert str(caught.value) == (f"--list prints the nodes selected and runs nothing, so {flag} has nothing to do: "
+                                 "leave it out, or --list.")
+
+
+def test_batches_without_pause_do_not_wait():
+    assert RunFlags.of({"--agents": True, "--batch": "5", "<command>": ["true"]}).pause == 0.0
+
+
+def test_masters_with_a_selector_of_agents_is_refused_with_why():
+    with pytest.raises(UsageError) as caught:
+        Choice.of({"--task": ["web"]}, Selection.MASTERS)
+    assert str(caught.value) == ("--task describes agents only (Mesos gives masters no attributes and no tasks): "
+                                 "leave out --masters, or the selector.")

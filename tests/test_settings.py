@@ -713,3 +713,24 @@ def test_a_timeout_that_is_no_number_is_refused_with_what_it_was():
     with pytest.raises(ConfigError) as caught:
         settings({"core": {"timeout": "soon"}})
     assert str(caught.value) == f'core.timeout in {PATH} must be a number of seconds, not "soon".'
+
+
+def test_a_dcos_url_outside_ascii_is_refused_without_its_password():
+    with pytest.raises(ConfigError) as caught:
+        settings({"core": {"dcos_url": "https://admin:p@ss@clüster.example/X/"}})
+    assert str(caught.value) == (
+        f"core.dcos_url in {PATH} is 'clüster.example/X/', which holds characters outside ASCII. Write an "
+        "internationalised host name in its xn-- form, and percent-encode the path.")
+
+
+@pytest.mark.parametrize("url, kept", [
+    ("https://dcos.example.com/X/", "https://dcos.example.com/X"),
+    ("https://dcos.example.com//", "https://dcos.example.com"),
+])
+def test_a_dcos_url_loses_its_last_slashes(url, kept):
+    assert settings({"core": {"dcos_url": url}}).dcos_url == kept
+
+
+def test_a_file_without_a_path_is_named_the_configuration():
+    with pytest.raises(ConfigError, match="^core.dcos_url in the configuration is "):
+        settings_from({"core": {"dcos_url": "https://clüster"}}, {}, None)

@@ -60,3 +60,14 @@ def test_the_attached_cluster_still_gets_its_token(home, api):
     result = in_process(home, ["node", "ssh", "--dry-run", "--leader"], DCOS_URL=api.url + "/")
     assert result.returncode == 0, result.stderr
     assert logged(api, LEADER)["authorization"] == f"token={TOKEN}"
+
+
+@pytest.mark.parametrize("file_url, named, withheld", [
+    ("https://dcos.example.com/X/", "https://DCOS.example.com/x", None),  # the same, a slash and case apart
+    ("https://dcos.example.com/x", "https://dcos.example.com/X/", None),
+    ("https://dcos.example.com/X/", "https://other.example.com", "https://dcos.example.com/X"),
+])
+def test_urls_are_compared_without_their_last_slash_or_case(file_url, named, withheld):
+    settings = settings_from({"core": {"dcos_url": file_url, "dcos_acs_token": TOKEN}}, {"DCOS_URL": named}, None)
+    assert settings.token_withheld_for == withheld
+    assert settings.acs_token == (None if withheld else TOKEN)
