@@ -717,14 +717,16 @@ def test_ssh_with_a_selection_reaches_its_one_node(home, api):
     assert picked.stdout.split()[-1] in ("core@10.0.1.10", "core@10.0.1.12")
 
 
-def test_ssh_with_several_matches_lists_them_and_asks_for_one(home, api):
+@pytest.mark.parametrize("noun", ["node", "nodes"])
+def test_ssh_with_several_matches_lists_them_and_asks_for_one(home, api, noun):
     hostile = agent(5, "evil\u202ename", "10.0.1.15", attributes={"rack": "r1"})
     hostile["id"] = "S5\x1b]0;owned\x07"
     scenario(api, slaves=AGENTS + [hostile])
     config_for(home, api.url)
-    result = in_process(home, ["node", "ssh", "--attribute=rack:r1"])
+    result = in_process(home, [noun, "ssh", "--attribute=rack:r1"])
     assert result.returncode == 125 and result.stdout == ""
-    assert result.stderr.startswith("dcos node ssh: --attribute=rack:r1 selects 3 nodes: ")
+    assert result.stderr.startswith(f"dcos {noun} ssh: --attribute=rack:r1 selects 3 nodes: ")
+    assert f"`dcos {noun} ssh` reaches one" in result.stderr
     assert f"{ID.format(0)} (a-0, 10.0.1.10); {ID.format(1)} (a-1, 10.0.1.11); " in result.stderr
     assert "S5\\x1b]0;owned\\x07 (-, no usable address)" in result.stderr  # its host name is refused
     assert "\x1b" not in result.stderr and "\u202e" not in result.stderr

@@ -44,6 +44,10 @@ def test_docopt_matches_patterns_without_the_selectors_which_come_back_after():
     assert usage.take_selectors(args) == (["node", "run", "--agents", "--", "x", "--task=y"],
                                           {"--task": ["web"], "--exclude": ["host:h"], "--pick": "2"})
     assert usage.take_selectors(["node", "tunnel", "forward", "--task=web"])[1] == {}
+    # A value may hold '=' (the option is named by what comes before the first one), and an
+    # option may be abbreviated as docopt allows.
+    assert usage.take_selectors(["node", "run", "--agents", "--attr=k:a=b", "--exclude=attribute:k:c=d"]) == (
+        ["node", "run", "--agents"], {"--attribute": ["k:a=b"], "--exclude": ["attribute:k:c=d"]})
     for line, message in ((["node", "run", "--agents", "--task"], "--task needs a value."),
                           (["node", "ssh", "--pick=1", "--pick=2"], "--pick is given twice")):
         with pytest.raises(UsageError, match=message):
