@@ -1,5 +1,7 @@
 """usage.py: what is derived from the docopt text, checked against docopt on the whole text."""
 
+import re
+
 import pytest
 from docopt import DocoptExit, docopt
 
@@ -49,8 +51,9 @@ def test_docopt_matches_patterns_without_the_selectors_which_come_back_after():
     assert usage.take_selectors(["node", "run", "--agents", "--attr=k:a=b", "--exclude=attribute:k:c=d"]) == (
         ["node", "run", "--agents"], {"--attribute": ["k:a=b"], "--exclude": ["attribute:k:c=d"]})
     for line, message in ((["node", "run", "--agents", "--task"], "--task needs a value."),
-                          (["node", "ssh", "--pick=1", "--pick=2"], "--pick is given twice")):
-        with pytest.raises(UsageError, match=message):
+                          (["node", "run", "--agents", "--task", "--", "x"], "--task needs a value."),
+                          (["node", "ssh", "--pick=1", "--pick=2"], "--pick is given twice; give it once.")):
+        with pytest.raises(UsageError, match=f"^{re.escape(message)}$"):
             usage.options(line)
 
 
@@ -237,3 +240,11 @@ def test_what_is_wrong_with_a_line_docopt_refuses(home, args, kind, text):
     assert paragraph.startswith("dcos node") and paragraph.endswith(": " + text), result.stderr
     # the usage patterns follow, and only they: the options are for --help
     assert shown.startswith("Usage:\n    dcos node [list] ") and shown.endswith("\n    dcos node (-h | --help)\n")
+
+
+def test_an_abbreviation_of_help_is_not_taken_for_it(home):
+    """-h and --help ask for help; `--hel` is an option `list` does not have (docopt would
+    otherwise print the whole text and exit 0 on a prefix of --help)."""
+    result = in_process(home, ["node", "list", "--hel"])
+    assert result.returncode == 125 and result.stdout == ""
+    assert result.stderr.startswith("dcos node list: The command line does not match the usage below.")
