@@ -240,6 +240,10 @@ def test_agent_address_refuses_hostile_pid(pid, shown):
     ("10.0.1.23:", ""),
     ("10.0.1.23:50x1", ""),
     ("10.0.1.23:505100", ""),
+    ("[fd00::1]:5", "fd00::1"),  # a port of one digit
+    ("[fd00::1]:x5051", ""),
+    ("[fd00::1]x]:5051", ""),  # the first ']' closes the address
+    ("dcos-01:x:5051", "dcos-01:x"),  # the port is what follows the last ':' (the host is checked later)
 ])
 def test_endpoint_host(endpoint, host):
     assert endpoint_host(endpoint) == host

@@ -374,8 +374,10 @@ def test_usage_errors_say_what_run_needs():
 ])
 def test_usage_errors(home, args, message):
     result = in_process(home, ["node", "run"] + args)
-    assert result.returncode == 125 and message in result.stderr, result.stderr
-    assert result.stderr.startswith("dcos node run: ") and "Running on" not in result.stderr
+    assert result.returncode == 125 and result.stderr.startswith(f"dcos node run: {message}"), result.stderr
+    if message.endswith("."):  # the whole message
+        assert result.stderr.startswith(f"dcos node run: {message}\n")
+    assert "Running on" not in result.stderr
 
 
 @pytest.mark.parametrize("flag, message", [

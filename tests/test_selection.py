@@ -755,7 +755,10 @@ def test_ssh_config_with_a_selection_writes_entries_for_those_agents_only(home, 
 
 @pytest.mark.parametrize("args, message", [
     (["node", "run", "--masters", "--task=web", "--", "true"], "--task describes agents only"),
-    (["node", "run", "--agents", "--pause=1", "--", "true"], "--pause is the wait between batches"),
+    (["node", "run", "--agents", "--pause=1", "--", "true"],
+     "--pause is the wait between batches: add --batch=<n or n%>."),
+    (["node", "run", "--agents", "--batch=2", "--pause=x", "--", "true"],
+     "--pause must be a number of seconds of at least 0, not 'x'."),
     (["node", "run", "--agents", "--batch=0", "--", "true"], "--batch takes a whole number of nodes of at least 1"),
     (["node", "run", "--agents", "--max-fail=-1", "--", "true"], "--max-fail takes"),
     (["node", "run", "--agents", "--list", "--", "true"], "--list prints the nodes selected and runs nothing"),
@@ -765,13 +768,17 @@ def test_ssh_config_with_a_selection_writes_entries_for_those_agents_only(home, 
     (["node", "run", "--exclude=host:a-0", "--", "true"], "Say which nodes to run the command on"),
     (["node", "run", "--pick=1", "--", "true"], "Say which nodes to run the command on"),
     (["node", "ssh", "--pick=1"], "Say which node to reach"),
-    (["node", "ssh", "--leader", "--zone=x"], "--leader names the node itself"),
+    (["node", "ssh", "--leader", "--zone=x"], "--leader names the node itself; the selectors (--attribute, "
+     "--region, --zone, --host, --task, --framework, --exclude, --pick) choose among the nodes of the cluster. "
+     "Use one or the other."),
 ])
 def test_usage_errors_of_a_selection(home, api, args, message):
     scenario(api)
     config_for(home, api.url)
     result = in_process(home, args)
-    assert result.returncode == 125 and message in result.stderr, result.stderr
+    assert result.returncode == 125 and result.stderr.startswith(f"dcos node {args[1]}: {message}"), result.stderr
+    if message.endswith("."):  # the whole message
+        assert result.stderr.startswith(f"dcos node {args[1]}: {message}\n")
     assert "Running on" not in result.stderr
     if message != "Say which node to reach":  # which asks the cluster for examples of agents
         assert api.requests() == []
@@ -935,3 +942,17 @@ def test_masters_with_a_selector_of_agents_is_refused_with_why():
         Choice.of({"--task": ["web"]}, Selection.MASTERS)
     assert str(caught.value) == ("--task describes agents only (Mesos gives masters no attributes and no tasks): "
                                  "leave out --masters, or the selector.")
+
+
+@pytest.mark.parametrize("flag", ["--mesos-id", "--slave"])
+def test_ssh_refuses_an_empty_agent_id(flag):
+    with pytest.raises(UsageError) as caught:
+        SshFlags.of({flag: "", "--task": ["web"]})
+    assert str(caught.value) == f"{flag} needs an agent's ID, or a unique part of it; not an empty value."
+
+
+def test_ssh_without_a_node_or_selectors_names_none():
+    from dcos_node_ssh.flags import Target as Named
+
+    flags = SshFlags.of({})
+    assert (flags.target, flags.nodes) == (Named(TargetKind.SELECTED), None)

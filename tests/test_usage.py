@@ -248,3 +248,8 @@ def test_an_abbreviation_of_help_is_not_taken_for_it(home):
     result = in_process(home, ["node", "list", "--hel"])
     assert result.returncode == 125 and result.stdout == ""
     assert result.stderr.startswith("dcos node list: The command line does not match the usage below.")
+
+
+def test_a_subcommand_of_one_word_keeps_its_pattern():
+    assert usage.doc_for(["node", "disconnect"]).split("Usage:\n")[1].split("\n\n")[0] == "    dcos node disconnect"
+    assert usage.options(["node", "disconnect"])["disconnect"] is True
