@@ -4,7 +4,6 @@ path, --check up to the proxy, and ssh that cannot connect. The tunnel itself, t
 real master, is tests/test_e2e_tunnel.py."""
 
 import copy
-import glob
 import json
 import os
 import socket
@@ -115,9 +114,16 @@ def test_pac_paths_refused_before_connecting(api, home, outside, make, message):
     assert api.requests() == []  # refused before the cluster is asked, let alone the proxy
 
 
-def test_ssh_that_cannot_connect_is_one_paragraph_and_leaves_nothing(home):
+def test_ssh_that_cannot_connect_is_one_paragraph_and_leaves_nothing(home, monkeypatch):
     port = closed_port()
-    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "dcos-tunnel-*")) + glob.glob("/tmp/dcos-tunnel-*"))
+    made = []  # the folders it makes (another test run's may come and go in /tmp meanwhile)
+    real_mkdtemp = tempfile.mkdtemp
+
+    def recorded_mkdtemp(*args, **kwargs):
+        made.append(real_mkdtemp(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(tempfile, "mkdtemp", recorded_mkdtemp)
     result = in_process(home, ["node", "tunnel", "forward", "--proxy-ip=127.0.0.1", f"--proxy-option=Port={port}",
                                "--option=StrictHostKeyChecking=no", "0:10.0.1.20:80"])
     assert_one_paragraph(result, "Could not open the tunnel through the proxy 127.0.0.1 (ssh exit status 255): ssh: "
@@ -125,8 +131,8 @@ def test_ssh_that_cannot_connect_is_one_paragraph_and_leaves_nothing(home):
     assert "No proxy is named" not in result.stderr
     assert "Forward 127.0.0.1:" in result.stderr and "-> 10.0.1.20:80: an address, connected to from the proxy." \
         in result.stderr
-    after = set(glob.glob(os.path.join(tempfile.gettempdir(), "dcos-tunnel-*")) + glob.glob("/tmp/dcos-tunnel-*"))
-    assert after == before
+    assert [os.path.basename(path).startswith("dcos-tunnel-") for path in made] == [True]
+    assert not os.path.exists(made[0])
 
 
 def test_without_a_proxy_the_tunnel_goes_through_the_master_and_says_so(api, home):
