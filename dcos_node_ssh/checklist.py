@@ -85,8 +85,9 @@ class Probes(NamedTuple):
 class Context:
     """What the steps share: the flags and the route, and the facts found so far."""
 
-    def __init__(self, flags: SshFlags, route: Route, settings, cluster, env, probes: Probes):
+    def __init__(self, flags: SshFlags, route: Route, settings, cluster, env, probes: Probes, noun: str):
         self.flags = flags
+        self.noun = noun  # as the user reached the plugin, for the commands messages name
         self.route = route
         self.settings = settings
         self.cluster = cluster
@@ -108,7 +109,7 @@ class Context:
         """(find the proxy, find the target): a lookup to make (it returns a
         cluster.queries.Found), or None when the flags say."""
         find_proxy = self.cluster.master_public_address if self.route.proxy_kind is ProxyKind.MASTER else None
-        return find_proxy, target_lookup(self.flags.target, self.cluster, self.flags.nodes)
+        return find_proxy, target_lookup(self.flags.target, self.cluster, self.flags.nodes, self.noun)
 
 
 class Step(NamedTuple):
@@ -499,7 +500,8 @@ def not_tried(cause: str, check: Check) -> str:
 
 
 def run_checks(flags: SshFlags, route: Route, settings, cluster, environment, probes: Optional[Probes] = None) -> int:
-    context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment))
+    context = Context(flags, route, settings, cluster, environment.env, probes or _probes_of(environment),
+                      environment.noun)
     checks = checklist(context, steps(flags, route))
     for notice in dict.fromkeys(context.notices):
         environment.stderr.write(notice + "\n")

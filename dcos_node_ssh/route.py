@@ -209,7 +209,7 @@ def direct_notice(what: str) -> str:
 Lookup = Optional[Callable[[], Any]]
 
 
-def target_lookup(target: Target, cluster, nodes=None, noun: str = "node") -> Lookup:
+def target_lookup(target: Target, cluster, nodes, noun: str) -> Lookup:
     """The lookup that finds a target named by kind (the leader, an agent, the one node
     `nodes`, a flags.Choice, selects), or None when it is named by its address; it returns a
     cluster.queries.Found."""

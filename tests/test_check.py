@@ -125,7 +125,7 @@ def probes(tmp_path, banner=no_banner, run=healthy, agent_says="1 key at /tmp/ag
 
 def run_checklist(route, tmp_path, **probe_changes):
     context = Context(FLAGS, route, Settings(), cluster=None, env={"SHELL": "/bin/zsh"},
-                      probes=probes(tmp_path, **probe_changes))
+                      probes=probes(tmp_path, **probe_changes), noun="node")
     return {check.name: check for check in checklist(context, steps(FLAGS, route))}
 
 
@@ -173,7 +173,8 @@ def test_the_first_hop_is_reached_as_the_command_reaches_it(tmp_path, mode, shel
 def test_directly_the_first_hop_is_the_node():
     ssh = FakeSsh()
     route = choices(proxy_kind=ProxyKind.NONE, proxy_host=None)
-    context = Context(FLAGS, route, Settings(), cluster=None, env={}, probes=probes("/nonexistent", run=ssh))
+    context = Context(FLAGS, route, Settings(), cluster=None, env={}, probes=probes("/nonexistent", run=ssh),
+                      noun="node")
     checks = {check.name: check for check in checklist(context, steps(FLAGS, route))}
     assert checks["first hop"].status is Status.OK and ssh.first_hop_call()[0][-2:] == [f"core@{NODE}", "true"]
 

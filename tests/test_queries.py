@@ -157,7 +157,7 @@ def test_check_names_where_the_proxy_came_from(api, capsys, tmp_path):
 
     probes = Probes(run=ssh, agent=lambda *args: "1 key",
                     find_client=lambda name, plink: "/usr/bin/ssh", ssh_folder=lambda: str(tmp_path))
-    context = Context(flags, route, settings, lookups(api), {}, probes)
+    context = Context(flags, route, settings, lookups(api), {}, probes, "node")
     checks = {check.name: check for check in checklist(context, steps(flags, route))}
     assert checks["proxy"].detail == ("127.0.0.1 (the host of core.dcos_url, since /metadata has no PUBLIC_IPV4); "
                                       "agent forwarding")

@@ -869,14 +869,16 @@ def test_nodes_the_cluster_describes_unusably_count_against_the_budget(home, api
         "started.\n")
 
 
-def test_ssh_check_with_a_selection_names_it(home, api):
+@pytest.mark.parametrize("noun", ["node", "nodes"])
+def test_ssh_check_with_a_selection_names_it(home, api, noun):
     scenario(api)
     config_for(home, api.url)
-    result = in_process(home, ["node", "ssh", "--check", "--json", "--task=web"])
+    result = in_process(home, [noun, "ssh", "--check", "--json", "--task=web"])
     assert result.returncode == 1
     target = next(check for check in json.loads(result.stdout)["checks"] if check["name"] == "target")
     assert target["status"] == "fail" and target["detail"] == "the one node --task=web selects"
     assert target["fix"].startswith("--task=web selects 2 nodes: ")
+    assert f"`dcos {noun} ssh` reaches one" in target["fix"]
 
 
 @pytest.mark.parametrize("number, status", [(signal.SIGHUP, 129), (signal.SIGTERM, 143)])
