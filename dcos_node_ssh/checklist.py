@@ -87,7 +87,7 @@ class Context:
 
     def __init__(self, flags: SshFlags, route: Route, settings, cluster, env, probes: Probes, noun: str):
         self.flags = flags
-        self.noun = noun  # as the user reached the plugin, for the commands messages name
+        self.noun = noun  # as the user reached the plugin, for the commands its messages name
         self.route = route
         self.settings = settings
         self.cluster = cluster
