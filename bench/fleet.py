@@ -1,4 +1,5 @@
-"""Benchmark: fleet work on 500 agents behind the master, ours against the pdsh family, in one run.
+"""Benchmark: fleet work on 500 agents behind the master, ours against the pdsh family (and
+ClusterShell's clush for the copies), in one run.
 
 Needs root (the simulated cluster of tests/simcluster.py, with a fleet of agents reachable
 only through the master; run it in a network namespace of its own: `scripts/isolated`)
@@ -16,8 +17,10 @@ one after the other:
              their socket folder, $TMPDIR/dcos-node-ssh-<uid>, TMPDIR being the bench's own),
              and of the fleet's sshd processes beyond those of a cold fleet; per node. Then
              `dcos node disconnect`, and a check that none of them is left
-  copy       `dcos node copy --master-proxy --agents <1 MB file> /tmp/` and `pdcp -R ssh -f 32`
-  fetch      `dcos node fetch --master-proxy --agents /tmp/<file> <dir>` and `rpdcp -R ssh -f 32`
+  copy       `dcos node copy --master-proxy --agents <1 MB file> /tmp/`, `pdcp -R ssh -f 32` and
+             ClusterShell's `clush -f 32 -c` (scp per node, as ours)
+  fetch      `dcos node fetch --master-proxy --agents /tmp/<file> <dir>`, `rpdcp -R ssh -f 32` and
+             `clush -f 32 --rcopy`
 
 and the peak RSS of the plugin's own process (VmHWM) in each. The fleet's sshd serves every
 agent address from one namespace that shares this machine's /tmp, so every copy writes the
@@ -49,6 +52,7 @@ PARALLEL = 32  # pdsh's -f; ours runs 32 at once by default
 FILE_BYTES = 1_000_000
 MEASURE_SECONDS = 1200
 MiB = 1024 * 1024
+AGAINST = {"pdsh": "cold pdsh", "clush-c": "clush -c", "clush-rcopy": "clush --rcopy"}  # the table's names
 PARTS = ("cold", "warm", "pdsh_persist", "copies")  # Bench's methods, in the order they run
 
 # pdsh's reference for warm runs: a connection per node that outlives the run.
@@ -147,6 +151,13 @@ class Bench:
     def pdsh_family(self, config, tool, *args):
         return [self.wrapper, config, tool, "-R", "ssh", "-l", "core", "-f", str(PARALLEL), "-w", "^" + self.hosts,
                 *args]
+
+    def clush(self, *args):
+        """ClusterShell's clush (beside this Python: a dependency of ours) through the same
+        config and shared master connection; scp takes the config as ssh does (-o)."""
+        clush = os.path.join(os.path.dirname(sys.executable), "clush")
+        return [self.wrapper, self.cold_config, clush, "-S", "-l", "core", "-f", str(PARALLEL),
+                "--hostfile", self.hosts, "-o", "-F " + self.cold_config, *args]
 
     def run(self, key, label, argv, accounted, env=None):
         """Measure argv; keep its figures as row `key`; a tool that missed nodes breaks the bench."""
@@ -270,7 +281,7 @@ class Bench:
             def ours_fetched(folder):
                 return [os.path.join(folder, node, name) for node in os.listdir(folder)]
 
-            def rpdcp_fetched(folder):
+            def suffixed_fetched(folder):  # rpdcp's and clush's: <name>.<node>, side by side
                 return [os.path.join(folder, entry) for entry in os.listdir(folder) if entry.startswith(name + ".")]
 
             def copy_ours():
@@ -296,12 +307,26 @@ class Bench:
                 folder = os.path.join(self.workdir, "rpdcp")
                 os.mkdir(folder)
                 self.run("rpdcp", f"rpdcp -R ssh -f {PARALLEL} -w ^hosts {on_nodes} <dir>",
-                         self.pdsh_family(self.cold_config, "rpdcp", on_nodes, folder), fetched(folder, rpdcp_fetched))
+                         self.pdsh_family(self.cold_config, "rpdcp", on_nodes, folder),
+                         fetched(folder, suffixed_fetched))
+                shutil.rmtree(folder)
+
+            def copy_clush():
+                if os.path.exists(on_nodes):
+                    os.remove(on_nodes)
+                self.run("clush-c", f"clush -f {PARALLEL} -c <1 MB> --dest /tmp/",
+                         self.clush("-c", name, "--dest", "/tmp/"), copied(""))
+
+            def fetch_clush():
+                folder = os.path.join(self.workdir, "rclush")
+                os.mkdir(folder)
+                self.run("clush-rcopy", f"clush -f {PARALLEL} --rcopy {on_nodes} --dest <dir>",
+                         self.clush("--rcopy", on_nodes, "--dest", folder), fetched(folder, suffixed_fetched))
                 shutil.rmtree(folder)
 
             for ours_first in self.orders():
-                for pair in ((copy_ours, copy_pdcp), (fetch_ours, fetch_rpdcp)):
-                    for measured in pair if ours_first else pair[::-1]:
+                for three in ((copy_ours, copy_pdcp, copy_clush), (fetch_ours, fetch_rpdcp, fetch_clush)):
+                    for measured in three if ours_first else three[::-1]:
                         measured()
         finally:
             if os.path.exists(on_nodes):
@@ -319,7 +344,9 @@ class Bench:
             ("cold", "pdsh", 1.0), ("pdsh", "pdsh", None),
             ("warm", "pdsh", 0.2), ("persist", "pdsh", None), ("warm-open", "pdsh", None),
             ("persist-open", "pdsh", None),
-            ("copy", "pdcp", 1.0), ("pdcp", "pdcp", None), ("fetch", "rpdcp", 1.0), ("rpdcp", "rpdcp", None)]
+            ("copy", "pdcp", 1.0), ("copy", "clush-c", 1.0), ("pdcp", "pdcp", None), ("clush-c", "pdcp", None),
+            ("fetch", "rpdcp", 1.0), ("fetch", "clush-rcopy", 1.0), ("rpdcp", "rpdcp", None),
+            ("clush-rcopy", "rpdcp", None)]
         lines = [("command", "wall s", "each run s", "ratio", "against", "target", "result", "CPU s", "own CPU s",
                   "own peak MiB", "largest MiB", "nodes")]
         for key, against, target in comparisons:
@@ -329,18 +356,20 @@ class Bench:
             ours = key in ("cold", "warm", "warm-open", "copy", "fetch")
             lines.append((row["label"], f"{row['wall']:.2f}", " ".join(f"{run['wall']:.1f}" for run in row["runs"]),
                           f"{ratio:.2f}",
-                          "cold pdsh" if against == "pdsh" else against, f"<= {target}" if target else "",
+                          AGAINST.get(against, against), f"<= {target}" if target else "",
                           ("pass" if ratio <= target else "MISS") if target else "", f"{row['tree_cpu']:.1f}",
                           f"{row['own_cpu']:.1f}" if ours else "",
                           f"{row['own_hwm_kib'] / 1024:.1f}" if ours else "", f"{row['maxrss_kib'] / 1024:.1f}",
                           f"{row['accounted']} of {self.agents}"))
+        rounds = f"{self.options.rounds} rounds, ours first in odd ones"
+        described = {"cold": f"cold ({rounds})", "warm": "warm (once)", "pdsh_persist": "pdsh ControlPersist (once)",
+                     "copies": f"copy and fetch ({rounds}; pdcp before clush)"}
+        ran = [described[part] for part in PARTS if part in self.options.parts.split(",")]
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "
-              f"{uptime()} after. In this order, of {self.options.parts}: cold ({self.options.rounds} rounds, "
-              f"ours first in odd ones), warm, pdsh ControlPersist (once each), copy and fetch "
-              f"({self.options.rounds} rounds, alternating); "
-              "wall s: the median. "
-              f"Copies go to one path that is the same on every node (the simulated nodes share this "
-              f"machine's /tmp): {self.agents} transfers, one file.\n")
+              f"{uptime()} after. In this order: {', '.join(ran)}; wall s: the median."
+              + (f" Copies go to one path that is the same on every node (the simulated nodes share this "
+                 f"machine's /tmp): {self.agents} transfers, one file." if "copies" in self.options.parts else "")
+              + "\n")
         print_table(lines)
         peaks = [(key, rows[key]["own_hwm_kib"] / 1024) for key in ("cold", "warm", "copy", "fetch") if key in rows]
         worst = max(peak for _, peak in peaks)
