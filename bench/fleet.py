@@ -363,7 +363,7 @@ class Bench:
                           f"{row['accounted']} of {self.agents}"))
         rounds = f"{self.options.rounds} rounds, ours first in odd ones"
         described = {"cold": f"cold ({rounds})", "warm": "warm (once)", "pdsh_persist": "pdsh ControlPersist (once)",
-                     "copies": f"copy and fetch ({rounds}; pdcp before clush)"}
+                     "copies": f"copy and fetch ({rounds}: ours, pdcp, clush; then the reverse)"}
         ran = [described[part] for part in PARTS if part in self.options.parts.split(",")]
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "
               f"{uptime()} after. In this order: {', '.join(ran)}; wall s: the median."
