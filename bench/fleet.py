@@ -365,11 +365,12 @@ class Bench:
         rounds = f"{self.options.rounds} rounds, ours first in odd ones"
         described = {"cold": f"cold ({rounds})", "warm": "warm (once)", "pdsh_persist": "pdsh ControlPersist (once)",
                      "copies": f"copy and fetch ({rounds}: ours, pdcp, clush; then the reverse)"}
-        ran = [described[part] for part in PARTS if part in self.options.parts.split(",")]
+        parts = self.options.parts.split(",")
+        ran = [described[part] for part in PARTS if part in parts]
         print(f"\n{self.agents} agents behind the master, {os.cpu_count()} CPUs; {load_before} before, "
               f"{uptime()} after. In this order: {', '.join(ran)}; wall s: the median."
               + (f" Copies go to one path that is the same on every node (the simulated nodes share this "
-                 f"machine's /tmp): {self.agents} transfers, one file." if "copies" in self.options.parts else "")
+                 f"machine's /tmp): {self.agents} transfers, one file." if "copies" in parts else "")
               + "\n")
         print_table(lines)
         peaks = [(key, rows[key]["own_hwm_kib"] / 1024) for key in ("cold", "warm", "copy", "fetch") if key in rows]

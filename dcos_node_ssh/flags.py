@@ -217,8 +217,7 @@ def _one_target(opts: Opts) -> Target:
     value = opts.get("--mesos-id")
     if isinstance(value, list):  # repeatable in `run`'s pattern: in the whole usage text a list
         value = value[0] if value else None
-    flag = "--mesos-id" if value is not None else "--slave"
-    value = value if value is not None else opts.get("--slave")
+    flag, value = ("--mesos-id", value) if value is not None else ("--slave", opts.get("--slave"))
     if value == "":
         raise UsageError(f"{flag} needs an agent's ID, or a unique part of it; not an empty value.")
     return Target(TargetKind.AGENT, value) if value is not None else Target(TargetKind.SELECTED)
